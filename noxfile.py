@@ -1,0 +1,113 @@
+"""The version matrix: `nox -l` lists the sessions, `nox -s tests-torch110` runs one.
+
+Each `tests-<row>` session builds its own venv from one row of MATRIX, installs the four
+packages (not editable: as users get them) and runs pytest over tests/. Interpreters come
+from pyenv; this file makes every installed pyenv version visible, so plain `nox` works.
+"""
+
+import glob
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ["repro-core", "repro-cuda", "repro-mae", "repro-cli"]
+TEST_DEPS = ["pytest>=6", "hypothesis"]
+
+# One row per supported stack. "pins" go to pip as-is, in one resolve.
+MATRIX = {
+    "torch110": {
+        "python": "3.9",
+        "pins": ["torch==1.10.2", "torchvision==0.11.3", "timm==0.4.12", "numpy==1.21.6",
+                 "setuptools<60"],
+    },
+    "torch113": {
+        "python": "3.10",
+        "pins": ["torch==1.13.1", "torchvision==0.14.1", "timm==0.6.13", "numpy<1.24"],
+    },
+    "latest": {
+        "python": "3.11",
+        # Local CUDA 13 builds that also run on CPU; the local 2.13.0 CPU wheel cannot be
+        # paired with the registry's torchvision, and timm imports torchvision.
+        "pins": ["torch==2.14.1", "torchvision==0.29.1", "timm", "numpy>=2"],
+    },
+}
+CUDA_HOME = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+
+nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "build"]
+nox.options.error_on_missing_interpreters = True
+
+
+def _expose_pyenv_versions() -> None:
+    """Let pyenv shims resolve python3.8 ... python3.13 without the user exporting anything."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+        return
+    versions = sorted(p.name for p in (root / "versions").iterdir() if p.name[:1].isdigit())
+    current = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    versions.sort(key=lambda v: not v.startswith(current + "."))  # current interpreter first
+    os.environ["PYENV_VERSION"] = ":".join(versions)
+
+
+_expose_pyenv_versions()
+
+
+def _install_packages(session: nox.Session, names=PACKAGES) -> None:
+    session.install(*[str(ROOT / "packages" / n) for n in names])
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *(session.posargs or paths), env={"CUDA_HOME": CUDA_HOME})
+
+
+def _make_tests_session(row_name: str, row: dict) -> None:
+    @nox.session(name=f"tests-{row_name}", python=row["python"])
+    def tests(session: nox.Session) -> None:
+        session.install(*row["pins"], *TEST_DEPS, "ninja")
+        _install_packages(session)
+        _pytest(session, "tests")
+
+    tests.__doc__ = f"pytest on Python {row['python']} with " + ", ".join(row["pins"])
+
+
+for _name, _row in MATRIX.items():
+    _make_tests_session(_name, _row)
+
+
+@nox.session(name="tests-core", python="3.8")
+def tests_core(session: nox.Session) -> None:
+    """repro-core and repro-cli alone on the oldest Python, no torch installed."""
+    session.install(*TEST_DEPS)
+    _install_packages(session, ["repro-core", "repro-cli"])
+    session.run("python", "-c", "import sys, repro_core; assert 'torch' not in sys.modules")
+    _pytest(session, "tests/core", "tests/cli")
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff over the packages, tests, benchmarks and this file."""
+    session.run("ruff", "check", "packages", "tests", "bench", "scripts", "noxfile.py",
+                external=True)
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Wheels and sdists of the four packages into dist/, then install from dist/ only."""
+    dist = ROOT / "dist"
+    session.install("build")
+    for old in glob.glob(str(dist / "repro_*")):
+        os.remove(old)
+    for name in PACKAGES:
+        session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT / "packages" / name))
+    # Installing from dist/ must work exactly as from an index.
+    session.install("--no-index", "--find-links", str(dist), "repro-cli")
+    session.run("repro", "--version")
+    session.run("pip", "install", "--dry-run", "--find-links", str(dist), "repro-mae")
+
+
+@nox.session(name="build-cuda", python="3.11")
+def build_cuda(session: nox.Session) -> None:
+    """Compile-only CUDA build for sm_89 against torch 2.14.1+cu130 and nvcc 13."""
+    session.skip("the CUDA kernels have not landed yet (issue: repro-cuda)")

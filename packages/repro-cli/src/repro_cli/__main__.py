@@ -1,0 +1,3 @@
+from repro_cli.main import entrypoint
+
+entrypoint()

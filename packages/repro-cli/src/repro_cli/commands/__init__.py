@@ -1,0 +1,1 @@
+"""One module per `repro` subcommand (discovered by repro_cli.main)."""
