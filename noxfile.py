@@ -2,12 +2,12 @@
 
 Each `tests-<row>` session builds its own venv from one row of MATRIX, installs the four
 packages (not editable: as users get them) and runs pytest over tests/. Interpreters come
-from pyenv; this file makes every installed pyenv version visible, so plain `nox` works.
+from pyenv (the newest patch of each X.Y), so plain `nox` works without PYENV_VERSION.
 """
 
 import glob
 import os
-import sys
+import re
 from pathlib import Path
 
 import nox
@@ -38,20 +38,17 @@ CUDA_HOME = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
 
 nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "build"]
 nox.options.error_on_missing_interpreters = True
+# venv (with ensurepip) works for every pyenv Python incl. 3.8, and pip reads this
+# machine's pip.conf (local torch wheels); uv and new virtualenv do neither.
+nox.options.default_venv_backend = "venv"
 
 
-def _expose_pyenv_versions() -> None:
-    """Let pyenv shims resolve python3.8 ... python3.13 without the user exporting anything."""
+def _python(version: str) -> str:
+    """The pyenv interpreter for ``version`` ("3.9") if pyenv has one, else the bare version."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
-        return
-    versions = sorted(p.name for p in (root / "versions").iterdir() if p.name[:1].isdigit())
-    current = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    versions.sort(key=lambda v: not v.startswith(current + "."))  # current interpreter first
-    os.environ["PYENV_VERSION"] = ":".join(versions)
-
-
-_expose_pyenv_versions()
+    found = sorted(glob.glob(str(root / "versions" / f"{version}.*" / "bin" / f"python{version}")),
+                   key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parents[1].name)])
+    return found[-1] if found else version
 
 
 def _install_packages(session: nox.Session, names=PACKAGES) -> None:
@@ -63,7 +60,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 
 
 def _make_tests_session(row_name: str, row: dict) -> None:
-    @nox.session(name=f"tests-{row_name}", python=row["python"])
+    @nox.session(name=f"tests-{row_name}", python=_python(row["python"]))
     def tests(session: nox.Session) -> None:
         session.install(*row["pins"], *TEST_DEPS, "ninja")
         _install_packages(session)
@@ -76,7 +73,7 @@ for _name, _row in MATRIX.items():
     _make_tests_session(_name, _row)
 
 
-@nox.session(name="tests-core", python="3.8")
+@nox.session(name="tests-core", python=_python("3.8"))
 def tests_core(session: nox.Session) -> None:
     """repro-core and repro-cli alone on the oldest Python, no torch installed."""
     session.install(*TEST_DEPS)
@@ -92,7 +89,7 @@ def lint(session: nox.Session) -> None:
                 external=True)
 
 
-@nox.session(python="3.11")
+@nox.session(python=_python("3.11"))
 def build(session: nox.Session) -> None:
     """Wheels and sdists of the four packages into dist/, then install from dist/ only."""
     dist = ROOT / "dist"
@@ -107,7 +104,7 @@ def build(session: nox.Session) -> None:
     session.run("pip", "install", "--dry-run", "--find-links", str(dist), "repro-mae")
 
 
-@nox.session(name="build-cuda", python="3.11")
+@nox.session(name="build-cuda", python=_python("3.11"))
 def build_cuda(session: nox.Session) -> None:
     """Compile-only CUDA build for sm_89 against torch 2.14.1+cu130 and nvcc 13."""
     session.skip("the CUDA kernels have not landed yet (issue: repro-cuda)")
