@@ -98,10 +98,11 @@ def build(session: nox.Session) -> None:
         os.remove(old)
     for name in PACKAGES:
         session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT / "packages" / name))
-    # Installing from dist/ must work exactly as from an index.
-    session.install("--no-index", "--find-links", str(dist), "repro-cli")
+    # Installing from dist/ must work exactly as from an index (torch etc. come from it).
+    # "repro-cli" is pinned: PyPI has an unrelated project of that name.
+    session.install("--find-links", str(dist), "repro-mae", "repro-cli==0.1.0")
+    session.run("python", "-c", "import repro_core, repro_cuda, repro_mae, repro_cli")
     session.run("repro", "--version")
-    session.run("pip", "install", "--dry-run", "--find-links", str(dist), "repro-mae")
 
 
 @nox.session(name="build-cuda", python=_python("3.11"))
