@@ -99,8 +99,9 @@ def build(session: nox.Session) -> None:
     for name in PACKAGES:
         session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT / "packages" / name))
     # Installing from dist/ must work exactly as from an index (torch etc. come from it).
-    # "repro-cli" is pinned: PyPI has an unrelated project of that name.
-    session.install("--find-links", str(dist), "repro-mae", "repro-cli==0.1.0")
+    # repro-cli goes by file: PyPI has an unrelated project named "repro-cli".
+    cli_wheel = glob.glob(str(dist / "repro_cli-*.whl"))[0]
+    session.install("--find-links", str(dist), "repro-mae", cli_wheel)
     session.run("python", "-c", "import repro_core, repro_cuda, repro_mae, repro_cli")
     session.run("repro", "--version")
 
