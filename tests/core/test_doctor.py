@@ -86,6 +86,12 @@ def test_probe_reports_a_broken_torch(tmp_path, monkeypatch):
     assert v.verdict("torch_gpu").ok is None and "fails to import" in v.verdict("torch_gpu").reason
 
 
+def test_probe_finds_a_bare_name_on_path(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent), prepend=":")
+    name = Path(sys.executable).name
+    assert probe_interpreter(name)["python"] == platform.python_version()
+
+
 def test_probe_bad_interpreter(tmp_path):
     with pytest.raises(ReproError, match="not an executable"):
         probe_interpreter(str(tmp_path / "nope"))
@@ -173,6 +179,7 @@ def test_installed_torch_on_detected_gpu():
     # nvcc 11.3 tops out at 8.6: it compiles sm_86 for the 8.9 card
     assert "sm_86" in r.verdict("nvcc_gpu").reason
     assert "465.19.01" in r.verdict("driver").reason  # CUDA 11.3's own driver
+    assert r.host["nvcc"]["sm_range"] == ["3.5", "8.6"]
 
 
 def test_unreadable_arch_list_falls_back_to_kb():

@@ -86,6 +86,13 @@ def assess(interp: Dict[str, Any], host: Dict[str, Any], gpus: Dict[str, Any],
            assumed: Optional[Dict[str, Any]] = None) -> DoctorReport:
     """Verdicts from already-gathered facts (pure: no probing)."""
     assumed = assumed or {}
+    nvcc = host.get("nvcc") or {}
+    if nvcc.get("version"):
+        try:
+            host = dict(host, nvcc=dict(nvcc, sm_range=list(compat.nvcc_arch_range(
+                nvcc["version"]))))
+        except ReproError:
+            host = dict(host, nvcc=dict(nvcc, sm_range=None))
     packages = interp.get("packages", {})
     python = {k: v for k, v in interp.items() if k != "packages"}
     torch = _torch(packages.get("torch") or {}, assumed.get("torch_build"), python)

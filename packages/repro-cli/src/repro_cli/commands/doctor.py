@@ -5,7 +5,6 @@ import sys
 from typing import Any, Dict, List
 
 from repro_cli.render import print_json
-from repro_core import compat
 from repro_core.doctor import DoctorReport, collect
 
 NAME = "doctor"
@@ -110,9 +109,6 @@ def _nvcc_line(nvcc: Any) -> str:
     v = nvcc.get("version")
     if not v:
         return f"{nvcc['path']} (version unreadable)"
-    try:
-        lo, hi = compat.nvcc_arch_range(v)
-        span = f", targets sm {lo}-{hi}"
-    except Exception:
-        span = ", target range unknown"
+    rng = nvcc.get("sm_range")
+    span = f", targets sm {rng[0]}-{rng[1]}" if rng else ", target range unknown"
     return f"{v} at {nvcc['path']}{span}"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,11 @@ __all__ = ["probe_interpreter", "probe_gpus", "probe_host", "SCRIPT"]
 
 
 def probe_interpreter(python: Optional[str] = None, timeout: float = 300) -> Dict[str, Any]:
-    """Run interpreter.py with ``python`` (default: this interpreter) and return its JSON."""
+    """Run interpreter.py with ``python`` (a path or a name on PATH; default: this interpreter)
+    and return its JSON."""
     exe = python or sys.executable
+    if os.sep not in exe and not os.path.isfile(exe):
+        exe = shutil.which(exe) or exe  # a bare name such as "python3.9" is looked up on PATH
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
         raise ReproError(f"--python {exe}: not an executable file")
     try:
@@ -31,7 +35,8 @@ def probe_interpreter(python: Optional[str] = None, timeout: float = 300) -> Dic
     try:
         facts = json.loads(lines[-1])
     except (IndexError, ValueError):
-        tail = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        err = r.stderr.strip().splitlines() or ["no output"]
+        tail = err[-1] if "Traceback" in r.stderr else err[0]  # exception line, else headline
         raise ReproError(
             f"--python {exe}: the probe failed (exit {r.returncode}): {tail}") from None
     return facts
