@@ -28,6 +28,12 @@ def test_parse_arch_list_both_forms_agree():
     assert [(t.cc, t.sass, t.ptx) for t in a] == [((8, 0), True, False), ((8, 6), True, True)]
 
 
+def test_named_arches_expand_like_torch():
+    assert compat.parse_arch_list("Ampere;Hopper") == compat.parse_arch_list("8.0;8.6+PTX;9.0+PTX")
+    assert compat.can_run("Ampere", "8.9")[0] is True
+    assert compat.can_run("Kepler+Tesla", "5.0")[0] is False  # 3.7 SASS only, no PTX
+
+
 # --- SASS: same major, minor >= ------------------------------------------------------------
 
 def test_sm89_runs_cu113_110_build_via_sm86():

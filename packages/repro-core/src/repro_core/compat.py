@@ -60,12 +60,26 @@ class Target:
         return f"{'sm' if kind == 'sass' else 'compute'}_{self.cc[0]}{self.cc[1]}{suffix}"
 
 
+# Names TORCH_CUDA_ARCH_LIST accepts (torch/utils/cpp_extension.py named_arches, torch 2.14).
+NAMED_ARCHES = {
+    "Kepler+Tesla": "3.7", "Kepler": "3.5+PTX", "Maxwell+Tegra": "5.3", "Maxwell": "5.0;5.2+PTX",
+    "Pascal": "6.0;6.1+PTX", "Volta+Tegra": "7.2", "Volta": "7.0+PTX", "Turing": "7.5+PTX",
+    "Ampere+Tegra": "8.7", "Ampere": "8.0;8.6+PTX", "Ada": "8.9+PTX", "Hopper": "9.0+PTX",
+    "Blackwell+Tegra": "11.0", "Blackwell": "10.0;10.3;12.0;12.1+PTX", "Rubin": "10.7+PTX",
+}
+
+
 def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
-    """Parse a TORCH_CUDA_ARCH_LIST ("3.7;5.0;8.6+PTX", also space/comma separated) or a
-    torch.cuda.get_arch_list() list (["sm_80", "sm_86", "compute_86"]) into targets."""
+    """Parse a TORCH_CUDA_ARCH_LIST ("3.7;5.0;8.6+PTX", space/comma separated too, names such
+    as "Ampere" expanded as torch does) or a torch.cuda.get_arch_list() list (["sm_80",
+    "sm_86", "compute_86"]) into targets."""
     if arch_list is None:
         return []
-    tokens = re.split(r"[;,\s]+", arch_list) if isinstance(arch_list, str) else list(arch_list)
+    if isinstance(arch_list, str):
+        tokens = [x for t in re.split(r"[;,\s]+", arch_list)
+                  for x in NAMED_ARCHES.get(t, t).split(";")]
+    else:
+        tokens = list(arch_list)
     found: Dict[Tuple[CC, bool], List[bool]] = {}
     for tok in (t.strip() for t in tokens):
         if not tok:
