@@ -2,11 +2,11 @@
 
 import json
 import sys
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, Iterable, Optional, Sequence, TextIO
 
 
-def print_json(obj: Any, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+def print_json(obj: Any, out: Optional[TextIO] = None) -> None:
+    (out or sys.stdout).write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
