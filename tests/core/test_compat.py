@@ -28,6 +28,12 @@ def test_parse_arch_list_both_forms_agree():
     assert [(t.cc, t.sass, t.ptx) for t in a] == [((8, 0), True, False), ((8, 6), True, True)]
 
 
+def test_named_arches_expand_like_torch():
+    assert compat.parse_arch_list("Ampere;Hopper") == compat.parse_arch_list("8.0;8.6+PTX;9.0+PTX")
+    assert compat.can_run("Ampere", "8.9")[0] is True
+    assert compat.can_run("Kepler+Tesla", "5.0")[0] is False  # 3.7 SASS only, no PTX
+
+
 # --- SASS: same major, minor >= ------------------------------------------------------------
 
 def test_sm89_runs_cu113_110_build_via_sm86():
@@ -135,6 +141,14 @@ def test_unknown_cuda_is_an_error():
         compat.nvcc_arch_range("14.7")
 
 
+def test_nvcc_must_match_torch_cuda_major():
+    assert compat.nvcc_torch_ok("13.0.88", "13.0")[0] is True
+    ok, why = compat.nvcc_torch_ok("13.0", "12.8")
+    assert not ok and "major" in why
+    assert compat.nvcc_torch_ok("11.8", "11.3") == (
+        True, "nvcc 11.8 vs torch's CUDA 11.3: same major (cpp_extension only warns)")
+
+
 def test_gcc_bound_is_exclusive():
     assert compat.gcc_ok("12.2.0", "13.0")[0] is True
     assert compat.gcc_ok("11.4.0", "11.3")[0] is False
@@ -184,8 +198,8 @@ def test_torch_build_lookup():
 
 
 @pytest.mark.parametrize("bad,msg", [
-    ("1.10.2+cu999", "no cu999 wheel"), ("banana", "expected VERSION"), ("9.9.0+cu118", "not in"),
-    ("1.10.2+rocm4.2", "expected VERSION"),
+    ("1.10.2+cu999", "no cu999 wheel"), ("banana", "not VERSION"), ("9.9.0+cu118", "not in"),
+    ("1.10.2+rocm4.2", "not VERSION"),
 ])
 def test_torch_build_errors(bad, msg):
     with pytest.raises(ReproError, match=msg):

@@ -130,3 +130,11 @@ def test_nvcc_range_matches_installed_nvcc():
     codes = subprocess.run([nvcc, "--list-gpu-code"], capture_output=True, text=True).stdout.split()
     ccs = [compat.parse_cc(c) for c in codes if c.startswith("sm_")]
     assert compat.nvcc_arch_range(ver) == (compat.cc_str(min(ccs)), compat.cc_str(max(ccs)))
+
+
+@pytest.mark.skipif(not (LATEST_TORCH / "utils/cpp_extension.py").exists(),
+                    reason="torch 2.x source not on this machine")
+def test_named_arches_match_cpp_extension():
+    text = (LATEST_TORCH / "utils/cpp_extension.py").read_text()
+    block = text[text.index("named_arches = "):text.index("supported_arches")]
+    assert dict(re.findall(r"\('([\w+]+)', '([\d.;+PTX]+)'\)", block)) == compat.NAMED_ARCHES

@@ -60,12 +60,26 @@ class Target:
         return f"{'sm' if kind == 'sass' else 'compute'}_{self.cc[0]}{self.cc[1]}{suffix}"
 
 
+# Names TORCH_CUDA_ARCH_LIST accepts (torch/utils/cpp_extension.py named_arches, torch 2.14).
+NAMED_ARCHES = {
+    "Kepler+Tesla": "3.7", "Kepler": "3.5+PTX", "Maxwell+Tegra": "5.3", "Maxwell": "5.0;5.2+PTX",
+    "Pascal": "6.0;6.1+PTX", "Volta+Tegra": "7.2", "Volta": "7.0+PTX", "Turing": "7.5+PTX",
+    "Ampere+Tegra": "8.7", "Ampere": "8.0;8.6+PTX", "Ada": "8.9+PTX", "Hopper": "9.0+PTX",
+    "Blackwell+Tegra": "11.0", "Blackwell": "10.0;10.3;12.0;12.1+PTX", "Rubin": "10.7+PTX",
+}
+
+
 def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
-    """Parse a TORCH_CUDA_ARCH_LIST ("3.7;5.0;8.6+PTX", also space/comma separated) or a
-    torch.cuda.get_arch_list() list (["sm_80", "sm_86", "compute_86"]) into targets."""
+    """Parse a TORCH_CUDA_ARCH_LIST ("3.7;5.0;8.6+PTX", space/comma separated too, names such
+    as "Ampere" expanded as torch does) or a torch.cuda.get_arch_list() list (["sm_80",
+    "sm_86", "compute_86"]) into targets."""
     if arch_list is None:
         return []
-    tokens = re.split(r"[;,\s]+", arch_list) if isinstance(arch_list, str) else list(arch_list)
+    if isinstance(arch_list, str):
+        tokens = [x for t in re.split(r"[;,\s]+", arch_list)
+                  for x in NAMED_ARCHES.get(t, t).split(";")]
+    else:
+        tokens = list(arch_list)
     found: Dict[Tuple[CC, bool], List[bool]] = {}
     for tok in (t.strip() for t in tokens):
         if not tok:
@@ -169,6 +183,18 @@ def best_arch(gpu_cc, nvcc_version: str) -> Tuple[Optional[str], str]:
                   f"(compute_{hi[0]}{hi[1]} PTX would only JIT); use a newer CUDA toolkit")
 
 
+def nvcc_torch_ok(nvcc_version: str, torch_cuda: str) -> Tuple[bool, str]:
+    """torch.utils.cpp_extension refuses an nvcc of another CUDA major than torch's build (and
+    only warns about another minor)."""
+    nv, tc = cuda_mm(nvcc_version), cuda_mm(torch_cuda)
+    if nv.split(".")[0] != tc.split(".")[0]:
+        return False, (f"nvcc {nv} and torch's CUDA {tc} differ in major version: "
+                       f"cpp_extension refuses to build; install CUDA {tc.split('.')[0]}.x")
+    if nv != tc:
+        return True, f"nvcc {nv} vs torch's CUDA {tc}: same major (cpp_extension only warns)"
+    return True, f"nvcc {nv} matches torch's CUDA {tc}"
+
+
 def gcc_ok(gcc_version: str, cuda_version: str) -> Tuple[Optional[bool], str]:
     """Is this host gcc accepted by nvcc of ``cuda_version`` (cpp_extension's bounds)?"""
     row = toolkit(cuda_version)
@@ -202,6 +228,15 @@ def compat_driver_floor(cuda_version: str) -> Optional[str]:
     return toolkit(cuda_version)["compat_driver_floor"]
 
 
+def driver_requirement(cuda_version: str) -> str:
+    """'driver >= 465.19.01 (or >= 450.80.02 via minor-version compatibility)'."""
+    row = toolkit(cuda_version)
+    need, floor = row["min_driver"], row["compat_driver_floor"]
+    also = (f" (or >= {floor} via minor-version compatibility)"
+            if floor and Version(floor) < Version(need) else "")
+    return f"driver >= {need}{also}"
+
+
 def driver_ok(driver_version: str, cuda_version: str) -> Tuple[bool, str]:
     """Can a driver run code built with this CUDA runtime?"""
     drv = _v(driver_version, "driver")
@@ -214,9 +249,8 @@ def driver_ok(driver_version: str, cuda_version: str) -> Tuple[bool, str]:
         return True, (f"driver {driver_version} < {need} (CUDA {cu}) but >= {floor}: runs via "
                       f"CUDA {cu.split('.')[0]}.x minor-version compatibility "
                       f"(no JIT of newer PTX)")
-    also = (f" (or >= {floor} via minor-version compatibility)"
-            if floor and Version(floor) < Version(need) else "")
-    return False, f"driver {driver_version} is too old for CUDA {cu}: needs >= {need}{also}"
+    return False, (f"driver {driver_version} is too old for CUDA {cu}: needs "
+                   f"{driver_requirement(cu)[len('driver '):]}")
 
 
 def max_cuda_for_driver(driver_version: str) -> Optional[str]:
@@ -280,8 +314,8 @@ def torch_build(spec: str) -> TorchBuild:
     """Look up an official wheel: "1.10.2+cu113", "2.1.0" (PyPI default variant), "1.13.1+cpu"."""
     m = _BUILD_RE.match(str(spec).strip())
     if not m:
-        raise ReproError(f"--torch-build {spec!r}: expected VERSION+cuXYZ, e.g. 1.10.2+cu113")
-    version, variant = m.group(1), m.group(2)
+        raise ReproError(f"{spec!r} is not VERSION+cuXYZ (e.g. 1.10.2+cu113)")
+    version, variant = _full(m.group(1)), m.group(2)
     row = torch_release(version)
     variant = variant or row["pypi_default"]
     if variant == "cpu":
@@ -391,6 +425,6 @@ def gpu_cc(name_or_cc: str) -> Tuple[CC, str]:
             if key.startswith(n) and (best is None or len(n) > len(_norm(best[0]))):
                 best = (name, cc)
     if not key or best is None:
-        raise ReproError(f"--gpu {name_or_cc!r}: unknown GPU name; give its compute capability "
-                         f"(e.g. --gpu 8.9)")
+        raise ReproError(f"unknown GPU name {name_or_cc!r}; give its compute capability "
+                         f"instead (e.g. 8.9)")
     return parse_cc(best[1]), best[0]

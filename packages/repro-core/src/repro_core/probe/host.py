@@ -1,0 +1,62 @@
+"""Host compilers: gcc, nvcc and CUDA_HOME (found the way torch.utils.cpp_extension does)."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+
+def _run(cmd: List[str]) -> Optional[str]:
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def cuda_home() -> Tuple[Optional[str], str]:
+    """(CUDA home, where it came from), in torch's order: CUDA_HOME, CUDA_PATH, the folder
+    above the nvcc on PATH, /usr/local/cuda."""
+    for var in ("CUDA_HOME", "CUDA_PATH"):
+        if os.environ.get(var):
+            return os.environ[var], var
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        return str(Path(nvcc).resolve().parent.parent), f"parent of {nvcc}"
+    if Path("/usr/local/cuda").is_dir():
+        return "/usr/local/cuda", "default /usr/local/cuda"
+    return None, "not set, no nvcc on PATH, no /usr/local/cuda"
+
+
+def parse_nvcc_version(text: str) -> Optional[str]:
+    """'... Cuda compilation tools, release 13.0, V13.0.88' -> '13.0.88' (or '13.0')."""
+    m = re.search(r"release (\d+\.\d+)(?:, V(\d+\.\d+\.\d+))?", text)
+    if not m:
+        return None
+    return m.group(2) or m.group(1)
+
+
+def probe_host() -> Dict[str, Any]:
+    """{"cuda_home": {path, source, has_nvcc, has_headers}, "nvcc": {path, version} | None,
+    "gcc": version | None, "cxx": the compiler asked}."""
+    home, source = cuda_home()
+    home_nvcc = Path(home, "bin", "nvcc") if home else None
+    nvcc_path = str(home_nvcc) if home_nvcc and home_nvcc.exists() else shutil.which("nvcc")
+    nvcc = None
+    if nvcc_path:
+        text = _run([nvcc_path, "--version"])
+        nvcc = {"path": nvcc_path, "version": parse_nvcc_version(text) if text else None}
+    cxx = os.environ.get("CXX") or "g++"
+    gcc = _run([cxx, "-dumpfullversion", "-dumpversion"]) if shutil.which(cxx) else None
+    return {
+        "cuda_home": {
+            "path": home, "source": source,
+            "has_nvcc": bool(home_nvcc and home_nvcc.exists()),
+            "has_headers": bool(home and Path(home, "include", "cuda_runtime.h").exists()),
+        },
+        "nvcc": nvcc,
+        "gcc": gcc.strip() if gcc else None,
+        "cxx": cxx,
+    }

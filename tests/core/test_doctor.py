@@ -1,0 +1,276 @@
+"""Probes against real interpreters, and doctor verdicts from real and hand-built facts."""
+
+import json
+import platform
+import subprocess
+import sys
+import types
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from repro_core import doctor
+from repro_core.errors import ReproError
+from repro_core.probe import gpu as gpu_probe
+from repro_core.probe import probe_interpreter
+from repro_core.probe.host import parse_nvcc_version
+
+T110 = Path("/work/venvs/t110/bin/python")
+PY36 = Path.home() / ".pyenv/versions/3.6.15/bin/python3.6"
+NO_GPU = {"gpus": [], "driver": None, "driver_cuda": None, "reason": "NVML could not start: test"}
+HOST = {"cuda_home": {"path": "/usr/local/cuda", "source": "CUDA_HOME", "has_nvcc": True,
+                      "has_headers": True},
+        "nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": "11.3.109"},
+        "gcc": "9.4.0", "cxx": "g++"}
+
+
+def _installed(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+# --- the interpreter probe -----------------------------------------------------------------
+
+def test_probe_current_interpreter():
+    facts = probe_interpreter()
+    assert facts["python"] == platform.python_version()
+    assert facts["executable"] == sys.executable
+    assert facts["implementation"] == platform.python_implementation()
+    for name in ("torch", "numpy", "timm"):
+        assert facts["packages"][name]["installed"] == _installed(name)
+
+
+def test_doctor_never_imports_torch_in_repros_process():
+    code = ("import sys; from repro_core import doctor; doctor.collect(gpu='8.9'); "
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not T110.exists(), reason="torch 1.10 venv not on this machine")
+def test_probe_torch110_venv():
+    facts = probe_interpreter(str(T110))
+    assert facts["python"].startswith("3.9.")
+    torch = facts["packages"]["torch"]
+    assert torch["installed"] == "1.10.2" and torch["version"] == "1.10.2+cu102"
+    assert torch["cuda"] == "10.2" and torch["cudnn"] == 7605
+    # the cu102 list of builder release/1.10 (kb torch_releases), compiled into the wheel
+    assert torch["arch_list"] == ["sm_37", "sm_50", "sm_60", "sm_70"]
+    assert torch["cuda_available"] is False
+    assert facts["packages"]["numpy"]["installed"] == "1.21.6"
+    assert facts["packages"]["timm"]["installed"] == "0.4.12"
+
+
+@pytest.mark.skipif(not PY36.exists(), reason="no Python 3.6 here")
+def test_probe_runs_on_python36():
+    facts = probe_interpreter(str(PY36))
+    assert facts["python"].startswith("3.6.") and facts["glibc"]
+
+
+def test_probe_reports_a_broken_torch(tmp_path, monkeypatch):
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text(
+        "raise ImportError('libcudart.so.11.0: cannot open shared object file')\n")
+    dist = tmp_path / "torch-1.10.2.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 1.10.2\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    torch = probe_interpreter()["packages"]["torch"]
+    assert torch["installed"] == "1.10.2"
+    assert torch["error"].startswith("ImportError: libcudart.so.11.0")
+    v = doctor.assess(probe_interpreter(), HOST, NO_GPU, {"gpu": {"cc": "8.9", "name": None}})
+    assert v.verdict("torch_gpu").ok is None and "fails to import" in v.verdict("torch_gpu").reason
+
+
+def test_probe_finds_a_bare_name_on_path(monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent), prepend=":")
+    name = Path(sys.executable).name
+    assert probe_interpreter(name)["python"] == platform.python_version()
+
+
+def test_probe_bad_interpreter(tmp_path):
+    with pytest.raises(ReproError, match="not an executable"):
+        probe_interpreter(str(tmp_path / "nope"))
+    with pytest.raises(ReproError, match="probe failed"):
+        probe_interpreter("/bin/false")
+
+
+@pytest.mark.parametrize("text,version", [
+    ("nvcc: NVIDIA (R) Cuda compiler driver\nCuda compilation tools, release 13.0, V13.0.88\n",
+     "13.0.88"),
+    ("Cuda compilation tools, release 11.3, V11.3.109\nBuild cuda_11.3.r11.3/compiler.29920130_0",
+     "11.3.109"),
+    ("Cuda compilation tools, release 10.2\n", "10.2"),
+    ("gcc (Debian 12.2.0) 12.2.0", None),
+])
+def test_parse_nvcc_version(text, version):
+    assert parse_nvcc_version(text) == version
+
+
+# --- the GPU probe, with a stand-in NVML ---------------------------------------------------
+
+def _fake_nvml(init_error=None, ccs=((8, 9),)):
+    m = types.ModuleType("pynvml")
+
+    def init():
+        if init_error:
+            raise RuntimeError(init_error)
+
+    m.nvmlInit = init
+    m.nvmlShutdown = lambda: None
+    m.nvmlSystemGetDriverVersion = lambda: b"535.104.05"
+    m.nvmlSystemGetCudaDriverVersion = lambda: 12020
+    m.nvmlDeviceGetCount = lambda: len(ccs)
+    m.nvmlDeviceGetHandleByIndex = lambda i: i
+    m.nvmlDeviceGetCudaComputeCapability = lambda h: ccs[h]
+    m.nvmlDeviceGetName = lambda h: b"NVIDIA GeForce RTX 4090"
+    m.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(total=24564 * (1 << 20))
+    return m
+
+
+def test_gpu_probe_parses_nvml(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml())
+    out = gpu_probe.probe_gpus()
+    assert out == {"gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "cc": "8.9",
+                             "memory_mib": 24564}],
+                   "driver": "535.104.05", "driver_cuda": "12.2", "reason": None}
+
+
+def test_gpu_probe_without_driver(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(init_error="Driver Not Loaded"))
+    out = gpu_probe.probe_gpus()
+    assert out["gpus"] == [] and "Driver Not Loaded" in out["reason"]
+
+
+def test_gpu_probe_without_pynvml(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import raises ImportError
+    out = gpu_probe.probe_gpus()
+    assert out["gpus"] == [] and "pynvml" in out["reason"]
+
+
+# --- verdicts ------------------------------------------------------------------------------
+
+def _interp(torch=None, numpy="1.21.6", timm="0.4.12", python="3.9.18"):
+    return {"python": python, "executable": "/x/bin/python", "packages": {
+        "torch": torch or {"installed": None}, "numpy": {"installed": numpy},
+        "timm": {"installed": timm}}}
+
+
+TORCH_113 = {"installed": "1.10.2", "version": "1.10.2+cu113", "cuda": "11.3", "cudnn": 8200,
+             "arch_list": ["sm_37", "sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86"],
+             "cuda_available": True}
+RTX4090 = {"gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "cc": "8.9",
+                     "memory_mib": 24564}], "driver": "470.82.01", "driver_cuda": "11.4",
+           "reason": None}
+
+
+def test_installed_torch_on_detected_gpu():
+    r = doctor.assess(_interp(TORCH_113), HOST, RTX4090)
+    assert [v.check for v in r.verdicts] == list(doctor.CHECKS)
+    ok = {v.check: v.ok for v in r.verdicts}
+    assert ok == {"torch_gpu": True, "nvcc_gpu": True, "driver": True, "numpy_abi": True,
+                  "torch_python": True, "timm_torch": True, "nvcc_torch": True,
+                  "nvcc_gcc": True, "cuda_home": True}
+    assert "sm_86" in r.verdict("torch_gpu").reason
+    # nvcc 11.3 tops out at 8.6: it compiles sm_86 for the 8.9 card
+    assert "sm_86" in r.verdict("nvcc_gpu").reason
+    assert "465.19.01" in r.verdict("driver").reason  # CUDA 11.3's own driver
+    assert r.host["nvcc"]["sm_range"] == ["3.5", "8.6"]
+
+
+def test_unreadable_arch_list_falls_back_to_kb():
+    torch = dict(TORCH_113, arch_list=[])
+    r = doctor.assess(_interp(torch), HOST, RTX4090)
+    assert r.verdict("torch_gpu").ok is True
+
+
+def test_cpu_build_on_gpu():
+    torch = dict(TORCH_113, version="1.10.2+cpu", cuda=None, arch_list=[])
+    r = doctor.assess(_interp(torch), HOST, RTX4090)
+    assert r.verdict("torch_gpu").ok is False and "CPU-only" in r.verdict("torch_gpu").reason
+    assert r.verdict("driver").ok is None
+
+
+def test_two_gpus_one_unsupported():
+    gpus = dict(RTX4090, gpus=RTX4090["gpus"] + [
+        {"index": 1, "name": "NVIDIA H100 PCIe", "cc": "9.0", "memory_mib": 81559}])
+    v = doctor.assess(_interp(TORCH_113), HOST, gpus).verdict("torch_gpu")
+    assert v.ok is False and "RTX 4090" in v.reason and "H100" in v.reason
+
+
+def test_old_driver_new_cuda():
+    gpus = dict(RTX4090, driver="470.82.01")
+    r = doctor.assess(_interp(), HOST, gpus, {"torch_build": _build("2.1.0+cu121")})
+    assert r.verdict("driver").ok is False and "525.60.13" in r.verdict("driver").reason
+
+
+def test_numpy2_with_torch22():
+    r = doctor.assess(_interp(numpy="2.0.1", python="3.11.7"), HOST, NO_GPU,
+                      {"torch_build": _build("2.2.2+cu121")})
+    assert r.verdict("numpy_abi").ok is False and "numpy<2" in r.verdict("numpy_abi").reason
+
+
+def test_timm_032_on_torch110():
+    r = doctor.assess(_interp(TORCH_113, timm="0.3.2"), HOST, RTX4090)
+    assert r.verdict("timm_torch").ok is False
+
+
+def test_gcc_too_new_for_nvcc_and_bad_cuda_home():
+    host = dict(HOST, gcc="11.4.0", cuda_home={"path": "/usr/local", "source": "parent of nvcc",
+                                                "has_nvcc": True, "has_headers": False})
+    r = doctor.assess(_interp(TORCH_113), host, RTX4090)
+    assert r.verdict("nvcc_gcc").ok is False
+    assert r.verdict("cuda_home").ok is False and "cuda_runtime.h" in r.verdict("cuda_home").reason
+
+
+def _build(spec):
+    from repro_core import compat
+
+    b = compat.torch_build(spec)
+    return {"spec": b.spec, "cuda": b.cuda, "arch_list": b.arch_list,
+            "python": f"{b.python_min}-{b.python_max}", "torchvision": b.torchvision}
+
+
+# --- collect(): real probes, hypothetical facts --------------------------------------------
+
+def test_collect_hypothetical_rtx4090(monkeypatch):
+    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
+    r = doctor.collect(torch_build="1.10.2+cu113", gpu="8.9")
+    assert r.assumed["gpu"] == {"cc": "8.9", "name": None, "given": "8.9"}
+    assert r.assumed["torch_build"]["spec"] == "1.10.2+cu113"
+    v = r.verdict("torch_gpu")
+    assert v.ok is True and "sm_86" in v.reason
+    assert r.verdict("driver").ok is None and "465.19.01" in r.verdict("driver").reason
+    data = json.loads(r.to_json())
+    assert set(data) == {"python", "packages", "host", "gpus", "assumed", "verdicts"}
+    assert all(set(v) == {"check", "ok", "reason"} for v in data["verdicts"])
+    checks = {v["check"] for v in data["verdicts"]}
+    assert {"torch_gpu", "nvcc_gpu", "driver", "numpy_abi"} <= checks
+
+
+def test_collect_hypothetical_h100_by_name(monkeypatch):
+    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
+    r = doctor.collect(torch_build="1.10.2+cu113", gpu="NVIDIA H100 80GB HBM3")
+    assert r.assumed["gpu"]["cc"] == "9.0" and r.assumed["gpu"]["name"] == "H100"
+    assert r.verdict("torch_gpu").ok is False
+    assert doctor.collect(torch_build="2.0.1+cu118", gpu="H100").verdict("torch_gpu").ok is True
+
+
+def test_collect_no_gpu_is_undecided_not_failed(monkeypatch):
+    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
+    r = doctor.collect(torch_build="2.14.1+cu130")
+    for check in ("torch_gpu", "nvcc_gpu", "driver"):
+        v = r.verdict(check)
+        assert v.ok is None, check
+    assert "no GPU found" in r.verdict("torch_gpu").reason
+
+
+def test_collect_rejects_bad_flags():
+    with pytest.raises(ReproError, match="^--torch-build 1.10.2-cu113: "):
+        doctor.collect(torch_build="1.10.2-cu113")
+    with pytest.raises(ReproError, match="^--gpu Radeon: unknown GPU"):
+        doctor.collect(gpu="Radeon")
