@@ -36,7 +36,7 @@ from repro_core.scan.report import (
     LegacyApi,
     ScanReport,
 )
-from repro_core.scan.reqs import canon, commands, install_command
+from repro_core.scan.reqs import Spec, canon, commands, install_command
 
 __all__ = ["scan", "ScanReport"]
 
@@ -214,7 +214,12 @@ def scan(path: str) -> ScanReport:
 
 def _python(col: Collector, rel: str, text: str, local: Set[str],
             imports: Dict[str, ImportUse]) -> None:
-    mods, hits, parsed = python_api.analyze(text)
+    mods, hits, checks, parsed = python_api.analyze_all(text)
+    for c in checks:
+        dist = distribution(c.module)
+        if dist:
+            col.spec(Spec(canon(dist), c.specifier), rel, c.line, "assert",
+                     f"the code checks {c.module}.__version__ {c.specifier}")
     for h in hits:
         col.hit(h.rule, rel, h.line, h.api)
         if h.rule.id.startswith(("cpp-", "cuda-", "torch-utils-ffi")):

@@ -8,8 +8,8 @@ from repro_core.scan.reqs import Spec
 
 # How much a source kind is trusted when sources disagree (lower wins).
 PRIORITY = {"requirements": 0, "setup.py": 0, "setup.cfg": 0, "pyproject": 0,
-            "environment.yml": 1, "dockerfile": 2, "script": 3, "notebook": 3, "readme": 4,
-            "api": 5}
+            "environment.yml": 1, "assert": 1, "dockerfile": 2, "script": 3, "notebook": 3,
+            "readme": 4, "api": 5}
 NOT_PIP = ("cuda", "python")
 EVIDENCE_PER_RULE = 5
 

@@ -28,6 +28,18 @@ class Import:
     line: int
 
 
+@dataclass(frozen=True)
+class VersionCheck:
+    """``assert timm.__version__ == "0.3.2"``: an in-code pin."""
+
+    module: str
+    specifier: str
+    line: int
+
+
+_OPS = {ast.Eq: "==", ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.NotEq: "!="}
+
+
 class _Index:
     """The python rules' patterns, indexed for one-dict-lookup matching."""
 
@@ -126,8 +138,28 @@ def _call_ok(call: ast.Call, p: dict) -> bool:
 _PY2 = re.compile(r"^\s*(print\s+[^\s(=][^=]*$|exec\s+['\"]|except\s+[\w.]+\s*,\s*\w+\s*:)", re.M)
 
 
+def version_checks(tree: ast.AST, alias: Dict[str, str]) -> List[VersionCheck]:
+    out = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1
+                and isinstance(node.left, ast.Attribute) and node.left.attr == "__version__"):
+            continue
+        mod = _dotted(node.left.value, alias)
+        ver = _str_const(node.comparators[0])
+        op = _OPS.get(type(node.ops[0]))
+        if mod and ver and op and re.match(r"^\d+(\.\d+)*$", ver):
+            out.append(VersionCheck(mod, f"{op}{ver}", node.lineno))
+    return out
+
+
 def analyze(text: str) -> Tuple[List[Import], List[Hit], bool]:
     """(imports, rule hits, parsed) for one Python source text."""
+    imports, hits, _, parsed = analyze_all(text)
+    return imports, hits, parsed
+
+
+def analyze_all(text: str) -> Tuple[List[Import], List[Hit], List[VersionCheck], bool]:
+    """(imports, rule hits, __version__ checks, parsed) for one Python source text."""
     idx = _index()
     try:
         tree = ast.parse(text)
@@ -137,7 +169,7 @@ def analyze(text: str) -> Tuple[List[Import], List[Hit], bool]:
         if m:
             line = text.count("\n", 0, m.start()) + 1
             hits = [Hit(r, line, "python2 syntax") for r in idx.py2]
-        return [], hits, False
+        return [], hits, [], False
     alias, imports = _aliases(tree)
     hits: List[Hit] = []
 
@@ -187,7 +219,7 @@ def analyze(text: str) -> Tuple[List[Import], List[Hit], bool]:
         if idx.node_types and isinstance(node, idx.node_types):
             for r in idx.nodes.get(type(node).__name__, ()):
                 hits.append(Hit(r, getattr(node, "lineno", 1), type(node).__name__))
-    return imports, hits, True
+    return imports, hits, version_checks(tree, alias), True
 
 
 def _subscript(node: ast.Subscript, idx: _Index, hits: List[Hit]) -> None:
