@@ -39,4 +39,5 @@ def read(col: Collector, rel: str, text: str) -> None:
             pip_indent = indent
             continue
         for s in conda_spec(item):
-            col.spec(s, rel, lineno, "environment.yml", "conda env dependency")
+            if s.package not in ("pip", "setuptools", "wheel"):
+                col.spec(s, rel, lineno, "environment.yml", "conda env dependency")
