@@ -185,13 +185,17 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
         if ctx.cuda_ext:
             why.append("the repository has CUDA extensions, which need a GPU to run")
         return "cpu", why, ""
-    ok: List[Tuple[Tuple[int, int, Version], str, List[str]]] = []
+    ok: List[Tuple[Tuple[int, Version], str, List[str]]] = []
     fails = []
     for variant, arch in _variants(row, version).items():
         cu = compat.variant_cuda(variant)
         run, why = compat.can_run(arch, ctx.gpu)
         if not run:
             fails.append(f"{version}+{variant}: {why}")
+            continue
+        if "no SASS" in why:  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
+            fails.append(f"{version}+{variant}: no SASS for the GPU, only PTX to JIT (not "
+                         f"proposed: slow first launch, its CUDA libraries may lack kernels)")
             continue
         reasons = [f"{variant}: {why}"]
         if ctx.driver:
@@ -209,9 +213,7 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
                 fails.append(f"{version}+{variant}: extensions cannot be compiled: {awhy}")
                 continue
             reasons.append(f"extensions: {awhy}")
-        jit = "PTX" in why and "no SASS" in why
-        ok.append(((0 if _ok(want_cuda, cu) else 1, 1 if jit else 0, Version(cu)), variant,
-                   reasons))
+        ok.append(((0 if _ok(want_cuda, cu) else 1, Version(cu)), variant, reasons))
     if not ok:
         return None, [], "; ".join(fails[:2]) or f"torch {version}: no CUDA build known"
     ok.sort(key=lambda t: t[0])
@@ -253,7 +255,8 @@ def _candidate(ctx: _Ctx, row: dict, strategy: str) -> Optional[Candidate]:
                                           cons["numpy"], version, py)
             if numpy is None:
                 continue
-        score = (_ok(soft_py, py),)
+        score = (_ok(soft_py, py), timm is None or _ok(cons["timm"], timm),
+                 numpy is None or _ok(cons["numpy"], numpy))
         if chosen is None or score > chosen[0]:
             chosen = (score, py, timm, timm_why, numpy, np_why)
         if all(score):

@@ -1,5 +1,6 @@
 """The mutable accumulator the readers write into; ``combine`` freezes it into a report."""
 
+import re
 from typing import Dict, List, Tuple
 
 from repro_core.rules import Rule
@@ -12,6 +13,7 @@ PRIORITY = {"requirements": 0, "setup.py": 0, "setup.cfg": 0, "pyproject": 0,
             "readme": 4, "api": 5}
 NOT_PIP = ("cuda", "python")
 EVIDENCE_PER_RULE = 5
+_ABSURD = re.compile(r"\d{10,}")  # no real version has a 10-digit part
 
 
 class Collector:
@@ -32,6 +34,9 @@ class Collector:
     def spec(self, s: Spec, path: str, line: int, kind: str, reason: str,
              requirement: bool = True) -> None:
         """Version evidence from a source; ``requirement``: also a stated dependency."""
+        if _ABSURD.search(s.specifier):
+            self.warnings.append(f"{path}:{line}: ignored {s.package}{s.specifier[:40]}...")
+            return
         if requirement and s.package not in NOT_PIP and kind != "api":
             req = Requirement(s.package, s.specifier, f"{path}:{line}")
             self.requirements.append(req)
