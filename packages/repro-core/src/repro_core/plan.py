@@ -1,0 +1,406 @@
+"""``repro plan``: ranked environments (python, torch, torchvision, CUDA, timm, numpy) that can
+run a scanned repository on given hardware.
+
+"exact" candidates satisfy every constraint of the scan (stated pins and API bounds) on a torch
+build the GPU can run. "forward-port" candidates take the oldest torch the hardware supports
+at or above the repository's lower bounds, and list the rule ids whose code must be migrated.
+A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from repro_core import compat, kb
+from repro_core.errors import ReproError
+from repro_core.scan.report import ScanReport
+
+MAX_CANDIDATES = 5
+PYTHONS = ["2.7"] + [f"3.{m}" for m in range(5, 15)]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    python: str
+    torch: str
+    torchvision: str
+    cuda: Optional[str]
+    timm: Optional[str]
+    numpy: Optional[str]
+    strategy: str  # "exact" | "forward-port"
+    migrations: Tuple[str, ...]
+    reasons: Tuple[str, ...]
+    torch_build: str = ""  # e.g. "1.10.2+cu113"
+
+
+@dataclass(frozen=True)
+class Plan:
+    path: str
+    gpu: Optional[str]  # compute capability, None = no GPU
+    gpu_name: str
+    driver: Optional[str]
+    candidates: Tuple[Candidate, ...]
+    notes: Tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        d = json.loads(text)
+        cands = tuple(Candidate(**{**c, "migrations": tuple(c["migrations"]),
+                                   "reasons": tuple(c["reasons"])}) for c in d["candidates"])
+        return cls(path=d["path"], gpu=d.get("gpu"), gpu_name=d.get("gpu_name", ""),
+                   driver=d.get("driver"), candidates=cands, notes=tuple(d.get("notes", ())))
+
+
+# --- specifier helpers ---------------------------------------------------------------------
+
+
+def _spec(s: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(s or "")
+    except InvalidSpecifier:
+        return SpecifierSet("")
+
+
+def _ok(spec: SpecifierSet, version: Optional[str]) -> bool:
+    if version is None:
+        return True
+    try:
+        return spec.contains(Version(version.replace(".*", ".0").split("+")[0]), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
+def _floors(spec: SpecifierSet) -> SpecifierSet:
+    """Only the lower bounds (``==X`` becomes ``>=X``): what a forward-port must keep."""
+    keep = []
+    for s in spec:
+        if s.operator in (">=", ">"):
+            keep.append(str(s))
+        elif s.operator in ("==", "~=", "==="):
+            keep.append(">=" + s.version.replace(".*", ""))
+    return _spec(",".join(keep))
+
+
+def _pin(spec: SpecifierSet) -> Optional[str]:
+    for s in spec:
+        if s.operator in ("==", "===") and not s.version.endswith(".*"):
+            return s.version
+    return None
+
+
+# --- knowledge-base choices ----------------------------------------------------------------
+
+
+def _torch_versions(row: dict, spec: SpecifierSet) -> List[str]:
+    """Known versions of one torch minor release (newest first) satisfying ``spec``."""
+    vs = {row["version"] + ".0"} | set(row.get("patches", {})) | set(row.get(
+        "patch_arch_lists", {}))
+    pin = _pin(spec)
+    if pin and Version(pin).release[:2] == Version(row["version"]).release[:2]:
+        vs.add(pin)
+    return sorted((v for v in vs if _ok(spec, v)), key=Version, reverse=True)
+
+
+def _variants(row: dict, version: str) -> Dict[str, str]:
+    lists = dict(row["arch_lists"])
+    lists.update(row.get("patch_arch_lists", {}).get(version, {}))
+    return lists
+
+
+def _pythons(torch_version: str) -> List[str]:
+    """Python minors with official wheels for this torch, newest first."""
+    return [p for p in reversed(PYTHONS) if compat.python_ok(torch_version, p)[0]]
+
+
+def _timm_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
+                 python: str) -> Tuple[Optional[str], str]:
+    rows = kb.load("python_packages")["timm"]
+    good = []
+    for r in rows:
+        v = r["version"]
+        ok, why = compat.timm_torch_ok(v, torch_version)
+        if ok is False or Version(python) < Version(r.get("python_min", "0")):
+            continue
+        good.append((v, why))
+    pin = _pin(spec)
+    if pin:
+        ok, why = compat.timm_torch_ok(pin, torch_version)
+        return (pin, why) if ok is not False else (None, why)
+    for candidates in ([g for g in good if _ok(spec, g[0]) and _ok(soft, g[0])],
+                       [g for g in good if _ok(spec, g[0])]):
+        if candidates:
+            return candidates[-1]
+    return None, f"no known timm release satisfies {spec} with torch {torch_version}"
+
+
+def _numpy_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
+                  python: str) -> Tuple[Optional[str], str]:
+    def fits(v: str) -> bool:
+        rng = compat.numpy_python_range(v)
+        py_ok = rng is None or Version(rng[0]) <= Version(python) <= Version(rng[1])
+        return py_ok and compat.numpy_abi_ok(torch_version, v)[0]
+
+    pin = _pin(spec)
+    if pin:
+        return (pin, compat.numpy_abi_ok(torch_version, pin)[1]) if fits(pin) else (
+            None, f"numpy {pin} does not fit torch {torch_version} / Python {python}")
+    rows = [r["version"] for r in kb.load("python_packages")["numpy"]]
+    for cands in ([v for v in rows if _ok(spec, v) and _ok(soft, v) and fits(v)],
+                  [v for v in rows if _ok(spec, v) and fits(v)]):
+        if cands:
+            return cands[-1], compat.numpy_abi_ok(torch_version, cands[-1])[1]
+    return None, f"no numpy release satisfies {spec} with torch {torch_version} on Python {python}"
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    report: ScanReport
+    cons: Dict[str, SpecifierSet]
+    gpu: Optional[Tuple[int, int]]
+    driver: Optional[str]
+    cuda_ext: bool
+    uses_timm: bool
+    uses_numpy: bool
+    rejections: List[str]
+
+
+def _pick_variant(ctx: _Ctx, row: dict, version: str,
+                  want_cuda: SpecifierSet) -> Tuple[Optional[str], List[str], str]:
+    """(variant, reasons, why-not): the CUDA build of this torch to use on the hardware."""
+    if ctx.gpu is None:
+        why = ["no GPU: the CPU build"]
+        if ctx.cuda_ext:
+            why.append("the repository has CUDA extensions, which need a GPU to run")
+        return "cpu", why, ""
+    ok: List[Tuple[Tuple[int, Version], str, List[str]]] = []
+    fails = []
+    for variant, arch in _variants(row, version).items():
+        cu = compat.variant_cuda(variant)
+        run, why = compat.can_run(arch, ctx.gpu)
+        if not run:
+            fails.append(f"{version}+{variant}: {why}")
+            continue
+        if "no SASS" in why:  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
+            fails.append(f"{version}+{variant}: no SASS for the GPU, only PTX to JIT (not "
+                         f"proposed: slow first launch, its CUDA libraries may lack kernels)")
+            continue
+        reasons = [f"{variant}: {why}"]
+        if ctx.driver:
+            dok, dwhy = compat.driver_ok(ctx.driver, cu)
+            if not dok:
+                fails.append(f"{version}+{variant}: {dwhy}")
+                continue
+            reasons.append(dwhy)
+        if ctx.cuda_ext:
+            try:
+                arch_cc, awhy = compat.best_arch(ctx.gpu, cu)
+            except ReproError as e:
+                arch_cc, awhy = None, str(e)
+            if arch_cc is None:
+                fails.append(f"{version}+{variant}: extensions cannot be compiled: {awhy}")
+                continue
+            reasons.append(f"extensions: {awhy}")
+        ok.append(((0 if _ok(want_cuda, cu) else 1, Version(cu)), variant, reasons))
+    if not ok:
+        return None, [], "; ".join(fails[:2]) or f"torch {version}: no CUDA build known"
+    ok.sort(key=lambda t: t[0])
+    return ok[0][1], ok[0][2], ""
+
+
+def _candidate(ctx: _Ctx, row: dict, strategy: str) -> Optional[Candidate]:
+    cons = ctx.cons
+    exact = strategy == "exact"
+    tspec = cons["torch"] if exact else _floors(cons["torch"])
+    versions = _torch_versions(row, tspec)
+    if not versions:
+        return None
+    version = versions[0]
+    want_cuda = cons["cuda"] if exact else SpecifierSet("")
+    variant, hw_reasons, why_not = _pick_variant(ctx, row, version, want_cuda)
+    if variant is None:
+        ctx.rejections.append(why_not)
+        return None
+    cuda = compat.variant_cuda(variant) if variant != "cpu" else None
+    reasons = [_torch_reason(ctx, version, exact)] + hw_reasons
+    if exact and cuda and str(cons["cuda"]) and not _ok(cons["cuda"], cuda):
+        reasons.append(f"CUDA {cuda} instead of the stated {cons['cuda']} (that build cannot run "
+                       f"here or does not exist)")
+    pyspec = cons["python"] if exact else _floors(cons["python"])
+    soft_py = cons["python"]
+    chosen = None
+    for py in _pythons(version):
+        if not _ok(pyspec, py):
+            continue
+        timm = timm_why = numpy = np_why = None
+        if ctx.uses_timm:
+            timm, timm_why = _timm_choice(cons["timm"] if exact else _floors(cons["timm"]),
+                                          cons["timm"], version, py)
+            if timm is None:
+                continue
+        if ctx.uses_numpy:
+            numpy, np_why = _numpy_choice(cons["numpy"] if exact else _floors(cons["numpy"]),
+                                          cons["numpy"], version, py)
+            if numpy is None:
+                continue
+        score = (_ok(soft_py, py), timm is None or _ok(cons["timm"], timm),
+                 numpy is None or _ok(cons["numpy"], numpy))
+        if chosen is None or score > chosen[0]:
+            chosen = (score, py, timm, timm_why, numpy, np_why)
+        if all(score):
+            break
+    if chosen is None:
+        ctx.rejections.append(f"torch {version}: no Python/timm/numpy combination satisfies "
+                              f"python{cons['python']} timm{cons['timm']} numpy{cons['numpy']}")
+        return None
+    _, py, timm, timm_why, numpy, np_why = chosen
+    reasons.append(f"Python {py}: " + compat.python_ok(version, py)[1])
+    reasons += [w for w in (timm_why, np_why) if w]
+    tv = compat.torchvision_for(version)
+    if exact and str(cons["torchvision"]) and not _ok(cons["torchvision"], tv):
+        ctx.rejections.append(f"torch {version} pairs with torchvision {tv}, not "
+                              f"{cons['torchvision']}")
+        return None
+    chosen_versions = {"torch": version, "torchvision": tv, "python": py, "cuda": cuda,
+                       "timm": timm, "numpy": numpy}
+    migrations = _migrations(ctx.report, chosen_versions)
+    if exact and any(_hard(ctx.report, m) for m in migrations):
+        return None
+    if migrations:
+        reasons.append("migrate: " + ", ".join(migrations))
+    return Candidate(python=py, torch=version, torchvision=tv, cuda=cuda, timm=timm, numpy=numpy,
+                     strategy=strategy, migrations=tuple(migrations), reasons=tuple(reasons),
+                     torch_build=f"{version}+{variant}")
+
+
+def _hard(report: ScanReport, rule_id: str) -> bool:
+    from repro_core.rules import by_id
+
+    try:
+        return by_id(rule_id).hard
+    except ReproError:
+        return False
+
+
+def _torch_reason(ctx: _Ctx, version: str, exact: bool) -> str:
+    spec = ctx.cons["torch"]
+    if exact:
+        return f"torch {version} satisfies the scan's torch{spec or ' (any)'}"
+    return (f"torch {version}: forward-port (keeps only the lower bounds "
+            f"{_floors(spec) or '(none)'} of the scan's torch{spec or ' (any)'})")
+
+
+def _migrations(report: ScanReport, versions: Dict[str, Optional[str]]) -> List[str]:
+    """Rule ids detected in the repository whose bound excludes the chosen versions."""
+    out: List[str] = []
+    for f in report.findings:
+        if not f.bound or f.rule in out:
+            continue
+        req = Requirement(f.bound)
+        v = versions.get(req.name.lower())
+        if v is not None and not _ok(req.specifier, v):
+            out.append(f.rule)
+    return out
+
+
+def _resolve_gpu(gpu: Optional[str], notes: List[str]
+                 ) -> Tuple[Optional[Tuple[int, int]], str, Optional[str]]:
+    """(cc, name, detected driver) for --gpu CC|NAME|auto|none."""
+    if gpu is None or gpu.lower() == "none":
+        return None, "", None
+    if gpu.lower() == "auto":
+        from repro_core.probe.gpu import probe_gpus
+
+        found = probe_gpus()
+        if not found["gpus"]:
+            notes.append(f"--gpu auto found no GPU ({found.get('reason') or 'none'}): planning "
+                         f"CPU builds; give --gpu CC or NAME to plan for another machine")
+            return None, "", None
+        g = found["gpus"][0]
+        if len(found["gpus"]) > 1:
+            notes.append(f"planning for GPU 0 ({g['name']}) of {len(found['gpus'])}")
+        return compat.parse_cc(g["cc"]), g["name"], found.get("driver")
+    cc, name = compat.gpu_cc(gpu)
+    return cc, name, None
+
+
+def plan(report: ScanReport, gpu: Optional[str] = None, driver: Optional[str] = None,
+         limit: int = MAX_CANDIDATES) -> Plan:
+    """Ranked candidates for ``report`` on a GPU (capability, name, "auto" or None)."""
+    notes: List[str] = []
+    cc, gpu_name, probed_driver = _resolve_gpu(gpu, notes)
+    driver = driver or probed_driver
+    cons = {k: _spec(report.constraints.get(k, "")) for k in
+            ("torch", "torchvision", "cuda", "python", "timm", "numpy")}
+    imported = {i.distribution.lower() for i in report.imports} | {
+        r.name for r in report.requirements}
+    ctx = _Ctx(report, cons, cc, driver,
+               cuda_ext=any(e.kind == "cuda" for e in report.extensions),
+               uses_timm="timm" in imported or bool(str(cons["timm"])),
+               uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[])
+    rows = sorted(kb.load("torch_releases")["releases"], key=lambda r: Version(r["version"]))
+    oldest = rows[0]["version"]
+    pin = _pin(cons["torch"])
+    if pin and Version(pin) < Version(oldest):
+        notes.append(f"torch {pin} is older than the knowledge base's oldest release ({oldest}): "
+                     f"no exact candidate; forward-port only")
+    exact = [c for c in (_candidate(ctx, r, "exact") for r in reversed(rows)) if c]
+    forward: List[Candidate] = []
+    for r in rows:
+        c = _candidate(ctx, r, "forward-port")
+        if c and not any(_same(c, e) for e in exact):
+            forward.append(c)
+    picked = exact[:2] + forward[:2]
+    if forward and not any(_same(forward[-1], p) for p in picked):
+        picked.append(forward[-1])  # the newest release, for the fewest surprises later
+    if not picked:
+        raise ReproError("no candidate environment: " + _why_none(ctx, cc))
+    if not exact:
+        notes.append("no exact candidate: " + _why_none(ctx, cc))
+    return Plan(path=report.path, gpu=compat.cc_str(cc) if cc else None, gpu_name=gpu_name,
+                driver=driver, candidates=tuple(picked[:limit]), notes=tuple(notes))
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return (a.torch, a.cuda, a.python, a.timm, a.numpy) == (b.torch, b.cuda, b.python, b.timm,
+                                                             b.numpy)
+
+
+def _why_none(ctx: _Ctx, cc: Optional[Tuple[int, int]]) -> str:
+    where = f"GPU {compat.cc_str(cc)}" if cc else "this machine"
+    spec = ctx.cons["torch"]
+    detail = "; ".join(list(dict.fromkeys(ctx.rejections))[:2])
+    return (f"no known torch build satisfies torch{spec or ' (any)'} and runs on {where}"
+            + (f" ({detail})" if detail else ""))
+
+
+def plan_path(path: str, gpu: Optional[str] = None, driver: Optional[str] = None) -> Plan:
+    """Scan ``path`` (a repository, or a saved ``repro scan --json`` file) and plan it."""
+    import os
+
+    from repro_core.scan import scan
+
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                report = ScanReport.from_json(f.read())
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ReproError(f"{path}: not a scan report ({e})") from None
+    else:
+        report = scan(path)
+    return plan(report, gpu=gpu, driver=driver)
+
+
+__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path")

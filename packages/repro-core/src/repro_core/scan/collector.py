@@ -1,0 +1,62 @@
+"""The mutable accumulator the readers write into; ``combine`` freezes it into a report."""
+
+import re
+from typing import Dict, List, Tuple
+
+from repro_core.rules import Rule
+from repro_core.scan.report import Evidence, Finding, ImportUse, LegacyApi, Requirement
+from repro_core.scan.reqs import Spec
+
+# How much a source kind is trusted when sources disagree (lower wins).
+PRIORITY = {"requirements": 0, "setup.py": 0, "setup.cfg": 0, "pyproject": 0,
+            "environment.yml": 1, "assert": 1, "dockerfile": 2, "script": 3, "notebook": 3,
+            "readme": 4, "api": 5}
+NOT_PIP = ("cuda", "python")
+EVIDENCE_PER_RULE = 5
+_ABSURD = re.compile(r"\d{10,}")  # no real version has a 10-digit part
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.requirements: List[Requirement] = []
+        self.evidence: List[Evidence] = []
+        self.findings: List[Finding] = []
+        self.imports: List[ImportUse] = []
+        self.warnings: List[str] = []
+        self.dates: List[Tuple[str, str]] = []  # (YYYY-MM-DD, description)
+        self.cpp_hits: Dict[str, List[LegacyApi]] = {}
+        self.build_hits: Dict[str, List[LegacyApi]] = {}
+        self.ext_builds: Dict[str, str] = {}  # directory -> build file declaring an extension
+        self._seen: set = set()
+        self._per_rule: Dict[str, int] = {}
+        self.requirement_rows: List[Tuple[Requirement, str]] = []  # (req, path) for req rules
+
+    def spec(self, s: Spec, path: str, line: int, kind: str, reason: str,
+             requirement: bool = True) -> None:
+        """Version evidence from a source; ``requirement``: also a stated dependency."""
+        if _ABSURD.search(s.specifier):
+            self.warnings.append(f"{path}:{line}: ignored {s.package}{s.specifier[:40]}...")
+            return
+        if requirement and s.package not in NOT_PIP and kind != "api":
+            req = Requirement(s.package, s.specifier, f"{path}:{line}")
+            self.requirements.append(req)
+        why = f"{reason} ({s.note})" if s.note else reason
+        self.evidence.append(Evidence(s.package, s.specifier, path, line, why, kind))
+
+    def hit(self, rule: Rule, path: str, line: int, api: str) -> None:
+        """A rule detection: a finding, plus version evidence when the rule has a hard bound."""
+        key = (rule.id, path) if rule.once_per_file else (rule.id, path, line)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.findings.append(Finding(
+            rule=rule.id, path=path, line=line, message=f"{rule.message} [{api}]", fix=rule.fix,
+            library=rule.library, bound=rule.bound or "", safety=rule.safety,
+            codemod=rule.codemod))
+        if rule.bound and rule.hard:
+            n = self._per_rule.get(rule.id, 0)
+            if n < EVIDENCE_PER_RULE:
+                self._per_rule[rule.id] = n + 1
+                self.evidence.append(Evidence(
+                    rule.package or "", rule.specifier, path, line,
+                    f"rule {rule.id}: {rule.message}", "api"))

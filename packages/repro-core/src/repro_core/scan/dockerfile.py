@@ -1,0 +1,81 @@
+"""Dockerfile: ``FROM`` image tags (nvidia/cuda, pytorch/pytorch, python), ARG/ENV version
+variables and ``pip``/``conda install`` lines."""
+
+import re
+from typing import Dict
+
+from repro_core.scan.collector import Collector
+from repro_core.scan.reqs import Spec, commands, cuda_spec, install_command
+
+_VARS = {"pytorch": "torch", "torch": "torch", "pytorch_version": "torch",
+         "torch_version": "torch", "cuda": "cuda", "cuda_version": "cuda",
+         "python_version": "python", "python": "python", "torchvision": "torchvision",
+         "torchvision_version": "torchvision"}
+
+
+def _mm(v: str) -> str:
+    return ".".join(v.split(".")[:2])
+
+
+def from_image(image: str) -> list:
+    """Version facts implied by a base image reference."""
+    name, _, tag = image.partition(":")
+    name, tag = name.lower(), tag.lower()
+    out = []
+    cu = re.search(r"cuda-?(\d+\.\d+)", tag)
+    if name.endswith("nvidia/cuda") or name.endswith("/cuda"):
+        m = re.match(r"(\d+\.\d+)", tag)
+        if m:
+            out.append(Spec("cuda", cuda_spec(m.group(1)), "CUDA base image"))
+    elif name.endswith("pytorch/pytorch") or name.endswith("/pytorch") and "nvcr.io" not in name:
+        m = re.match(r"(\d+\.\d+(?:\.\d+)?)", tag)
+        if m:
+            out.append(Spec("torch", f"=={m.group(1)}", "PyTorch base image"))
+        if cu:
+            out.append(Spec("cuda", cuda_spec(cu.group(1)), "PyTorch base image"))
+    elif name.endswith("tensorflow/tensorflow"):
+        m = re.match(r"(\d+\.\d+(?:\.\d+)?)", tag)
+        if m:
+            out.append(Spec("tensorflow", f"=={m.group(1)}", "TensorFlow base image"))
+    elif name in ("python", "library/python") or name.endswith("/python"):
+        m = re.match(r"(\d+\.\d+)", tag)
+        if m:
+            out.append(Spec("python", f"=={m.group(1)}.*", "Python base image"))
+    return out
+
+
+def read(col: Collector, rel: str, text: str) -> None:
+    lines = text.splitlines()
+    variables: Dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        line = lines[i]
+        while line.rstrip().endswith("\\") and i + 1 < len(lines):
+            i += 1
+            line = line.rstrip()[:-1] + " " + lines[i]
+        i += 1
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instr, _, rest = line.partition(" ")
+        instr = instr.upper()
+        if instr in ("ARG", "ENV"):
+            for m in re.finditer(r"(\w+)[= ]\"?([\w.\-]+)\"?", rest):
+                variables[m.group(1)] = m.group(2)
+                pkg = _VARS.get(m.group(1).lower())
+                ver = re.match(r"^v?(\d+\.\d+(?:\.\d+)?)", m.group(2))
+                if pkg and ver:
+                    spec = cuda_spec(_mm(ver.group(1))) if pkg == "cuda" else (
+                        f"=={ver.group(1)}" if ver.group(1).count(".") == 2 or pkg != "python"
+                        else f"=={ver.group(1)}.*")
+                    col.spec(Spec(pkg, spec), rel, start, "dockerfile", f"Dockerfile {instr}")
+        elif instr == "FROM":
+            image = re.sub(r"\$\{?(\w+)\}?", lambda m: variables.get(m.group(1), ""),
+                           rest.split()[0] if rest.split() else "")
+            for s in from_image(image):
+                col.spec(s, rel, start, "dockerfile", f"FROM {image}")
+        elif instr == "RUN":
+            for toks in commands(rest):
+                for s in install_command(toks) or []:
+                    col.spec(s, rel, start, "dockerfile", "Dockerfile install command")

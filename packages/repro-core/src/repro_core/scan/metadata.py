@@ -1,0 +1,101 @@
+"""setup.cfg and pyproject.toml: declared dependencies and python_requires."""
+
+import ast
+import configparser
+import re
+from typing import Any, Dict, List, Optional
+
+from repro_core.scan.collector import Collector
+from repro_core.scan.reqs import Spec, canon, parse_requirement
+
+try:  # Python 3.11+
+    import tomllib as _toml  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the interpreter
+    try:
+        import tomli as _toml  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        _toml = None  # type: ignore[assignment]
+
+
+def _line_of(text: str, needle: str) -> int:
+    i = text.find(needle)
+    return text.count("\n", 0, i) + 1 if i >= 0 else 1
+
+
+def read_setup_cfg(col: Collector, rel: str, text: str) -> None:
+    cp = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        cp.read_string(text)
+    except configparser.Error as e:
+        col.warnings.append(f"{rel}: unreadable ({str(e).splitlines()[0]})")
+        return
+    if not cp.has_section("options"):
+        return
+    for item in cp.get("options", "install_requires", fallback="").splitlines():
+        for s in parse_requirement(item):
+            col.spec(s, rel, _line_of(text, item.strip()), "setup.cfg",
+                     "setup.cfg install_requires")
+    py = cp.get("options", "python_requires", fallback="").strip()
+    if py:
+        col.spec(Spec("python", py.replace(" ", "")), rel, _line_of(text, "python_requires"),
+                 "setup.cfg", "setup.cfg python_requires")
+
+
+def _fallback_toml(text: str) -> Dict[str, Any]:
+    """Just enough TOML for [project] dependencies/requires-python (no tomllib, no tomli)."""
+    out: Dict[str, Any] = {}
+    section = ""
+    for m in re.finditer(r"^\[([^\]]+)\]|^([\w-]+)\s*=\s*(\[[^\]]*\]|\"[^\"]*\"|'[^']*')",
+                         text, re.M | re.S):
+        if m.group(1):
+            section = m.group(1).strip()
+            continue
+        try:
+            value = ast.literal_eval(re.sub(r"#[^\n\"']*$", "", m.group(3), flags=re.M))
+        except (ValueError, SyntaxError):
+            continue
+        node = out
+        for part in section.split("."):
+            node = node.setdefault(part, {}) if part else node
+        node[m.group(2)] = value
+    return out
+
+
+def _poetry_spec(v: Any) -> Optional[str]:
+    if isinstance(v, dict):
+        v = v.get("version")
+    if not isinstance(v, str) or v.strip() == "*":
+        return "" if isinstance(v, str) else None
+    v = v.strip()
+    m = re.match(r"^([\^~])\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$", v)
+    if m:
+        major, minor = int(m.group(2)), int(m.group(3) or 0)
+        base = ".".join(x for x in m.group(2, 3, 4) if x)
+        if m.group(1) == "~" or (m.group(1) == "^" and major == 0):
+            return f">={base},<{major}.{minor + 1}"
+        return f">={base},<{major + 1}"
+    return v.replace(" ", "")
+
+
+def read_pyproject(col: Collector, rel: str, text: str) -> None:
+    try:
+        data = _toml.loads(text) if _toml else _fallback_toml(text)
+    except Exception as e:  # tomllib.TOMLDecodeError and friends
+        col.warnings.append(f"{rel}: unreadable TOML ({e})")
+        return
+    project = data.get("project", {}) if isinstance(data, dict) else {}
+    deps: List[str] = [d for d in project.get("dependencies", []) if isinstance(d, str)]
+    deps += [d for d in data.get("build-system", {}).get("requires", []) if isinstance(d, str)]
+    for d in deps:
+        for s in parse_requirement(d):
+            col.spec(s, rel, _line_of(text, d), "pyproject", "pyproject.toml dependency")
+    py = project.get("requires-python")
+    if isinstance(py, str):
+        col.spec(Spec("python", py.replace(" ", "")), rel, _line_of(text, "requires-python"),
+                 "pyproject", "pyproject.toml requires-python")
+    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    for name, v in poetry.items() if isinstance(poetry, dict) else ():
+        spec = _poetry_spec(v)
+        if spec is not None:
+            col.spec(Spec(canon(name), spec), rel, _line_of(text, name), "pyproject",
+                     "poetry dependency")

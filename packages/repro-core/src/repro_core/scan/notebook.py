@@ -1,0 +1,34 @@
+"""Jupyter notebooks: the code cells as one Python text (``!``/``%`` lines blanked, so line
+numbers stay those of the joined cells) plus the ``!pip install`` lines."""
+
+import json
+from typing import List, Tuple
+
+
+def code(text: str) -> Tuple[str, List[Tuple[int, str]]]:
+    """(python source of the code cells, [(line, shell command)]). ValueError if not a notebook."""
+    try:
+        nb = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"not JSON: {e}") from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if cells is None and isinstance(nb, dict):  # nbformat 3
+        cells = [c for ws in nb.get("worksheets", []) for c in ws.get("cells", [])]
+    if not isinstance(cells, list):
+        raise ValueError("no cells")
+    lines: List[str] = []
+    shell: List[Tuple[int, str]] = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", cell.get("input", ""))
+        src = "".join(src) if isinstance(src, list) else str(src)
+        for ln in src.splitlines():
+            stripped = ln.lstrip()
+            if stripped.startswith(("!", "%")):
+                shell.append((len(lines) + 1, stripped.lstrip("!%")))
+                lines.append("")
+            else:
+                lines.append(ln)
+        lines.append("")
+    return "\n".join(lines), shell

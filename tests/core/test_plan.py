@@ -1,0 +1,121 @@
+"""plan(): candidates from a scan and the hardware, checked against the compat facts."""
+
+import json
+
+import pytest
+
+from repro_core import compat
+from repro_core.errors import ReproError
+from repro_core.plan import Plan, plan, plan_path
+from repro_core.scan import scan
+from repro_core.scan.report import Evidence, Finding, Requirement, ScanReport
+
+REPOS = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "repos"
+
+
+def report(constraints, findings=(), requirements=(), extensions=()):
+    return ScanReport(path="x", reference_date=None, date_sources=(),
+                      requirements=tuple(requirements), constraints=constraints,
+                      evidence=(), extensions=tuple(extensions), findings=tuple(findings))
+
+
+def _runs(c, cc):
+    return compat.can_run(compat.torch_build(c.torch_build).arch_list, cc)[0]
+
+
+def test_h100_never_gets_a_cu113_build():
+    r = report({"torch": "==1.10.2", "cuda": "==11.3.*"})
+    p = plan(r, gpu="H100")
+    assert p.gpu == "9.0"
+    assert p.candidates, p.notes
+    for c in p.candidates:
+        assert c.cuda != "11.3" and _runs(c, "9.0")
+    top = p.candidates[0]
+    assert top.strategy == "forward-port"
+    assert top.torch.startswith("2.0") and top.cuda == "11.8"  # the first torch with sm_90
+    assert any("no exact candidate" in n for n in p.notes)
+
+
+def test_exact_when_the_hardware_runs_the_stated_build():
+    r = report({"torch": "==1.10.2", "cuda": "==11.3.*", "python": "<3.10"})
+    p = plan(r, gpu="RTX 3090")
+    top = p.candidates[0]
+    assert (top.strategy, top.torch, top.cuda, top.torch_build) == (
+        "exact", "1.10.2", "11.3", "1.10.2+cu113")
+    assert top.python == "3.9" and top.torchvision == compat.torchvision_for("1.10.2")
+    assert not top.migrations
+
+
+def test_forward_port_lists_migrations():
+    finds = [Finding("torch-six", "u.py", 3, "m", "f", bound="torch<2.0"),
+             Finding("np-builtin-aliases", "p.py", 5, "m", "f", bound="numpy<1.24"),
+             Finding("torch-load-weights-only", "p.py", 9, "m", "f", bound="torch<2.6")]
+    r = report({"torch": "<2.0", "numpy": "<1.24"}, findings=finds)
+    p = plan(r, gpu="9.0")
+    assert all(c.strategy == "forward-port" for c in p.candidates)
+    first = p.candidates[0]
+    assert first.torch.startswith("2.0.")
+    assert first.migrations == ("torch-six",)  # numpy stays < 1.24: no migration needed
+    assert first.numpy and compat.numpy_abi_ok(first.torch, first.numpy)[0]
+    newest = p.candidates[-1]
+    assert "torch-load-weights-only" in newest.migrations
+
+
+def test_lower_bounds_are_kept_by_forward_ports():
+    r = report({"torch": ">=2.0"})
+    for c in plan(r, gpu="8.9").candidates:
+        assert compat.torch_release(c.torch)["version"] not in ("1.13", "1.12")
+
+
+def test_no_candidate_is_a_clear_error():
+    r = report({"torch": ">=2.9"})
+    with pytest.raises(ReproError, match="no candidate environment.*3.7"):
+        plan(r, gpu="3.7")  # Kepler: no cu12x/cu13x wheel runs it
+
+
+def test_driver_limits_the_cuda_variant():
+    r = report({"torch": "==2.1.*"})
+    (c, *_) = plan(r, gpu="8.6", driver="470.57.02").candidates
+    assert c.cuda == "11.8"  # 470 runs CUDA 11.x via minor-version compatibility, not 12.1
+    assert compat.driver_ok("470.57.02", c.cuda)[0]
+
+
+def test_cpu_only_plan():
+    p = plan(report({"torch": "==1.13.1"}), gpu="none")
+    assert p.gpu is None and p.candidates[0].torch_build == "1.13.1+cpu"
+
+
+def test_timm_pin_and_torch():
+    r = report({"torch": "", "timm": "==0.3.2"},
+               requirements=[Requirement("timm", "==0.3.2", "requirements.txt:1")])
+    for c in plan(r, gpu="8.0").candidates:
+        if c.strategy == "exact":
+            assert c.timm == "0.3.2"
+            assert compat.timm_torch_ok("0.3.2", c.torch)[0] is not False
+
+
+def test_plan_on_fixture_repos_and_json_round_trip(tmp_path):
+    p = plan(scan(REPOS / "style2021"), gpu="RTX 4090")
+    top = p.candidates[0]
+    assert top.strategy == "exact" and top.torch == "1.7.1" and top.timm == "0.3.2"
+    assert _runs(top, "8.9")
+    assert Plan.from_json(p.to_json()) == p
+    p2 = plan(scan(REPOS / "legacy2018"), gpu="8.9")
+    assert all(c.strategy == "forward-port" for c in p2.candidates)
+    assert "torch-utils-ffi" in p2.candidates[0].migrations
+    saved = tmp_path / "scan.json"
+    saved.write_text(scan(REPOS / "style2023").to_json())
+    p3 = plan_path(str(saved), gpu="9.0")
+    assert json.loads(p3.to_json())["candidates"][0]["torch"].startswith("2.")
+    assert all(set(json.loads(p3.to_json())["candidates"][0]) >= {
+        "python", "torch", "torchvision", "cuda", "timm", "numpy", "strategy", "migrations",
+        "reasons"} for _ in [0])
+
+
+def test_unknown_gpu_name_is_an_error():
+    with pytest.raises(ReproError, match="unknown GPU"):
+        plan(report({}), gpu="Voodoo 5")
+
+
+def test_evidence_type_unused_is_fine():
+    assert Evidence("torch", "", "a", 1, "r")

@@ -1,0 +1,3 @@
+import torch
+
+z = torch.randn(4, 8)

@@ -1,0 +1,1 @@
+int roi_pooling_forward_cuda(THCudaTensor *features, THCudaTensor *rois);

@@ -1,0 +1,1 @@
+int ROIPoolForwardLauncher(const float* data, const float* rois, cudaStream_t stream);

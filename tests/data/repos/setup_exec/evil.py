@@ -1,0 +1,2 @@
+open("EXECUTED_MARKER_2", "w").write("imported")
+import numpy as np  # noqa
