@@ -33,16 +33,35 @@ def _say(msg: str) -> None:
 # --- toolkit discovery ---------------------------------------------------------------------
 
 
+def _is_toolkit(root: Optional[str]) -> bool:
+    return bool(root) and (Path(root, "bin", "nvcc").is_file()
+                           and Path(root, "include", "cuda_runtime_api.h").is_file())
+
+
+def _nvcc_roots(nvcc: str) -> List[str]:
+    """Roots an nvcc on PATH points at: its folder's parent, and for a wrapper script
+    (``exec /usr/local/cuda-13.0/bin/nvcc "$@"``) the parent of the nvcc it runs."""
+    real = Path(nvcc).resolve()
+    roots = [str(real.parent.parent)]
+    try:
+        if real.stat().st_size < 4096:
+            roots += [m[: -len("/bin/nvcc")]
+                      for m in re.findall(r"(/\S+/bin/nvcc)\b", real.read_text(errors="ignore"))]
+    except OSError:
+        pass
+    return roots
+
+
 def find_cuda_home() -> Optional[str]:
-    """The real toolkit root (one with bin/nvcc): $CUDA_HOME/$CUDA_PATH, the folder above the
-    nvcc on PATH, /usr/local/cuda."""
+    """The real toolkit root (bin/nvcc and include/cuda_runtime_api.h): $CUDA_HOME,
+    $CUDA_PATH, the root behind the nvcc on PATH, /usr/local/cuda."""
     cands = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH")]
     nvcc = shutil.which("nvcc")
     if nvcc:
-        cands.append(str(Path(nvcc).resolve().parent.parent))
+        cands += _nvcc_roots(nvcc)
     cands.append("/usr/local/cuda")
     for c in cands:
-        if c and (Path(c) / "bin" / "nvcc").is_file():
+        if _is_toolkit(c):
             return str(Path(c))
     return None
 
@@ -120,19 +139,17 @@ def _max_jobs() -> str:
     return str(max(1, min(os.cpu_count() or 1, int(avail // 2))))
 
 
-def _first_error(output: str) -> str:
-    for line in output.splitlines():
-        if re.search(r"\berror\b", line, re.IGNORECASE) and not line.startswith("FAILED"):
-            return line.strip()
-    return output.strip().splitlines()[-1] if output.strip() else "(no compiler output)"
-
-
-def _failed_command(output: str) -> Optional[str]:
+def _failure(output: str) -> Tuple[Optional[str], str]:
+    """(the failed command, the compiler's first error) from ninja's output."""
     lines = output.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("FAILED:") and i + 1 < len(lines):
-            return lines[i + 1].strip()
-    return None
+            body = [x.strip() for x in lines[i + 2:] if x.strip()
+                    and not x.startswith("ninja: build stopped")]
+            errs = [x for x in body
+                    if re.search(r"\berror\b|cannot find|undefined reference", x, re.I)]
+            return lines[i + 1].strip(), (errs or body or ["(no compiler output)"])[0]
+    return None, (lines[-1] if lines else "(no compiler output)")
 
 
 def _report_failure(name: str, folder: Path, err: RuntimeError) -> ReproError:
@@ -141,9 +158,9 @@ def _report_failure(name: str, folder: Path, err: RuntimeError) -> ReproError:
         ninja = shutil.which("ninja") or "ninja"
         r = subprocess.run([ninja, "-v"], cwd=str(folder), capture_output=True, text=True)
         output = r.stdout + r.stderr
-    cmd = _failed_command(output)
+    cmd, first = _failure(output)
     repro = f"cd {folder} && {cmd}" if cmd else f"cd {folder} && ninja -v"
-    return ReproError(f"compiling {name} failed: {_first_error(output)}\n"
+    return ReproError(f"compiling {name} failed: {first}\n"
                       f"  reproduce with: {repro}")
 
 
