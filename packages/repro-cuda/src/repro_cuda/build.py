@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from repro_core.compat import best_arch, cc_str, parse_cc
+from repro_core.compat import best_arch, cc_str, nvcc_torch_ok, parse_cc
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_json
 from repro_core.probe.host import parse_nvcc_version
@@ -248,6 +248,10 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
         if home:
             say(f"CUDA toolkit: {home} (nvcc {nvcc})")
         arch_list = resolve_arch(arch, nvcc, say)
+        if arch_list:
+            ok, why = nvcc_torch_ok(nvcc, torch.version.cuda)
+            if not ok:
+                raise ReproError(f"cannot build CUDA kernels for torch {torch.__version__}: {why}")
     cpu_lib = compile_library("cpu", verbose=verbose, say=say)
     library.load("cpu", cpu_lib)
     cuda_lib = None
