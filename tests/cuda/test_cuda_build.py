@@ -186,3 +186,22 @@ print(json.dumps([repro_cuda.backend("cpu"), repro_cuda.library_path("cpu"), sam
     assert backend == "reference" and path is None and same == [True, True, True]
     assert len(msgs) == 1 and "pure-PyTorch reference" in msgs[0]
     assert repro_cuda.backend("cpu") == "cpu"  # this process: the compiled library
+
+
+@pytest.mark.parametrize("arch_list, gpus, rank", [
+    ("9.0+PTX", ["9.0"], 0), ("8.9+PTX", ["9.0"], 1), ("8.0;8.6", ["8.9"], 0),
+    ("8.0", ["9.0"], None), ("8.6;9.0+PTX", ["8.6", "9.0"], 0), ("9.0", [], None),
+])
+def test_cuda_library_choice_prefers_sass(tmp_path, arch_list, gpus, rank):
+    """At import a cached CUDA library is used only if it runs on every GPU; SASS first."""
+    from repro_cuda import library
+
+    folder = tmp_path / "cuda-x"
+    folder.mkdir()
+    lib = cache.library_file("cuda", folder)
+    lib.write_bytes(b"")
+    (folder / "manifest.json").write_text(json.dumps({
+        "torch": torch.__version__, "sources": cache.source_hash("cuda"),
+        "arch_list": arch_list}))
+    got = library._usable("cuda", folder, gpus)
+    assert (got is None) if rank is None else (got == (rank, lib))

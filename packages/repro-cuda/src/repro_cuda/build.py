@@ -253,11 +253,11 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
             if not ok:
                 raise ReproError(f"cannot build CUDA kernels for torch {torch.__version__}: {why}")
     cpu_lib = compile_library("cpu", verbose=verbose, say=say)
-    library.load("cpu", cpu_lib)
-    cuda_lib = None
-    if arch_list:
-        cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say)
-        library.load("cuda", cuda_lib)
+    cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say) if arch_list else None
+    for kind, lib in (("cpu", cpu_lib), ("cuda", cuda_lib)):
+        if lib is not None and not library.load(kind, lib):
+            say(f"this process already uses {library.library_path(kind)} for {kind}; "
+                f"{lib} serves the next start")
     ops.register()
     return {"cpu": str(cpu_lib), "cuda": str(cuda_lib) if cuda_lib else None,
             "arch_list": arch_list}
