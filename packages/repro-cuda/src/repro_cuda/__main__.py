@@ -1,0 +1,3 @@
+from repro_cuda.cli import entrypoint
+
+entrypoint()
