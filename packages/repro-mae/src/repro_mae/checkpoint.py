@@ -6,6 +6,7 @@ A training checkpoint holds the published keys (``model``, ``optimizer``, ``epoc
 with ``torch.load(weights_only=True)``.
 """
 
+import inspect
 import io
 import random
 import warnings
@@ -18,7 +19,7 @@ from repro_core.errors import ReproError
 from repro_core.fsutil import PathLike, atomic_write_bytes
 
 FORMAT = "repro-mae/1"
-HAS_WEIGHTS_ONLY = "weights_only" in torch.load.__code__.co_varnames  # torch >= 1.13
+HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters  # torch>=1.13
 
 
 def save(path: PathLike, obj: Dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ built, else pure PyTorch); attention may use ``F.scaled_dot_product_attention``;
 may be checkpointed (``set_grad_checkpointing``).
 """
 
+import inspect
 from functools import partial
 from typing import Callable, Dict, Optional, Tuple
 
@@ -35,9 +36,10 @@ __all__ = [
     "sincos_pos_embed_2d",
 ]
 
+# torch >= 1.11: the non-reentrant implementation; 1.10 has only the reentrant one
 _CKPT_KWARGS = (
     {"use_reentrant": False}
-    if "use_reentrant" in torch.utils.checkpoint.checkpoint.__code__.co_varnames
+    if "use_reentrant" in inspect.signature(torch.utils.checkpoint.checkpoint).parameters
     else {}
 )
 
