@@ -263,7 +263,7 @@ class MaskedAutoencoderViT(nn.Module):
         """x: (N, 1 + K, D), ids_restore: (N, L) -> pred (N, L, p*p*C)"""
         x = self.decoder_embed(x)
         n_mask = ids_restore.shape[1] + 1 - x.shape[1]
-        mask_tokens = self.mask_token.to(x.dtype).expand(x.shape[0], n_mask, -1)
+        mask_tokens = self.mask_token.expand(x.shape[0], n_mask, -1)
         x_ = torch.cat([x[:, 1:, :], mask_tokens], dim=1)  # no cls token
         x_ = self._gather(x_, ids_restore)  # unshuffle
         x = torch.cat([x[:, :1, :], x_], dim=1) + self.decoder_pos_embed
@@ -324,7 +324,7 @@ def mae_vit_huge_patch14(**kwargs) -> MaskedAutoencoderViT:
 
 def mae_vit_tiny_patch16(**kwargs) -> MaskedAutoencoderViT:
     """Not published; for CPU runs and tests: ViT-Ti/16 encoder (192-d, 4 blocks, 3 heads),
-    decoder 128-d x 2 blocks, 4 heads. 2.3M parameters."""
+    decoder 128-d x 2 blocks, 4 heads. 2.4M trainable parameters."""
     return MaskedAutoencoderViT(
         patch_size=16, embed_dim=192, depth=4, num_heads=3,
         decoder_embed_dim=128, decoder_depth=2, decoder_num_heads=4,
