@@ -1,0 +1,121 @@
+"""Weights in and out: the published MAE checkpoint and the HuggingFace ViTMAE layout.
+
+Published (facebookresearch/mae): ``{"model": state_dict, ...}`` with the names of
+``models.MaskedAutoencoderViT``. HuggingFace ``ViTMAEForPreTraining``:
+``vit.embeddings.*``, ``vit.encoder.layer.{i}.*``, ``vit.layernorm.*``, ``decoder.*``,
+with each fused ``qkv`` split into ``query``/``key``/``value``.
+"""
+
+import re
+from typing import Dict, Tuple
+
+import torch
+
+from repro_core.errors import ReproError
+from repro_core.fsutil import PathLike
+from repro_mae import checkpoint
+
+State = Dict[str, torch.Tensor]
+
+# MAE name -> HF name, outside the blocks
+_TOP = {
+    "cls_token": "vit.embeddings.cls_token",
+    "pos_embed": "vit.embeddings.position_embeddings",
+    "patch_embed.proj.weight": "vit.embeddings.patch_embeddings.projection.weight",
+    "patch_embed.proj.bias": "vit.embeddings.patch_embeddings.projection.bias",
+    "norm.weight": "vit.layernorm.weight",
+    "norm.bias": "vit.layernorm.bias",
+    "mask_token": "decoder.mask_token",
+    "decoder_pos_embed": "decoder.decoder_pos_embed",
+}
+for _m in ("decoder_embed", "decoder_norm", "decoder_pred"):
+    for _t in ("weight", "bias"):
+        _TOP[f"{_m}.{_t}"] = f"decoder.{_m}.{_t}"
+# MAE name inside a block -> HF name inside a layer (qkv is split separately)
+_BLOCK = {
+    "norm1": "layernorm_before",
+    "attn.proj": "attention.output.dense",
+    "norm2": "layernorm_after",
+    "mlp.fc1": "intermediate.dense",
+    "mlp.fc2": "output.dense",
+}
+_PREFIX = {"blocks": "vit.encoder.layer", "decoder_blocks": "decoder.decoder_layers"}
+_QKV = ("query", "key", "value")
+_MAE_BLOCK_KEY = re.compile(r"^(blocks|decoder_blocks)\.(\d+)\.(.+)\.(weight|bias)$")
+_HF_LAYER_KEY = re.compile(r"^(vit\.encoder\.layer|decoder\.decoder_layers)\.(\d+)\.(.+)\.(weight|bias)$")  # noqa: E501
+
+
+def mae_to_hf(state: State) -> State:
+    """Published MAE names -> HuggingFace ViTMAEForPreTraining names."""
+    out: State = {}
+    for key, value in state.items():
+        if key in _TOP:
+            out[_TOP[key]] = value
+            continue
+        m = _MAE_BLOCK_KEY.match(key)
+        if not m:
+            raise ReproError(f"state dict key {key!r} is not an MAE parameter")
+        where, i, inner, kind = m.groups()
+        prefix = f"{_PREFIX[where]}.{i}"
+        if inner == "attn.qkv":
+            for name, part in zip(_QKV, value.chunk(3, dim=0)):
+                out[f"{prefix}.attention.attention.{name}.{kind}"] = part.clone()
+        elif inner in _BLOCK:
+            out[f"{prefix}.{_BLOCK[inner]}.{kind}"] = value
+        else:
+            raise ReproError(f"state dict key {key!r} is not an MAE parameter")
+    return out
+
+
+def hf_to_mae(state: State) -> State:
+    """HuggingFace ViTMAEForPreTraining names -> published MAE names."""
+    top = {v: k for k, v in _TOP.items()}
+    block = {v: k for k, v in _BLOCK.items()}
+    where_of = {v: k for k, v in _PREFIX.items()}
+    out: State = {}
+    qkv: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
+    for key, value in state.items():
+        if key in top:
+            out[top[key]] = value
+            continue
+        m = _HF_LAYER_KEY.match(key)
+        if not m:
+            raise ReproError(f"state dict key {key!r} is not a ViTMAE parameter")
+        prefix, i, inner, kind = m.groups()
+        base = f"{where_of[prefix]}.{i}"
+        if inner.startswith("attention.attention."):
+            qkv.setdefault((base, kind), {})[inner.rsplit(".", 1)[1]] = value
+        elif inner in block:
+            out[f"{base}.{block[inner]}.{kind}"] = value
+        else:
+            raise ReproError(f"state dict key {key!r} is not a ViTMAE parameter")
+    for (base, kind), parts in qkv.items():
+        if sorted(parts) != sorted(_QKV):
+            raise ReproError(f"{base}: attention needs query, key and value {kind}s")
+        out[f"{base}.attn.qkv.{kind}"] = torch.cat([parts[n] for n in _QKV], dim=0)
+    return out
+
+
+def is_hf_layout(state: State) -> bool:
+    return any(k.startswith(("vit.", "decoder.")) for k in state)
+
+
+def load_state_dict(path: PathLike) -> State:
+    """MAE-named weights from a published checkpoint (``{"model": ...}``), one written
+    by ``repro-mae pretrain``, a bare state dict, or a HuggingFace ViTMAE state dict."""
+    obj = checkpoint.load(path)
+    state = obj["model"] if isinstance(obj.get("model"), dict) else obj
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ReproError(f"{path}: not a state dict (values must be tensors)")
+    return hf_to_mae(state) if is_hf_layout(state) else dict(state)
+
+
+def save_state_dict(path: PathLike, state: State, layout: str = "mae") -> None:
+    """Write MAE-named weights as ``{"model": state}`` (``layout="mae"``, the published
+    format) or as a bare HuggingFace state dict (``layout="hf"``), atomically."""
+    if layout == "mae":
+        checkpoint.save(path, {"model": state})
+    elif layout == "hf":
+        checkpoint.save(path, mae_to_hf(state))
+    else:
+        raise ValueError(f"layout must be 'mae' or 'hf', got {layout!r}")
