@@ -214,7 +214,8 @@ def scan(path: str) -> ScanReport:
 
 def _python(col: Collector, rel: str, text: str, local: Set[str],
             imports: Dict[str, ImportUse]) -> None:
-    mods, hits, checks, parsed = python_api.analyze_all(text)
+    nodes = not python_api.node_rule_ids() <= col.rule_ids
+    mods, hits, checks, parsed = python_api.analyze_all(text, nodes=nodes)
     for c in checks:
         dist = distribution(c.module)
         if dist:

@@ -28,6 +28,7 @@ class Collector:
         self.build_hits: Dict[str, List[LegacyApi]] = {}
         self.ext_builds: Dict[str, str] = {}  # directory -> build file declaring an extension
         self._seen: set = set()
+        self.rule_ids: set = set()  # every rule detected so far
         self._per_rule: Dict[str, int] = {}
         self.requirement_rows: List[Tuple[Requirement, str]] = []  # (req, path) for req rules
 
@@ -49,6 +50,7 @@ class Collector:
         if key in self._seen:
             return
         self._seen.add(key)
+        self.rule_ids.add(rule.id)
         self.findings.append(Finding(
             rule=rule.id, path=path, line=line, message=f"{rule.message} [{api}]", fix=rule.fix,
             library=rule.library, bound=rule.bound or "", safety=rule.safety,
