@@ -231,9 +231,7 @@ def _python(col: Collector, rel: str, text: str, local: Set[str],
         if top in local or top.startswith("_"):
             continue
         if is_python2_only(top):
-            col.evidence.append(Evidence("python", "<3", rel, imp.line,
-                                         f"imports the Python 2 module {top}", "api"))
-            continue
+            continue  # the py2-modules rule reports it
         dist = distribution(imp.module)
         if dist and canon(dist) not in imports:
             imports[canon(dist)] = ImportUse(imp.module, dist, rel, imp.line, False)
@@ -326,6 +324,8 @@ def _finish(col: Collector, path: str, imports: Dict[str, ImportUse],
 
 def _requirement_rules(col: Collector) -> None:
     """Rules over stated requirements (timm==0.3.2 -> torch<1.8, 'sklearn', ...)."""
+    # a bound implied by a stated pin is as strong as the pin's source
+    kinds = {(e.package, e.specifier, e.path, e.line): e.kind for e in col.evidence}
     for rule in for_source("requirements"):
         for p in rule.patterns:
             for req in col.requirements:
@@ -335,5 +335,6 @@ def _requirement_rules(col: Collector) -> None:
                 if "pinned" in p and not (pin and version_ok(p["pinned"], pin.group(1))):
                     continue
                 path, _, line = req.source.rpartition(":")
-                col.hit(rule, path, int(line or 0), f"{req.name}{req.specifier}")
+                col.hit(rule, path, int(line or 0), f"{req.name}{req.specifier}",
+                        kind=kinds.get((req.name, req.specifier, path, int(line or 0)), "api"))
 

@@ -44,7 +44,7 @@ class Collector:
         why = f"{reason} ({s.note})" if s.note else reason
         self.evidence.append(Evidence(s.package, s.specifier, path, line, why, kind))
 
-    def hit(self, rule: Rule, path: str, line: int, api: str) -> None:
+    def hit(self, rule: Rule, path: str, line: int, api: str, kind: str = "api") -> None:
         """A rule detection: a finding, plus version evidence when the rule has a hard bound."""
         key = (rule.id, path) if rule.once_per_file else (rule.id, path, line)
         if key in self._seen:
@@ -61,4 +61,4 @@ class Collector:
                 self._per_rule[rule.id] = n + 1
                 self.evidence.append(Evidence(
                     rule.package or "", rule.specifier, path, line,
-                    f"rule {rule.id}: {rule.message}", "api"))
+                    f"rule {rule.id}: {rule.message}", kind))
