@@ -5,6 +5,7 @@ or built). One reader per source kind; ``combine`` turns their evidence into con
     report = scan("path/to/repo")          # -> ScanReport (frozen; to_json()/from_json())
 """
 
+import gc
 import os
 import re
 import stat
@@ -134,6 +135,17 @@ def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
 
 
 def scan(path: str) -> ScanReport:
+    """Read the repository at ``path`` (never executing it) into a ``ScanReport``."""
+    enabled = gc.isenabled()
+    gc.disable()  # ast trees are acyclic and freed by refcount; GC passes only cost time
+    try:
+        return _scan(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(path: str) -> ScanReport:
     root = os.path.abspath(os.fspath(path))
     if not os.path.isdir(root):
         raise ReproError(f"{path}: not a directory")

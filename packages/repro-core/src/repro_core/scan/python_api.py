@@ -143,6 +143,25 @@ def _aliases(nodes: Sequence[ast.AST]) -> Tuple[Dict[str, str], List[Import]]:
     return alias, imports
 
 
+def _flatten(tree: ast.AST) -> List[ast.AST]:
+    """Every node of the tree (like ``ast.walk``, about twice as fast; contexts skipped)."""
+    out: List[ast.AST] = []
+    stack = [tree]
+    node_type, list_type = ast.AST, list
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for name in node._fields:
+            if name == "ctx":
+                continue
+            v = getattr(node, name, None)
+            if type(v) is list_type:
+                stack.extend(x for x in v if isinstance(x, node_type))
+            elif isinstance(v, node_type):
+                stack.append(v)
+    return out
+
+
 def _dotted(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
     parts: List[str] = []
     while isinstance(node, ast.Attribute):
@@ -290,7 +309,7 @@ def analyze_all(text: str, nodes: bool = True
             line = text.count("\n", 0, m.start()) + 1
             hits = [Hit(r, line, "python2 syntax") for r in idx.py2]
         return [], hits, [], False
-    nodes = list(ast.walk(tree))  # one traversal, then passes over the flat list
+    nodes = _flatten(tree)  # one traversal, then passes over the flat list
     alias, imports = _aliases(nodes)
     hits: List[Hit] = []
 
