@@ -37,6 +37,18 @@ def test_requirements_file_includes_and_links():
     assert any("missing.txt" in w for w in col.warnings)
 
 
+def test_requirements_includes_never_leave_the_repository():
+    seen = []
+
+    def load(rel):
+        seen.append(rel)
+        return "torch==0.1\n"
+
+    col = Collector()
+    requirements.read(col, ".", "requirements.txt", "-r /etc/passwd\n-r ../../x.txt\n", load)
+    assert seen == [] and not col.requirements and len(col.warnings) == 2
+
+
 def test_requirements_include_cycle_terminates():
     files = {"a.txt": "-r b.txt\ntorch\n", "b.txt": "-r a.txt\nnumpy\n"}
     col = Collector()
@@ -101,7 +113,7 @@ def test_environment_yml():
 
 def test_dockerfile_from_tags_args_and_pip():
     text = ('ARG PYTORCH="1.6.0"\nARG CUDA="10.1"\n'
-            "FROM pytorch/pytorch:${PYTORCH}-cuda${CUDA}-cudnn7-devel\n"
+            "FROM --platform=linux/amd64 pytorch/pytorch:${PYTORCH}-cuda${CUDA}-cudnn7-devel\n"
             "RUN pip install mmcv-full==1.3.8 \\\n    timm==0.4.12\n")
     col = Collector()
     dockerfile.read(col, "Dockerfile", text)
