@@ -44,11 +44,12 @@ class Collector:
         why = f"{reason} ({s.note})" if s.note else reason
         self.evidence.append(Evidence(s.package, s.specifier, path, line, why, kind))
 
-    def hit(self, rule: Rule, path: str, line: int, api: str, kind: str = "api") -> None:
-        """A rule detection: a finding, plus version evidence when the rule has a hard bound."""
+    def hit(self, rule: Rule, path: str, line: int, api: str, kind: str = "api") -> bool:
+        """A rule detection: a finding, plus version evidence when the rule has a hard bound.
+        False when this detection was already recorded."""
         key = (rule.id, path) if rule.once_per_file else (rule.id, path, line)
         if key in self._seen:
-            return
+            return False
         self._seen.add(key)
         self.rule_ids.add(rule.id)
         self.findings.append(Finding(
@@ -62,3 +63,4 @@ class Collector:
                 self.evidence.append(Evidence(
                     rule.package or "", rule.specifier, path, line,
                     f"rule {rule.id}: {rule.message}", kind))
+        return True
