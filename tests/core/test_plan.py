@@ -137,7 +137,14 @@ def test_mae_layout_plans():
 
 
 def test_bound_from_a_pin_outranks_readme_prose():
+    from repro_core.scan.combine import constraints
+    from repro_core.scan.report import Evidence
+
     r = scan(REPOS / "mae_layout")
-    assert "<1.8" in r.constraints["torch"]  # from timm==0.3.2, despite 'PyTorch 1.8.1+'
-    (c,) = [c for c in r.conflicts if c.package == "torch"]
-    assert c.dropped.path == "README.md" and c.kept.specifier == "<1.8"
+    assert "<1.8" in r.constraints["torch"]  # timm==0.3.2 (asserted) -> torch < 1.8
+    # "a fix is needed to work with PyTorch 1.8.1+" is not read as a requirement ...
+    assert not [e for e in r.evidence if e.package == "torch" and e.path == "README.md"]
+    # ... and had it been, the bound derived from the pin (rank of the assert) would win
+    (pin,) = [e for e in r.evidence if e.reason.startswith("rule timm-032")][:1]
+    cons, (c,), _ = constraints([pin, Evidence("torch", ">=1.8.1", "README.md", 9, "", "readme")])
+    assert cons["torch"] == "<1.8" and c.dropped.path == "README.md"

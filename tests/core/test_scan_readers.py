@@ -131,6 +131,10 @@ def test_readme_statements_and_commands():
     assert readme.statements("requires pytorch >= 1.4, CUDA 10.2") == [
         Spec("torch", ">=1.4", "stated"), Spec("cuda", "==10.2.*", "stated")]
     col = Collector()
+    readme.read(col, "README.md", "Switch back to pytorch 0.4 with the old branch.\n"
+                "A fix is needed to work with PyTorch 1.8.1+.\nCUDA 9.1 will need gcc5.\n")
+    assert not col.evidence
+    col = Collector()
     readme.read(col, "README.md", "Run `pip install timm==0.3.2` first.\n```\n$ conda install "
                 "pytorch=1.10 -c pytorch\n```\n")
     assert _ev(col) == {("timm", "==0.3.2"), ("torch", "==1.10.*")}
