@@ -41,3 +41,22 @@ def test_errors_are_one_line_and_exit_2(capsys, tmp_path):
     bad.write_text("{not json")
     assert main(["plan", str(bad), "--gpu", "8.0"]) == 2
     assert "not a scan report" in capsys.readouterr().err
+
+
+def test_plan_gpu_auto_uses_the_probe(capsys, monkeypatch):
+    from repro_core.probe import gpu as probe
+
+    fake = {"gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "cc": "9.0",
+                      "memory_mib": 81559}], "driver": "550.54.15", "driver_cuda": "12.4",
+            "reason": None}
+    monkeypatch.setattr(probe, "probe_gpus", lambda: fake)
+    assert main(["plan", str(REPOS / "style2021"), "--gpu", "auto", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["gpu"] == "9.0" and d["driver"] == "550.54.15"
+    assert d["candidates"][0]["torch_build"] == "2.0.1+cu118"
+    monkeypatch.setattr(probe, "probe_gpus", lambda: {"gpus": [], "driver": None,
+                                                      "driver_cuda": None, "reason": "no NVML"})
+    assert main(["plan", str(REPOS / "style2023"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["gpu"] is None and d["candidates"][0]["torch_build"].endswith("+cpu")
+    assert any("found no GPU" in n for n in d["notes"])

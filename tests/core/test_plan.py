@@ -119,3 +119,32 @@ def test_unknown_gpu_name_is_an_error():
 
 def test_evidence_type_unused_is_fine():
     assert Evidence("torch", "", "a", 1, "r")
+
+
+def test_mae_layout_plans():
+    r = scan(REPOS / "mae_layout")
+    (top, *rest) = plan(r, gpu="RTX 4090").candidates
+    # timm==0.3.2 (asserted in main_pretrain.py) -> torch < 1.8; sm_80 SASS of cu110 runs on 8.9
+    assert (top.strategy, top.torch_build, top.timm) == ("exact", "1.7.1+cu110", "0.3.2")
+    assert top.numpy and compat.numpy_abi_ok(top.torch, top.numpy)[0]
+    h100 = plan(r, gpu="H100").candidates
+    assert all(c.strategy == "forward-port" and _runs(c, "9.0") for c in h100)
+    first = h100[0]
+    assert first.torch.startswith("2.0.") and first.cuda == "11.8"
+    assert first.timm == "0.4.5"  # the oldest timm without torch._six, below qk_scale's removal
+    assert {"torch-six", "torch-distributed-local-rank"} <= set(first.migrations)
+    assert "timm-block-qk-scale" not in first.migrations
+
+
+def test_bound_from_a_pin_outranks_readme_prose():
+    from repro_core.scan.combine import constraints
+    from repro_core.scan.report import Evidence
+
+    r = scan(REPOS / "mae_layout")
+    assert "<1.8" in r.constraints["torch"]  # timm==0.3.2 (asserted) -> torch < 1.8
+    # "a fix is needed to work with PyTorch 1.8.1+" is not read as a requirement ...
+    assert not [e for e in r.evidence if e.package == "torch" and e.path == "README.md"]
+    # ... and had it been, the bound derived from the pin (rank of the assert) would win
+    (pin,) = [e for e in r.evidence if e.reason.startswith("rule timm-032")][:1]
+    cons, (c,), _ = constraints([pin, Evidence("torch", ">=1.8.1", "README.md", 9, "", "readme")])
+    assert cons["torch"] == "<1.8" and c.dropped.path == "README.md"

@@ -37,6 +37,18 @@ def test_requirements_file_includes_and_links():
     assert any("missing.txt" in w for w in col.warnings)
 
 
+def test_requirements_includes_never_leave_the_repository():
+    seen = []
+
+    def load(rel):
+        seen.append(rel)
+        return "torch==0.1\n"
+
+    col = Collector()
+    requirements.read(col, ".", "requirements.txt", "-r /etc/passwd\n-r ../../x.txt\n", load)
+    assert seen == [] and not col.requirements and len(col.warnings) == 2
+
+
 def test_requirements_include_cycle_terminates():
     files = {"a.txt": "-r b.txt\ntorch\n", "b.txt": "-r a.txt\nnumpy\n"}
     col = Collector()
@@ -101,7 +113,7 @@ def test_environment_yml():
 
 def test_dockerfile_from_tags_args_and_pip():
     text = ('ARG PYTORCH="1.6.0"\nARG CUDA="10.1"\n'
-            "FROM pytorch/pytorch:${PYTORCH}-cuda${CUDA}-cudnn7-devel\n"
+            "FROM --platform=linux/amd64 pytorch/pytorch:${PYTORCH}-cuda${CUDA}-cudnn7-devel\n"
             "RUN pip install mmcv-full==1.3.8 \\\n    timm==0.4.12\n")
     col = Collector()
     dockerfile.read(col, "Dockerfile", text)
@@ -118,6 +130,10 @@ def test_readme_statements_and_commands():
         Spec("torch", "==1.7.1", "stated"), Spec("python", ">=3.6", "stated")]
     assert readme.statements("requires pytorch >= 1.4, CUDA 10.2") == [
         Spec("torch", ">=1.4", "stated"), Spec("cuda", "==10.2.*", "stated")]
+    col = Collector()
+    readme.read(col, "README.md", "Switch back to pytorch 0.4 with the old branch.\n"
+                "A fix is needed to work with PyTorch 1.8.1+.\nCUDA 9.1 will need gcc5.\n")
+    assert not col.evidence
     col = Collector()
     readme.read(col, "README.md", "Run `pip install timm==0.3.2` first.\n```\n$ conda install "
                 "pytorch=1.10 -c pytorch\n```\n")

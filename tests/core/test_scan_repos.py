@@ -148,3 +148,18 @@ def test_skips_venvs_build_dirs_and_git(tmp_path):
 def test_missing_path_is_a_one_line_error(tmp_path):
     with pytest.raises(ReproError, match="not a directory"):
         scan(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("name", ["legacy2018", "style2021", "style2023", "mae_layout"])
+def test_text_prefilter_loses_no_finding(name, monkeypatch):
+    """Files are pre-filtered by text before the ast pass; forcing the ast pass on every
+    file must give the same findings and imports."""
+    import re
+
+    from repro_core.scan import python_api
+
+    fast = scan(REPOS / name)
+    monkeypatch.setattr(python_api._index(), "needle", (re.compile(""),))
+    slow = scan(REPOS / name)
+    assert fast.findings == slow.findings
+    assert fast.imports == slow.imports and fast.constraints == slow.constraints

@@ -122,8 +122,13 @@ def _pythons(torch_version: str) -> List[str]:
     return [p for p in reversed(PYTHONS) if compat.python_ok(torch_version, p)[0]]
 
 
+def _soft(spec: SpecifierSet) -> SpecifierSet:
+    """The bounds of a specifier without its pins (what a forward-port tries to keep)."""
+    return _spec(",".join(str(s) for s in spec if s.operator not in ("==", "===")))
+
+
 def _timm_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
-                 python: str) -> Tuple[Optional[str], str]:
+                 python: str, oldest: bool = False) -> Tuple[Optional[str], str]:
     rows = kb.load("python_packages")["timm"]
     good = []
     for r in rows:
@@ -139,7 +144,7 @@ def _timm_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
     for candidates in ([g for g in good if _ok(spec, g[0]) and _ok(soft, g[0])],
                        [g for g in good if _ok(spec, g[0])]):
         if candidates:
-            return candidates[-1]
+            return candidates[0] if oldest else candidates[-1]
     return None, f"no known timm release satisfies {spec} with torch {torch_version}"
 
 
@@ -247,16 +252,18 @@ def _candidate(ctx: _Ctx, row: dict, strategy: str) -> Optional[Candidate]:
         timm = timm_why = numpy = np_why = None
         if ctx.uses_timm:
             timm, timm_why = _timm_choice(cons["timm"] if exact else _floors(cons["timm"]),
-                                          cons["timm"], version, py)
+                                          cons["timm"] if exact else _soft(cons["timm"]),
+                                          version, py, oldest=not exact)
             if timm is None:
                 continue
         if ctx.uses_numpy:
             numpy, np_why = _numpy_choice(cons["numpy"] if exact else _floors(cons["numpy"]),
-                                          cons["numpy"], version, py)
+                                          cons["numpy"] if exact else _soft(cons["numpy"]),
+                                          version, py)
             if numpy is None:
                 continue
-        score = (_ok(soft_py, py), timm is None or _ok(cons["timm"], timm),
-                 numpy is None or _ok(cons["numpy"], numpy))
+        score = (_ok(soft_py, py), timm is None or _ok(_soft(cons["timm"]), timm),
+                 numpy is None or _ok(_soft(cons["numpy"]), numpy))
         if chosen is None or score > chosen[0]:
             chosen = (score, py, timm, timm_why, numpy, np_why)
         if all(score):

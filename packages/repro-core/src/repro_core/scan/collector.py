@@ -28,6 +28,7 @@ class Collector:
         self.build_hits: Dict[str, List[LegacyApi]] = {}
         self.ext_builds: Dict[str, str] = {}  # directory -> build file declaring an extension
         self._seen: set = set()
+        self.rule_ids: set = set()  # every rule detected so far
         self._per_rule: Dict[str, int] = {}
         self.requirement_rows: List[Tuple[Requirement, str]] = []  # (req, path) for req rules
 
@@ -43,12 +44,14 @@ class Collector:
         why = f"{reason} ({s.note})" if s.note else reason
         self.evidence.append(Evidence(s.package, s.specifier, path, line, why, kind))
 
-    def hit(self, rule: Rule, path: str, line: int, api: str) -> None:
-        """A rule detection: a finding, plus version evidence when the rule has a hard bound."""
+    def hit(self, rule: Rule, path: str, line: int, api: str, kind: str = "api") -> bool:
+        """A rule detection: a finding, plus version evidence when the rule has a hard bound.
+        False when this detection was already recorded."""
         key = (rule.id, path) if rule.once_per_file else (rule.id, path, line)
         if key in self._seen:
-            return
+            return False
         self._seen.add(key)
+        self.rule_ids.add(rule.id)
         self.findings.append(Finding(
             rule=rule.id, path=path, line=line, message=f"{rule.message} [{api}]", fix=rule.fix,
             library=rule.library, bound=rule.bound or "", safety=rule.safety,
@@ -59,4 +62,5 @@ class Collector:
                 self._per_rule[rule.id] = n + 1
                 self.evidence.append(Evidence(
                     rule.package or "", rule.specifier, path, line,
-                    f"rule {rule.id}: {rule.message}", "api"))
+                    f"rule {rule.id}: {rule.message}", kind))
+        return True

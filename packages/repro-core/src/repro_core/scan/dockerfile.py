@@ -71,8 +71,9 @@ def read(col: Collector, rel: str, text: str) -> None:
                         else f"=={ver.group(1)}.*")
                     col.spec(Spec(pkg, spec), rel, start, "dockerfile", f"Dockerfile {instr}")
         elif instr == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--")]  # --platform=...
             image = re.sub(r"\$\{?(\w+)\}?", lambda m: variables.get(m.group(1), ""),
-                           rest.split()[0] if rest.split() else "")
+                           words[0] if words else "")
             for s in from_image(image):
                 col.spec(s, rel, start, "dockerfile", f"FROM {image}")
         elif instr == "RUN":

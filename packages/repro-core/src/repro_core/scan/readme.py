@@ -14,6 +14,12 @@ _STATEMENT = re.compile(
     re.I)
 _ARXIV = re.compile(r"arxiv(?:\.org/(?:abs|pdf)/|:\s*)(\d{2})(\d{2})\.(\d{4,5})", re.I)
 _INSTALL = re.compile(r"\b(pip3?|conda|mamba|uv)\s+(install|create)\b")
+# a version named in a sentence about a problem or another setup is not a requirement:
+# "a fix is needed to work with PyTorch 1.8.1+", "switch back to pytorch 0.4", "CUDA 9.1
+# will need gcc5"
+_NOT_A_REQUIREMENT = re.compile(
+    r"\b(fix|fixes|issue|bug|error|switch(ed)? back|branch|gcc\d*|g\+\+|deprecat\w*|no longer|"
+    r"does not|doesn't|won't|not work\w*|broken|incompatible)\b", re.I)
 
 
 def statements(line: str) -> List[Spec]:
@@ -60,7 +66,7 @@ def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
                     for s in install_command(toks) or []:
                         col.spec(s, rel, lineno, kind, "install command")
             continue
-        if kind == "readme" and not in_code:
+        if kind == "readme" and not in_code and not _NOT_A_REQUIREMENT.search(line):
             for s in statements(line):
                 col.spec(s, rel, lineno, kind, f"README states {line[:60].strip()!r}",
                          requirement=False)

@@ -34,7 +34,8 @@ def read(col: Collector, root: str, rel: str, text: str,
         m = _INCLUDE.match(line)
         if m:
             inc = os.path.normpath(os.path.join(os.path.dirname(rel), m.group(2)))
-            inc_text = None if inc.startswith("..") else load(inc)
+            outside = os.path.isabs(m.group(2)) or inc.startswith("..")
+            inc_text = None if outside else load(inc)  # never read outside the repository
             if inc_text is None:
                 col.warnings.append(f"{rel}:{lineno}: included file {m.group(2)} not found")
             else:
