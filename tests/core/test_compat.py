@@ -237,7 +237,8 @@ def test_numpy_python_range():
 
 def test_timm_on_torch():
     assert compat.timm_torch_ok("0.3.2", "1.10.2")[0] is False
-    assert compat.timm_torch_ok("0.3.2", "1.8.1")[0] is True
+    assert compat.timm_torch_ok("0.3.2", "1.8.1")[0] is False  # container_abcs gone in 1.8
+    assert compat.timm_torch_ok("0.3.2", "1.7.1")[0] is True
     assert compat.timm_torch_ok("0.4.12", "1.10.2+cu102")[0] is True
     assert compat.timm_torch_ok("0.6.12", "1.6.0")[0] is False
     assert compat.timm_torch_ok("1.0.31", "2.14.1")[0] is True

@@ -138,3 +138,14 @@ def test_named_arches_match_cpp_extension():
     text = (LATEST_TORCH / "utils/cpp_extension.py").read_text()
     block = text[text.index("named_arches = "):text.index("supported_arches")]
     assert dict(re.findall(r"\('([\w+]+)', '([\d.;+PTX]+)'\)", block)) == compat.NAMED_ARCHES
+
+
+def test_timm_torch_bound_agrees_with_breakage_rule():
+    """The timm/torch table (doctor) and the timm breakage rule (scan/plan) state one fact."""
+    from repro_core import rules
+
+    rule = rules.by_id("timm-032-torch-six")
+    (spec,) = rule.requirement.specifier  # e.g. "<1.8"
+    for row in kb.load("python_packages")["timm"]:
+        if Version(row["version"]) < Version("0.4.5"):
+            assert spec.operator == "<" and row["torch_max_exclusive"] == spec.version

@@ -6,6 +6,7 @@ Each module in ``repro_cli.commands`` is one subcommand. It defines ``NAME``, ``
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from typing import List, Optional, Sequence
@@ -39,13 +40,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe surfaces here, not at interpreter exit
+        return code
     except ReproError as e:
         print(f"repro {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("repro: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entrypoint() -> None:
