@@ -36,7 +36,8 @@ MATRIX = {
 }
 CUDA_HOME = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
 
-nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "build"]
+nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "tests-torch113",
+                        "build", "build-cuda"]
 nox.options.error_on_missing_interpreters = True
 # venv (with ensurepip) works for every pyenv Python incl. 3.8, and pip reads this
 # machine's pip.conf (local torch wheels); uv and new virtualenv do neither.
