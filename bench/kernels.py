@@ -3,7 +3,7 @@
     python bench/kernels.py [--device cpu|cuda|all] [--threads 2] [--repeat 20]
 
 Prints one table per device: each op, forward and forward+backward, eager reference vs fused
-(ms, median of --repeat runs), the speedup, the bytes that must move, and the fused op's
+(ms, median of --repeat interleaved runs), the speedup, the bytes that must move, and the fused op's
 achieved GB/s against them, also as a share of the device's copy bandwidth measured in the
 same run (a 256 MB copy_). Builds the libraries first if needed (repro-cuda build).
 """
@@ -22,27 +22,30 @@ N, L, D, K = 64, 196, 768, 49
 IMG, C, P = 224, 3, 16
 
 
-def timeit(fn: Callable[[], object], device: str, repeat: int) -> float:
-    """Median wall time of fn() in ms (CUDA: synchronised around each run)."""
+def timeit(fns: List[Callable[[], object]], device: str, repeat: int) -> List[float]:
+    """Median wall time in ms of each fn, runs interleaved (so load from other processes
+    hits all alike; CUDA: synchronised around each run)."""
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    for _ in range(3):
-        fn()
+    for fn in fns:
+        for _ in range(3):
+            fn()
     sync()
-    times = []
+    times: List[List[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        for fn, ts in zip(fns, times):
+            sync()
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            ts.append((time.perf_counter() - t0) * 1e3)
+    return [statistics.median(ts) for ts in times]
 
 
 def copy_bandwidth(device: str, repeat: int) -> float:
     """GB/s of copying one 256 MB tensor into another (read + write, no allocation)."""
     x = torch.ones(64 * 2 ** 20, dtype=torch.float32, device=device)
     y = torch.zeros_like(x)
-    ms = timeit(lambda: y.copy_(x), device, repeat)
+    (ms,) = timeit([lambda: y.copy_(x)], device, repeat)
     return 2 * x.numel() * 4 / ms / 1e6
 
 
@@ -96,8 +99,7 @@ def run(device: str, repeat: int) -> List[str]:
     for c in cases(device):
         ctx = torch.no_grad() if c["pass_"] == "fwd" else torch.enable_grad()
         with ctx:
-            eager = timeit(c["eager"], device, repeat)
-            fused = timeit(c["fused"], device, repeat)
+            eager, fused = timeit([c["eager"], c["fused"]], device, repeat)
         gbs = c["bytes"] / fused / 1e6
         rows.append(f"| {device} | {c['op']} | {c['pass_']} | {eager:.2f} | {fused:.2f} | "
                     f"{eager / fused:.1f}x | {c['bytes'] / 1e6:.1f} | {gbs:.1f} | "

@@ -5,6 +5,7 @@ else the folder above the nvcc on PATH, else /usr/local/cuda), ``MAX_JOBS`` (par
 compiles; default from free memory), ``TORCH_CUDA_ARCH_LIST`` is set by us from ``--arch``.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -232,8 +233,13 @@ def _setup_cuda_env() -> Tuple[Optional[str], Optional[str]]:
     if home is None:
         return None, None
     os.environ["CUDA_HOME"] = home
-    from torch.utils import cpp_extension
-
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)  # its import warns "No CUDA runtime is found" without a GPU
+    try:
+        from torch.utils import cpp_extension
+    finally:
+        log.setLevel(level)
     cpp_extension.CUDA_HOME = home  # computed at its import, possibly from a wrong guess
     return home, nvcc_version(home)
 

@@ -104,7 +104,7 @@ def _usable(kind: str, folder: Path, gpu_ccs: List[str]) -> Optional[Tuple[int, 
     verdicts = [can_run(man.get("arch_list", ""), cc) for cc in gpu_ccs]
     if not verdicts or not all(ok for ok, _ in verdicts):
         return None
-    return (0 if all("SASS" in why for _, why in verdicts) else 1), lib
+    return (1 if any("JIT" in why for _, why in verdicts) else 0), lib
 
 
 def load_available() -> None:
