@@ -92,3 +92,16 @@ def test_loading_never_runs_pickled_code(tmp_path):
     torch.save({"model": {"x": torch.zeros(1)}, "payload": Evil()}, str(path))
     with pytest.raises(ReproError, match="not a readable checkpoint"):
         checkpoint.load(path)
+
+
+def test_published_training_checkpoint_with_namespace_args_loads(tmp_path, state):
+    import argparse
+
+    path = tmp_path / "checkpoint-799.pth"
+    torch.save({"model": state, "epoch": 799,
+                "args": argparse.Namespace(model="mae_vit_tiny_patch16")}, str(path))
+    if checkpoint.HAS_WEIGHTS_ONLY and not hasattr(torch.serialization, "safe_globals"):
+        with pytest.raises(ReproError, match="not a readable checkpoint"):
+            convert.load_state_dict(path)  # torch 1.13-2.4: still a clear error
+    else:
+        assert convert.load_state_dict(path).keys() == state.keys()

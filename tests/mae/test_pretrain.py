@@ -1,5 +1,6 @@
 """The pre-training engine: layout independence, DDP, resume, schedule, bad input."""
 
+import argparse
 import json
 import math
 import os
@@ -10,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from repro_mae import cli, data, engine
+from repro_mae import checkpoint, cli, data, engine
 from repro_mae.models import mae_vit_tiny_patch16
 
 COMMON = ["pretrain", "--synthetic", "--synthetic_size", "64", "--model",
@@ -192,3 +193,20 @@ def test_per_step_losses_are_the_same_on_every_torch_version(tmp_path):
     out = tmp_path / "golden"
     assert cli.main(GOLDEN_RUN + ["--output_dir", str(out)]) == 0
     assert _losses(out) == pytest.approx(GOLDEN_LOSSES, rel=1e-5)
+
+
+@pytest.mark.skipif(checkpoint.HAS_WEIGHTS_ONLY
+                    and not hasattr(torch.serialization, "safe_globals"),
+                    reason="torch 1.13-2.4: weights_only cannot read argparse.Namespace")
+def test_resume_from_a_published_main_pretrain_checkpoint(tmp_path):
+    """The published format has no step or RNG state: resume at the next epoch's start."""
+    full = _losses(_run(tmp_path, "full", "--batch_size", "8", "--steps", "10"))
+    ours = _run(tmp_path, "ours", "--batch_size", "8", "--steps", "8")  # 8 steps = epoch 0
+    ckpt = torch.load(str(ours / "checkpoint.pth"), map_location="cpu")
+    args = argparse.Namespace(**{k: v for k, v in ckpt["args"].items() if k != "global_batch"})
+    published = {"model": ckpt["model"], "optimizer": ckpt["optimizer"],
+                 "scaler": ckpt["scaler"], "epoch": 0, "args": args}
+    torch.save(published, str(tmp_path / "checkpoint-0.pth"))
+    out = _run(tmp_path, "ours", "--batch_size", "8", "--steps", "10",
+               "--resume", str(tmp_path / "checkpoint-0.pth"))
+    assert _losses(out) == full

@@ -42,7 +42,9 @@ _BLOCK = {
 _PREFIX = {"blocks": "vit.encoder.layer", "decoder_blocks": "decoder.decoder_layers"}
 _QKV = ("query", "key", "value")
 _MAE_BLOCK_KEY = re.compile(r"^(blocks|decoder_blocks)\.(\d+)\.(.+)\.(weight|bias)$")
-_HF_LAYER_KEY = re.compile(r"^(vit\.encoder\.layer|decoder\.decoder_layers)\.(\d+)\.(.+)\.(weight|bias)$")  # noqa: E501
+_HF_LAYER_KEY = re.compile(
+    r"^(vit\.encoder\.layer|decoder\.decoder_layers)\.(\d+)\.(.+)\.(weight|bias)$"
+)
 
 
 def mae_to_hf(state: State) -> State:
