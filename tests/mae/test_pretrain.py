@@ -210,3 +210,24 @@ def test_resume_from_a_published_main_pretrain_checkpoint(tmp_path):
     out = _run(tmp_path, "ours", "--batch_size", "8", "--steps", "10",
                "--resume", str(tmp_path / "checkpoint-0.pth"))
     assert _losses(out) == full
+
+
+def test_imagefolder_data_path_trains_and_augments_per_sample(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("torchvision")
+    g = torch.Generator().manual_seed(0)
+    for cls in ("a", "b"):
+        (tmp_path / "data" / "train" / cls).mkdir(parents=True)
+        for i in range(8):
+            arr = (torch.rand(40, 48, 3, generator=g) * 255).to(torch.uint8).numpy()
+            Image.fromarray(arr).save(tmp_path / "data" / "train" / cls / f"{i}.png")
+    images, transform = data.imagefolder(str(tmp_path / "data"), 32)
+    ds = data.PretrainData(images, transform, 4, seed=0)
+    img, noise = ds[(1, 5)]
+    assert img.shape == (3, 32, 32) and noise.shape == (4,)
+    assert torch.equal(ds[(1, 5)][0], img)  # crop/flip from (seed, epoch, index)
+    assert not torch.equal(ds[(2, 5)][0], img)
+    rc = cli.main(["pretrain", "--data_path", str(tmp_path / "data"), "--model",
+                   "mae_vit_tiny_patch16", "--input_size", "32", "--batch_size", "8",
+                   "--steps", "2", "--num_workers", "0", "--output_dir", str(tmp_path / "o")])
+    assert rc == 0 and len(_losses(tmp_path / "o")) == 2
