@@ -58,7 +58,11 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=3, help="steps per timed round")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds; median taken")
     p.add_argument("--checkpoint_activations", action="store_true")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rows = []
     for cfg in args.configs.split(","):
@@ -81,8 +85,9 @@ def main() -> None:
         del states
     head = ("config", "device", "batch", "amp", "repro_cuda backend", "SDPA",
             "plain img/s", "repro img/s", "speedup (median)", "per-round range")
-    print(f"torch {torch.__version__}" + (f", {torch.cuda.get_device_name(device)}"
-                                         if device.type == "cuda" else ""))
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"{torch.get_num_threads()} CPU threads")
+    print(f"torch {torch.__version__}, {where}")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
