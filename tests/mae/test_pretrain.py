@@ -231,3 +231,14 @@ def test_imagefolder_data_path_trains_and_augments_per_sample(tmp_path):
                    "mae_vit_tiny_patch16", "--input_size", "32", "--batch_size", "8",
                    "--steps", "2", "--num_workers", "0", "--output_dir", str(tmp_path / "o")])
     assert rc == 0 and len(_losses(tmp_path / "o")) == 2
+
+
+def test_bf16_autocast_step_is_close_to_fp32(tmp_path, capsys):
+    losses = {}
+    for amp in ("off", "bf16"):
+        assert cli.main(COMMON + ["--batch_size", "8", "--dry_run", "--amp", amp,
+                                  "--output_dir", str(tmp_path / amp)]) == 0
+        out = capsys.readouterr().out
+        assert f"amp {amp}" in out
+        losses[amp] = float(out.split("loss ")[-1])
+    assert losses["bf16"] == pytest.approx(losses["off"], rel=2e-2)
