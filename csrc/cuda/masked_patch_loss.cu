@@ -57,7 +57,7 @@ template <typename scalar_t, typename acc_t, bool kSmem>
 __global__ void loss_kernel(const scalar_t* __restrict__ imgs, const scalar_t* __restrict__ pred,
                             const scalar_t* __restrict__ mask, acc_t* __restrict__ partial,
                             Geo s, bool norm, acc_t eps) {
-  extern __shared__ unsigned char smem_raw[];
+  extern __shared__ __align__(16) unsigned char smem_raw[];
   acc_t* tile = reinterpret_cast<acc_t*>(smem_raw);
   __shared__ acc_t scratch[32];
   const int64_t patch = blockIdx.x, n = patch / s.L, l = patch - n * s.L;
@@ -87,7 +87,7 @@ __global__ void loss_backward_kernel(const acc_t* __restrict__ coef,
                                      const scalar_t* __restrict__ pred,
                                      const scalar_t* __restrict__ mask,
                                      scalar_t* __restrict__ out, Geo s, bool norm, acc_t eps) {
-  extern __shared__ unsigned char smem_raw[];
+  extern __shared__ __align__(16) unsigned char smem_raw[];
   acc_t* tile = reinterpret_cast<acc_t*>(smem_raw);
   __shared__ acc_t scratch[32];
   const int64_t patch = blockIdx.x, n = patch / s.L, l = patch - n * s.L;

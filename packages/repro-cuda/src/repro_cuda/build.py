@@ -5,6 +5,7 @@ else the folder above the nvcc on PATH, else /usr/local/cuda), ``MAX_JOBS`` (par
 compiles; default from free memory), ``TORCH_CUDA_ARCH_LIST`` is set by us from ``--arch``.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from repro_core.compat import best_arch, cc_str, parse_cc
+from repro_core.compat import best_arch, cc_str, nvcc_torch_ok, parse_cc
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_json
 from repro_core.probe.host import parse_nvcc_version
@@ -232,8 +233,13 @@ def _setup_cuda_env() -> Tuple[Optional[str], Optional[str]]:
     if home is None:
         return None, None
     os.environ["CUDA_HOME"] = home
-    from torch.utils import cpp_extension
-
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)  # its import warns "No CUDA runtime is found" without a GPU
+    try:
+        from torch.utils import cpp_extension
+    finally:
+        log.setLevel(level)
     cpp_extension.CUDA_HOME = home  # computed at its import, possibly from a wrong guess
     return home, nvcc_version(home)
 
@@ -248,12 +254,16 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
         if home:
             say(f"CUDA toolkit: {home} (nvcc {nvcc})")
         arch_list = resolve_arch(arch, nvcc, say)
+        if arch_list:
+            ok, why = nvcc_torch_ok(nvcc, torch.version.cuda)
+            if not ok:
+                raise ReproError(f"cannot build CUDA kernels for torch {torch.__version__}: {why}")
     cpu_lib = compile_library("cpu", verbose=verbose, say=say)
-    library.load("cpu", cpu_lib)
-    cuda_lib = None
-    if arch_list:
-        cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say)
-        library.load("cuda", cuda_lib)
+    cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say) if arch_list else None
+    for kind, lib in (("cpu", cpu_lib), ("cuda", cuda_lib)):
+        if lib is not None and not library.load(kind, lib):
+            say(f"this process already uses {library.library_path(kind)} for {kind}; "
+                f"{lib} serves the next start")
     ops.register()
     return {"cpu": str(cpu_lib), "cuda": str(cuda_lib) if cuda_lib else None,
             "arch_list": arch_list}

@@ -23,7 +23,7 @@ def csrc_dir() -> Path:
         if (cand / "ops.cpp").is_file():
             return cand
     raise RuntimeError(
-        f"repro-cuda: kernel sources not found (looked in {PACKAGE_DIR / 'csrc'} and "
+        f"kernel sources not found (looked in {PACKAGE_DIR / 'csrc'} and "
         f"{PACKAGE_DIR.parents[3] / 'csrc'}); reinstall repro-cuda")
 
 

@@ -9,7 +9,7 @@ the cache. ``REPRO_CUDA_NO_LIBRARY=1`` skips loading (pure-PyTorch reference eve
 import os
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 
@@ -47,14 +47,16 @@ def warn_reference(device_type: str) -> None:
         f"Run `repro-cuda build` to compile the kernels.", RuntimeWarning, stacklevel=3)
 
 
-def load(kind: str, path: Union[str, Path]) -> None:
-    """Load one library into the process and record it as serving ``kind``."""
+def load(kind: str, path: Union[str, Path]) -> bool:
+    """Load one library into the process and record it as serving ``kind``. False when
+    another library already serves ``kind`` here (ops register once per process)."""
     path = str(path)
-    if _loaded.get(kind) == path:
-        return
+    if kind in _loaded:
+        return _loaded[kind] == path
     torch.ops.load_library(path)
     _loaded[kind] = path
     _errors.pop(kind, None)
+    return True
 
 
 def _gpu_ccs() -> List[str]:
@@ -82,7 +84,9 @@ def _candidates(kind: str) -> List[Path]:
     return out
 
 
-def _usable(kind: str, folder: Path, gpu_ccs: List[str]) -> Optional[Path]:
+def _usable(kind: str, folder: Path, gpu_ccs: List[str]) -> Optional[Tuple[int, Path]]:
+    """(rank, library) if the library in ``folder`` fits this torch, these sources and every
+    GPU; rank 0 when all GPUs get SASS, 1 when some only get PTX (JIT-compiled)."""
     man = cache.read_manifest(folder)
     lib = cache.library_file(kind, folder)
     if not man or not lib.is_file() or man.get("torch") != torch.__version__:
@@ -93,12 +97,14 @@ def _usable(kind: str, folder: Path, gpu_ccs: List[str]) -> Optional[Path]:
     except RuntimeError:  # no sources at all (wheel without csrc): trust the packaged library
         if folder.parent.name != "_lib":
             return None
-    if kind == "cuda":
-        from repro_core.compat import can_run
+    if kind != "cuda":
+        return 0, lib
+    from repro_core.compat import can_run
 
-        if not gpu_ccs or not all(can_run(man.get("arch_list", ""), cc)[0] for cc in gpu_ccs):
-            return None
-    return lib
+    verdicts = [can_run(man.get("arch_list", ""), cc) for cc in gpu_ccs]
+    if not verdicts or not all(ok for ok, _ in verdicts):
+        return None
+    return (1 if any("JIT" in why for _, why in verdicts) else 0), lib
 
 
 def load_available() -> None:
@@ -116,10 +122,8 @@ def load_available() -> None:
         except RuntimeError as e:  # no kernel sources: only a packaged library could serve
             _errors[kind] = str(e)
             folders = [cache.PACKAGE_DIR / "_lib" / kind]
-        for folder in folders:
-            lib = _usable(kind, folder, gpu_ccs)
-            if lib is None:
-                continue
+        usable = [u for u in (_usable(kind, f, gpu_ccs) for f in folders) if u is not None]
+        for _, lib in sorted(usable, key=lambda u: u[0]):  # stable: packaged, then newest
             try:
                 load(kind, lib)
                 break

@@ -68,18 +68,28 @@ def _promote(imgs, pred, mask) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor
 # --- input checks for the reference path (the C++ ops check the same in csrc/checks.h) ----
 
 
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
 def check_gather(x: torch.Tensor, ids_keep: torch.Tensor) -> None:
     if x.dim() != 3:
         raise ValueError(f"gather_patches: x must be (N, L, D), got shape {tuple(x.shape)}")
+    if x.dtype not in _FLOATS:
+        raise ValueError(f"gather_patches: x must be float16, bfloat16, float32 or float64, "
+                         f"got {x.dtype}")
+    if ids_keep.device != x.device:
+        raise ValueError(f"gather_patches: ids_keep is on {ids_keep.device} but x is on "
+                         f"{x.device}")
+    if ids_keep.dtype != torch.int64:
+        raise ValueError(f"gather_patches: ids_keep must be int64, got {ids_keep.dtype}")
     if ids_keep.dim() != 2 or ids_keep.shape[0] != x.shape[0]:
         raise ValueError(f"gather_patches: ids_keep must be (N, K) with N={x.shape[0]}, "
                          f"got shape {tuple(ids_keep.shape)}")
-    if ids_keep.dtype != torch.int64:
-        raise ValueError(f"gather_patches: ids_keep must be int64, got {ids_keep.dtype}")
-    if ids_keep.device != x.device:
-        raise ValueError(f"gather_patches: ids_keep is on {ids_keep.device}, x on {x.device}")
-    if ids_keep.numel() and bool(((ids_keep < 0) | (ids_keep >= x.shape[1])).any()):
-        raise ValueError(f"gather_patches: ids_keep has indices outside [0, {x.shape[1]})")
+    if ids_keep.numel():
+        lo, hi = int(ids_keep.min()), int(ids_keep.max())
+        if lo < 0 or hi >= x.shape[1]:
+            raise ValueError(f"gather_patches: ids_keep values must be in [0, L={x.shape[1]}), "
+                             f"found min {lo} and max {hi}")
 
 
 def check_loss(imgs, pred, mask, patch_size: int, eps: float) -> None:
@@ -180,7 +190,7 @@ def _scatter_fake(grad, ids_keep, num_patches):
     return grad.new_empty((grad.shape[0], num_patches, grad.shape[2]))
 
 
-def _loss_fake(imgs, pred, mask, patch_size, norm_pix_loss, eps):
+def _loss_fake(imgs, pred, mask, patch_size, norm_pix_loss=True, eps=1e-6):
     torch._check(pred.dim() == 3, lambda: "masked_patch_loss: pred must be (N, L, p*p*C)")
     return pred.new_empty(())
 
