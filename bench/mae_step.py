@@ -58,7 +58,11 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=3, help="steps per timed round")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds; median taken")
     p.add_argument("--checkpoint_activations", action="store_true")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rows = []
     for cfg in args.configs.split(","):
@@ -72,14 +76,18 @@ def main() -> None:
             for v in states:
                 speeds[v].append(_time(states[v], args.amp, args.iters, device))
         plain, repro = (statistics.median(speeds[v]) for v in ("plain", "repro"))
+        # ratio per round: both variants ran back to back under the same machine load
+        ratios = sorted(r / p for p, r in zip(speeds["plain"], speeds["repro"]))
         rows.append((cfg, str(device), batch, args.amp, repro_cuda.backend(device),
                      "on" if has_sdpa() else "n/a", f"{plain:.1f}", f"{repro:.1f}",
-                     f"{repro / plain:.2f}x"))
+                     f"{statistics.median(ratios):.2f}x",
+                     f"{ratios[0]:.2f}-{ratios[-1]:.2f}"))
         del states
     head = ("config", "device", "batch", "amp", "repro_cuda backend", "SDPA",
-            "plain img/s", "repro img/s", "speedup")
-    print(f"torch {torch.__version__}" + (f", {torch.cuda.get_device_name(device)}"
-                                         if device.type == "cuda" else ""))
+            "plain img/s", "repro img/s", "speedup (median)", "per-round range")
+    where = (torch.cuda.get_device_name(device) if device.type == "cuda"
+             else f"{torch.get_num_threads()} CPU threads")
+    print(f"torch {torch.__version__}, {where}")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:

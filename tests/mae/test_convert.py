@@ -92,3 +92,34 @@ def test_loading_never_runs_pickled_code(tmp_path):
     torch.save({"model": {"x": torch.zeros(1)}, "payload": Evil()}, str(path))
     with pytest.raises(ReproError, match="not a readable checkpoint"):
         checkpoint.load(path)
+
+
+def test_published_training_checkpoint_with_namespace_args_loads(tmp_path, state):
+    import argparse
+
+    path = tmp_path / "checkpoint-799.pth"
+    torch.save({"model": state, "epoch": 799,
+                "args": argparse.Namespace(model="mae_vit_tiny_patch16")}, str(path))
+    if checkpoint.HAS_WEIGHTS_ONLY and not hasattr(torch.serialization, "safe_globals"):
+        with pytest.raises(ReproError, match="not a readable checkpoint"):
+            convert.load_state_dict(path)  # torch 1.13-2.4: still a clear error
+    else:
+        assert convert.load_state_dict(path).keys() == state.keys()
+
+
+def test_transformers5_in_memory_names_convert_back(state):
+    """transformers >= 5 keeps ViTMAE as vit.layers.{i}.attention.q_proj / mlp.fc1 etc."""
+    v5 = {}
+    for key, value in convert.mae_to_hf(state).items():
+        key = key.replace("vit.encoder.layer.", "vit.layers.")
+        for old, new in (("attention.attention.query", "attention.q_proj"),
+                         ("attention.attention.key", "attention.k_proj"),
+                         ("attention.attention.value", "attention.v_proj"),
+                         ("attention.output.dense", "attention.o_proj"),
+                         ("intermediate.dense", "mlp.fc1"), ("output.dense", "mlp.fc2")):
+            key = key.replace(old, new)
+        v5[key] = value
+    assert "vit.layers.3.attention.o_proj.weight" in v5
+    assert "decoder.decoder_layers.1.mlp.fc2.bias" in v5
+    back = convert.hf_to_mae(v5)
+    assert back.keys() == state.keys() and all(torch.equal(back[k], state[k]) for k in state)

@@ -1,5 +1,6 @@
 """The pre-training engine: layout independence, DDP, resume, schedule, bad input."""
 
+import argparse
 import json
 import math
 import os
@@ -10,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from repro_mae import cli, data, engine
+from repro_mae import checkpoint, cli, data, engine
 from repro_mae.models import mae_vit_tiny_patch16
 
 COMMON = ["pretrain", "--synthetic", "--synthetic_size", "64", "--model",
@@ -192,3 +193,52 @@ def test_per_step_losses_are_the_same_on_every_torch_version(tmp_path):
     out = tmp_path / "golden"
     assert cli.main(GOLDEN_RUN + ["--output_dir", str(out)]) == 0
     assert _losses(out) == pytest.approx(GOLDEN_LOSSES, rel=1e-5)
+
+
+@pytest.mark.skipif(checkpoint.HAS_WEIGHTS_ONLY
+                    and not hasattr(torch.serialization, "safe_globals"),
+                    reason="torch 1.13-2.4: weights_only cannot read argparse.Namespace")
+def test_resume_from_a_published_main_pretrain_checkpoint(tmp_path):
+    """The published format has no step or RNG state: resume at the next epoch's start."""
+    full = _losses(_run(tmp_path, "full", "--batch_size", "8", "--steps", "10"))
+    ours = _run(tmp_path, "ours", "--batch_size", "8", "--steps", "8")  # 8 steps = epoch 0
+    ckpt = torch.load(str(ours / "checkpoint.pth"), map_location="cpu")
+    args = argparse.Namespace(**{k: v for k, v in ckpt["args"].items() if k != "global_batch"})
+    published = {"model": ckpt["model"], "optimizer": ckpt["optimizer"],
+                 "scaler": ckpt["scaler"], "epoch": 0, "args": args}
+    torch.save(published, str(tmp_path / "checkpoint-0.pth"))
+    out = _run(tmp_path, "ours", "--batch_size", "8", "--steps", "10",
+               "--resume", str(tmp_path / "checkpoint-0.pth"))
+    assert _losses(out) == full
+
+
+def test_imagefolder_data_path_trains_and_augments_per_sample(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("torchvision")
+    g = torch.Generator().manual_seed(0)
+    for cls in ("a", "b"):
+        (tmp_path / "data" / "train" / cls).mkdir(parents=True)
+        for i in range(8):
+            arr = (torch.rand(40, 48, 3, generator=g) * 255).to(torch.uint8).numpy()
+            Image.fromarray(arr).save(tmp_path / "data" / "train" / cls / f"{i}.png")
+    images, transform = data.imagefolder(str(tmp_path / "data"), 32)
+    ds = data.PretrainData(images, transform, 4, seed=0)
+    img, noise = ds[(1, 5)]
+    assert img.shape == (3, 32, 32) and noise.shape == (4,)
+    assert torch.equal(ds[(1, 5)][0], img)  # crop/flip from (seed, epoch, index)
+    assert not torch.equal(ds[(2, 5)][0], img)
+    rc = cli.main(["pretrain", "--data_path", str(tmp_path / "data"), "--model",
+                   "mae_vit_tiny_patch16", "--input_size", "32", "--batch_size", "8",
+                   "--steps", "2", "--num_workers", "0", "--output_dir", str(tmp_path / "o")])
+    assert rc == 0 and len(_losses(tmp_path / "o")) == 2
+
+
+def test_bf16_autocast_step_is_close_to_fp32(tmp_path, capsys):
+    losses = {}
+    for amp in ("off", "bf16"):
+        assert cli.main(COMMON + ["--batch_size", "8", "--dry_run", "--amp", amp,
+                                  "--output_dir", str(tmp_path / amp)]) == 0
+        out = capsys.readouterr().out
+        assert f"amp {amp}" in out
+        losses[amp] = float(out.split("loss ")[-1])
+    assert losses["bf16"] == pytest.approx(losses["off"], rel=2e-2)

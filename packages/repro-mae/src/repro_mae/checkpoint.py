@@ -6,6 +6,8 @@ A training checkpoint holds the published keys (``model``, ``optimizer``, ``epoc
 with ``torch.load(weights_only=True)``.
 """
 
+import argparse
+import contextlib
 import inspect
 import io
 import random
@@ -19,6 +21,8 @@ from repro_core.errors import ReproError
 from repro_core.fsutil import PathLike, atomic_write_bytes
 
 FORMAT = "repro-mae/1"
+# the published main_pretrain.py saves its args as an argparse.Namespace (plain data)
+_SAFE_GLOBALS = [argparse.Namespace]
 HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters  # torch>=1.13
 
 
@@ -45,8 +49,11 @@ def load(path: PathLike) -> Dict[str, Any]:
             "with full pickle; only load files you trust",
             stacklevel=2,
         )
+    safe_globals = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5
+    allow = safe_globals(_SAFE_GLOBALS) if safe_globals else contextlib.nullcontext()
     try:
-        obj = torch.load(str(path), **kwargs)
+        with allow:
+            obj = torch.load(str(path), **kwargs)
     except FileNotFoundError as e:
         raise ReproError(f"{path}: no such checkpoint file") from e
     except Exception as e:  # torch raises RuntimeError/EOFError/UnpicklingError/...

@@ -1,7 +1,8 @@
 """Weights in and out: the published MAE checkpoint and the HuggingFace ViTMAE layout.
 
 Published (facebookresearch/mae): ``{"model": state_dict, ...}`` with the names of
-``models.MaskedAutoencoderViT``. HuggingFace ``ViTMAEForPreTraining``:
+``models.MaskedAutoencoderViT``. HuggingFace ``ViTMAEForPreTraining`` as its Hub files
+store it (``facebook/vit-mae-*``; every transformers version loads it):
 ``vit.embeddings.*``, ``vit.encoder.layer.{i}.*``, ``vit.layernorm.*``, ``decoder.*``,
 with each fused ``qkv`` split into ``query``/``key``/``value``.
 """
@@ -42,7 +43,9 @@ _BLOCK = {
 _PREFIX = {"blocks": "vit.encoder.layer", "decoder_blocks": "decoder.decoder_layers"}
 _QKV = ("query", "key", "value")
 _MAE_BLOCK_KEY = re.compile(r"^(blocks|decoder_blocks)\.(\d+)\.(.+)\.(weight|bias)$")
-_HF_LAYER_KEY = re.compile(r"^(vit\.encoder\.layer|decoder\.decoder_layers)\.(\d+)\.(.+)\.(weight|bias)$")  # noqa: E501
+_HF_LAYER_KEY = re.compile(
+    r"^(vit\.encoder\.layer|decoder\.decoder_layers)\.(\d+)\.(.+)\.(weight|bias)$"
+)
 
 
 def mae_to_hf(state: State) -> State:
@@ -67,14 +70,35 @@ def mae_to_hf(state: State) -> State:
     return out
 
 
+# transformers >= 5 names the layers differently in memory (``vit.layers.{i}``,
+# ``attention.q_proj``, ``mlp.fc1``) and renames the Hub layout above when loading it
+_V5_TO_HUB = [
+    (re.compile(r"^vit\.layers\."), "vit.encoder.layer."),
+    (re.compile(r"\.attention\.q_proj\."), ".attention.attention.query."),
+    (re.compile(r"\.attention\.k_proj\."), ".attention.attention.key."),
+    (re.compile(r"\.attention\.v_proj\."), ".attention.attention.value."),
+    (re.compile(r"\.attention\.o_proj\."), ".attention.output.dense."),
+    (re.compile(r"\.mlp\.fc1\."), ".intermediate.dense."),
+    (re.compile(r"\.mlp\.fc2\."), ".output.dense."),
+]
+
+
+def _hub_name(key: str) -> str:
+    for pattern, repl in _V5_TO_HUB:
+        key = pattern.sub(repl, key)
+    return key
+
+
 def hf_to_mae(state: State) -> State:
-    """HuggingFace ViTMAEForPreTraining names -> published MAE names."""
+    """HuggingFace ViTMAEForPreTraining names (the Hub files' layout, or the in-memory one
+    of transformers >= 5) -> published MAE names."""
     top = {v: k for k, v in _TOP.items()}
     block = {v: k for k, v in _BLOCK.items()}
     where_of = {v: k for k, v in _PREFIX.items()}
     out: State = {}
     qkv: Dict[Tuple[str, str], Dict[str, torch.Tensor]] = {}
     for key, value in state.items():
+        key = _hub_name(key)
         if key in top:
             out[top[key]] = value
             continue

@@ -120,6 +120,8 @@ def _build_data(args: argparse.Namespace, num_patches: int) -> data.PretrainData
 
 def _check_resume(ckpt: Dict[str, Any], args: argparse.Namespace, global_batch: int) -> None:
     saved = ckpt.get("args") or {}
+    if isinstance(saved, argparse.Namespace):  # written by the published main_pretrain.py
+        saved = vars(saved)
     for name in _RESUME_MUST_MATCH:
         if name in saved and saved[name] != getattr(args, name):
             raise ReproError(
@@ -261,7 +263,8 @@ def _train(args: argparse.Namespace) -> int:
             _rewrite_log(log_path, start_step if args.resume else 0)
 
     def save(step: int) -> None:
-        saved_args = {k: v for k, v in vars(args).items() if isinstance(v, (int, float, str, bool, type(None)))}  # noqa: E501
+        plain = (int, float, str, bool, type(None))
+        saved_args = {k: v for k, v in vars(args).items() if isinstance(v, plain)}
         saved_args["global_batch"] = global_batch
         checkpoint.save(ckpt_path, {
             "format": checkpoint.FORMAT,
