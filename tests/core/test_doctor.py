@@ -227,6 +227,13 @@ def test_gcc_too_new_for_nvcc_and_bad_cuda_home():
     assert r.verdict("cuda_home").ok is False and "cuda_runtime.h" in r.verdict("cuda_home").reason
 
 
+def test_bad_cuda_home_names_the_toolkit_behind_nvcc():
+    home = {"path": "/usr/local", "source": "parent of nvcc", "has_nvcc": True,
+            "has_headers": False, "toolkit_root": "/usr/local/cuda-13.0"}
+    r = doctor.assess(_interp(TORCH_113), dict(HOST, cuda_home=home), RTX4090)
+    assert "export CUDA_HOME=/usr/local/cuda-13.0" in r.verdict("cuda_home").reason
+
+
 def _build(spec):
     from repro_core import compat
 

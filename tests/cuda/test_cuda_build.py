@@ -13,6 +13,7 @@ import torch
 
 import repro_cuda
 from repro_core.errors import ReproError
+from repro_core.probe import host
 from repro_cuda import build, cache, cli, wheel
 
 
@@ -80,7 +81,7 @@ def _fake_toolkit(root: Path) -> Path:
     return root
 
 
-def test_find_cuda_home_follows_a_wrapper_script(tmp_path, monkeypatch):
+def test_toolkit_root_follows_a_wrapper_script(tmp_path, monkeypatch):
     real = _fake_toolkit(tmp_path / "cuda-13.0")
     wrapper = tmp_path / "local" / "bin" / "nvcc"
     wrapper.parent.mkdir(parents=True)
@@ -89,8 +90,8 @@ def test_find_cuda_home_follows_a_wrapper_script(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(wrapper.parent))
     monkeypatch.setenv("CUDA_HOME", str(tmp_path / "local"))  # not a toolkit: skipped
     monkeypatch.delenv("CUDA_PATH", raising=False)
-    monkeypatch.setattr(build.Path, "is_file", _no_system_cuda(Path.is_file))
-    assert build.find_cuda_home() == str(real)
+    monkeypatch.setattr(host.Path, "is_file", _no_system_cuda(Path.is_file))
+    assert host.toolkit_root() == str(real)
 
 
 def _no_system_cuda(is_file):
@@ -153,7 +154,7 @@ def test_cli_build_and_info(built, capsys):
 
 
 def test_cli_build_error_is_one_line_exit_2(capsys):
-    if not torch.version.cuda or build.find_cuda_home() is None:
+    if not torch.version.cuda or host.toolkit_root() is None:
         pytest.skip("needs a CUDA torch and nvcc")
     assert cli.main(["build", "--arch", "7.0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

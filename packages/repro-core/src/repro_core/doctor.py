@@ -284,5 +284,8 @@ def _cuda_home(host) -> Verdict:
     lacks = " and ".join(x for x, ok in (("bin/nvcc", home.get("has_nvcc")),
                                          ("include/cuda_runtime.h", home.get("has_headers")))
                          if not ok)
+    root = home.get("toolkit_root")
+    fix = (f"export CUDA_HOME={root} (the toolkit found behind nvcc)" if root
+           else "set CUDA_HOME to the toolkit folder (e.g. /usr/local/cuda)")
     return Verdict("cuda_home", False, f"{where} lacks {lacks}: extension builds will fail; "
-                   f"set CUDA_HOME to the toolkit folder (e.g. /usr/local/cuda)")
+                   f"{fix}")

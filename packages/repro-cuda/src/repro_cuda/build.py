@@ -21,7 +21,7 @@ import torch
 from repro_core.compat import best_arch, cc_str, nvcc_torch_ok, parse_cc
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_json
-from repro_core.probe.host import parse_nvcc_version
+from repro_core.probe.host import parse_nvcc_version, toolkit_root
 from repro_cuda import cache, library, ops
 
 Progress = Callable[[str], None]
@@ -32,39 +32,6 @@ def _say(msg: str) -> None:
 
 
 # --- toolkit discovery ---------------------------------------------------------------------
-
-
-def _is_toolkit(root: Optional[str]) -> bool:
-    return bool(root) and (Path(root, "bin", "nvcc").is_file()
-                           and Path(root, "include", "cuda_runtime_api.h").is_file())
-
-
-def _nvcc_roots(nvcc: str) -> List[str]:
-    """Roots an nvcc on PATH points at: its folder's parent, and for a wrapper script
-    (``exec /usr/local/cuda-13.0/bin/nvcc "$@"``) the parent of the nvcc it runs."""
-    real = Path(nvcc).resolve()
-    roots = [str(real.parent.parent)]
-    try:
-        if real.stat().st_size < 4096:
-            roots += [m[: -len("/bin/nvcc")]
-                      for m in re.findall(r"(/\S+/bin/nvcc)\b", real.read_text(errors="ignore"))]
-    except OSError:
-        pass
-    return roots
-
-
-def find_cuda_home() -> Optional[str]:
-    """The real toolkit root (bin/nvcc and include/cuda_runtime_api.h): $CUDA_HOME,
-    $CUDA_PATH, the root behind the nvcc on PATH, /usr/local/cuda."""
-    cands = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH")]
-    nvcc = shutil.which("nvcc")
-    if nvcc:
-        cands += _nvcc_roots(nvcc)
-    cands.append("/usr/local/cuda")
-    for c in cands:
-        if _is_toolkit(c):
-            return str(Path(c))
-    return None
 
 
 def nvcc_version(cuda_home: str) -> str:
@@ -229,7 +196,7 @@ def compile_library(kind: str, arch_list: Optional[str] = None, verbose: bool = 
 
 def _setup_cuda_env() -> Tuple[Optional[str], Optional[str]]:
     """Point torch at the real toolkit root; (CUDA_HOME, nvcc version) or (None, None)."""
-    home = find_cuda_home()
+    home = toolkit_root()
     if home is None:
         return None, None
     os.environ["CUDA_HOME"] = home

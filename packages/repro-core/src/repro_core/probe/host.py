@@ -30,6 +30,40 @@ def cuda_home() -> Tuple[Optional[str], str]:
     return None, "not set, no nvcc on PATH, no /usr/local/cuda"
 
 
+def _is_toolkit(root: Optional[str]) -> bool:
+    return bool(root) and (Path(root, "bin", "nvcc").is_file()
+                           and Path(root, "include", "cuda_runtime_api.h").is_file())
+
+
+def _nvcc_roots(nvcc: str) -> List[str]:
+    """Roots an nvcc on PATH points at: its folder's parent, and for a wrapper script
+    (``exec /usr/local/cuda-13.0/bin/nvcc "$@"``) the parent of the nvcc it runs."""
+    real = Path(nvcc).resolve()
+    roots = [str(real.parent.parent)]
+    try:
+        if real.stat().st_size < 4096:
+            roots += [m[: -len("/bin/nvcc")]
+                      for m in re.findall(r"(/\S+/bin/nvcc)\b", real.read_text(errors="ignore"))]
+    except OSError:
+        pass
+    return roots
+
+
+def toolkit_root() -> Optional[str]:
+    """The real toolkit root (bin/nvcc and include/cuda_runtime_api.h): $CUDA_HOME,
+    $CUDA_PATH, the root behind the nvcc on PATH (following wrapper scripts), /usr/local/cuda.
+    Unlike torch's guess (`cuda_home`), never a folder without headers."""
+    cands = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH")]
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        cands += _nvcc_roots(nvcc)
+    cands.append("/usr/local/cuda")
+    for c in cands:
+        if _is_toolkit(c):
+            return str(Path(c))
+    return None
+
+
 def parse_nvcc_version(text: str) -> Optional[str]:
     """'... Cuda compilation tools, release 13.0, V13.0.88' -> '13.0.88' (or '13.0')."""
     m = re.search(r"release (\d+\.\d+)(?:, V(\d+\.\d+\.\d+))?", text)
@@ -55,6 +89,7 @@ def probe_host() -> Dict[str, Any]:
             "path": home, "source": source,
             "has_nvcc": bool(home_nvcc and home_nvcc.exists()),
             "has_headers": bool(home and Path(home, "include", "cuda_runtime.h").exists()),
+            "toolkit_root": toolkit_root(),
         },
         "nvcc": nvcc,
         "gcc": gcc.strip() if gcc else None,
