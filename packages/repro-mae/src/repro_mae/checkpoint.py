@@ -23,7 +23,25 @@ from repro_core.fsutil import PathLike, atomic_write_bytes
 FORMAT = "repro-mae/1"
 # the published main_pretrain.py saves its args as an argparse.Namespace (plain data)
 _SAFE_GLOBALS = [argparse.Namespace]
-HAS_WEIGHTS_ONLY = "weights_only" in inspect.signature(torch.load).parameters  # torch>=1.13
+
+
+def _weights_only_reads_plain_values() -> bool:
+    """Does ``torch.load(weights_only=True)`` exist (1.13+) and read what our checkpoints hold?
+    torch 1.13's weights-only unpickler still rejects Python floats ("Unsupported operand 71"),
+    so the capability is tried, not inferred from the version."""
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        return False
+    buf = io.BytesIO()
+    torch.save({"lr": 0.5, "betas": (0.9, 0.95), "t": torch.zeros(1)}, buf)
+    buf.seek(0)
+    try:
+        torch.load(buf, weights_only=True)
+    except Exception:
+        return False
+    return True
+
+
+HAS_WEIGHTS_ONLY = _weights_only_reads_plain_values()
 
 
 def save(path: PathLike, obj: Dict[str, Any]) -> None:
@@ -37,15 +55,16 @@ def load(path: PathLike) -> Dict[str, Any]:
     """Load a checkpoint onto the CPU; ReproError naming the file when it is missing,
     truncated, corrupt or not a dict.
 
-    Uses ``weights_only=True`` (no code runs while unpickling). torch < 1.13 has no such
-    option: there the file is unpickled normally, so only load files you trust.
+    Uses ``weights_only=True`` (no code runs while unpickling). Where torch has no usable
+    weights-only loader (< 1.13, and 1.13 which cannot read floats) the file is unpickled
+    normally, with a warning: only load files you trust there.
     """
     kwargs = {"map_location": "cpu"}
     if HAS_WEIGHTS_ONLY:
         kwargs["weights_only"] = True
     else:
         warnings.warn(
-            f"torch {torch.__version__} cannot load weights-only: {path} is unpickled "
+            f"torch {torch.__version__} cannot load checkpoints weights-only: {path} is unpickled "
             "with full pickle; only load files you trust",
             stacklevel=2,
         )
