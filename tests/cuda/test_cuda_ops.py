@@ -225,3 +225,23 @@ def test_backend_and_library_path(built):
     assert repro_cuda.backend("meta") == "reference"
     with pytest.raises(ValueError, match="kind must be"):
         repro_cuda.library_path("tpu")
+
+
+def test_cpu_kernels_give_the_same_bits_on_any_thread_count():
+    """The CPU kernels split work over at::parallel_for (OpenMP); the per-row partial sums
+    are combined in a fixed order, so 1 and 2 threads agree to the bit."""
+    x, ids = gather_inputs((4, 37, 24, 9), torch.float32, "cpu", requires_grad=True)
+    imgs, pred, mask = loss_inputs((4, 3, 32, 48, 16), torch.float32, "cpu", requires_grad=True)
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            loss = repro_cuda.masked_patch_loss(imgs, pred, mask, 16)
+            (gp,) = torch.autograd.grad(loss, pred)
+            (gx,) = torch.autograd.grad(repro_cuda.gather_patches(x, ids).sum(), x)
+            results.append((loss, gp, gx))
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(*results):
+        assert torch.equal(a, b)

@@ -173,7 +173,8 @@ def compile_library(kind: str, arch_list: Optional[str] = None, verbose: bool = 
     started = time.time()
     try:
         cpp_extension.load(
-            name=name, sources=srcs, extra_cflags=["-O3"], extra_cuda_cflags=["-O3"],
+            name=name, sources=srcs, extra_cflags=cache.compile_flags("cpu"),
+            extra_cuda_cflags=cache.compile_flags("cuda"),
             extra_include_paths=includes, build_directory=str(folder), verbose=verbose,
             with_cuda=(kind == "cuda"), is_python_module=False)
     except RuntimeError as e:

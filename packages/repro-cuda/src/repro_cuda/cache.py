@@ -43,8 +43,19 @@ def _hashed_files(kind: str) -> List[Path]:
     return sources(kind) + headers
 
 
+def compile_flags(kind: str) -> List[str]:
+    """Compiler flags of one library (part of its cache key). at::parallel_for is an OpenMP
+    pragma in a header: without -fopenmp the CPU kernels would run on one thread. Compile
+    only: the GOMP symbols resolve to the OpenMP runtime torch has loaded (linking -lgomp
+    would bring a second one)."""
+    if kind == "cuda":
+        return ["-O3"]
+    return ["-O3"] + (["-fopenmp"] if torch.backends.openmp.is_available() else [])
+
+
 def source_hash(kind: str) -> str:
-    h = hashlib.sha256()
+    """Hash of the sources, headers and compiler flags of one library."""
+    h = hashlib.sha256(" ".join(compile_flags(kind)).encode() + b"\0")
     root = csrc_dir()
     for f in _hashed_files(kind):
         h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
