@@ -5,7 +5,7 @@ import re
 from typing import Dict
 
 from repro_core.scan.collector import Collector
-from repro_core.scan.reqs import Spec, commands, cuda_spec, install_command
+from repro_core.scan.reqs import Spec, commands, cuda_spec, install_command, logical_lines
 
 _VARS = {"pytorch": "torch", "torch": "torch", "pytorch_version": "torch",
          "torch_version": "torch", "cuda": "cuda", "cuda_version": "cuda",
@@ -45,16 +45,8 @@ def from_image(image: str) -> list:
 
 
 def read(col: Collector, rel: str, text: str) -> None:
-    lines = text.splitlines()
     variables: Dict[str, str] = {}
-    i = 0
-    while i < len(lines):
-        start = i + 1
-        line = lines[i]
-        while line.rstrip().endswith("\\") and i + 1 < len(lines):
-            i += 1
-            line = line.rstrip()[:-1] + " " + lines[i]
-        i += 1
+    for start, line in logical_lines(text):
         line = line.strip()
         if not line or line.startswith("#"):
             continue

@@ -5,7 +5,7 @@ URLs, pip and conda command lines. Everything becomes ``Spec(package, specifier,
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -180,3 +180,17 @@ def url_cuda(url: str) -> List[Spec]:
     m = _CU_URL.search(url)
     cu = cuda_from_tag(m.group(1)) if m else None
     return [Spec("cuda", cuda_spec(cu), f"{m.group(1)} index URL")] if cu and m else []
+
+
+def logical_lines(text: str) -> Iterator[Tuple[int, str]]:
+    """(first line number, line) with backslash continuations joined, as pip and Docker
+    read requirements files and Dockerfiles."""
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        start, line = i + 1, lines[i]
+        while line.rstrip().endswith("\\") and i + 1 < len(lines):
+            i += 1
+            line = line.rstrip()[:-1] + " " + lines[i]
+        i += 1
+        yield start, line

@@ -5,7 +5,7 @@ import re
 from typing import Callable, Optional, Set
 
 from repro_core.scan.collector import Collector
-from repro_core.scan.reqs import parse_requirement, url_cuda
+from repro_core.scan.reqs import logical_lines, parse_requirement, url_cuda
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)")
 _URL_OPT = re.compile(r"^(-f|--find-links|-i|--index-url|--extra-index-url)\s*=?\s*(\S+)")
@@ -19,15 +19,7 @@ def read(col: Collector, root: str, rel: str, text: str,
     if rel in seen:
         return
     seen.add(rel)
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        lineno = i + 1
-        line = lines[i]
-        while line.rstrip().endswith("\\") and i + 1 < len(lines):
-            i += 1
-            line = line.rstrip()[:-1] + " " + lines[i]
-        i += 1
+    for lineno, line in logical_lines(text):
         line = re.sub(r"(^|\s)#.*$", "", line).strip()
         if not line:
             continue
