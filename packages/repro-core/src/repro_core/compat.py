@@ -138,15 +138,20 @@ def cuda_mm(version: str) -> str:
     return f"{int(m.group(1))}.{int(m.group(2) or 0)}"
 
 
-def toolkit(cuda_version: str) -> dict:
-    """The kb row of a CUDA toolkit (by major.minor); ReproError naming the known ones."""
-    mm = cuda_mm(cuda_version)
-    rows = kb.load("cuda_toolkits")["toolkits"]
+def _row(name: str, table: str, mm: str, what: str) -> dict:
+    """The row of ``kb/data/<name>.json[table]`` whose version is ``mm`` (major.minor);
+    ReproError naming the known ones."""
+    rows = kb.load(name)[table]
     for row in rows:
         if row["version"] == mm:
             return row
     known = ", ".join(r["version"] for r in rows)
-    raise ReproError(f"CUDA {mm} is not in the knowledge base (known: {known})")
+    raise ReproError(f"{what} {mm} is not in the knowledge base (known: {known})")
+
+
+def toolkit(cuda_version: str) -> dict:
+    """The kb row of a CUDA toolkit (by major.minor); ReproError naming the known ones."""
+    return _row("cuda_toolkits", "toolkits", cuda_mm(cuda_version), "CUDA")
 
 
 def nvcc_arch_range(nvcc_version: str) -> Tuple[str, str]:
@@ -282,13 +287,7 @@ def torch_release(version: str) -> dict:
         v = Version(str(version))
     except InvalidVersion:
         raise ReproError(f"not a torch version: {version!r}") from None
-    mm = f"{v.major}.{v.minor}"
-    rows = kb.load("torch_releases")["releases"]
-    for row in rows:
-        if row["version"] == mm:
-            return row
-    known = ", ".join(r["version"] for r in rows)
-    raise ReproError(f"torch {mm} is not in the knowledge base (known: {known})")
+    return _row("torch_releases", "releases", f"{v.major}.{v.minor}", "torch")
 
 
 @dataclass(frozen=True)
