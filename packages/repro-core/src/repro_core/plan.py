@@ -20,7 +20,6 @@ from repro_core.errors import ReproError
 from repro_core.scan.report import ScanReport
 
 MAX_CANDIDATES = 5
-PYTHONS = ["2.7"] + [f"3.{m}" for m in range(5, 15)]
 
 
 @dataclass(frozen=True)
@@ -101,25 +100,18 @@ def _pin(spec: SpecifierSet) -> Optional[str]:
 # --- knowledge-base choices ----------------------------------------------------------------
 
 
-def _torch_versions(row: dict, spec: SpecifierSet) -> List[str]:
+def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
     """Known versions of one torch minor release (newest first) satisfying ``spec``."""
-    vs = {row["version"] + ".0"} | set(row.get("patches", {})) | set(row.get(
-        "patch_arch_lists", {}))
+    vs = set(row.patch_versions())
     pin = _pin(spec)
-    if pin and Version(pin).release[:2] == Version(row["version"]).release[:2]:
+    if pin and Version(pin).release[:2] == Version(row.version).release[:2]:
         vs.add(pin)
     return sorted((v for v in vs if _ok(spec, v)), key=Version, reverse=True)
 
 
-def _variants(row: dict, version: str) -> Dict[str, str]:
-    lists = dict(row["arch_lists"])
-    lists.update(row.get("patch_arch_lists", {}).get(version, {}))
-    return lists
-
-
 def _pythons(torch_version: str) -> List[str]:
     """Python minors with official wheels for this torch, newest first."""
-    return [p for p in reversed(PYTHONS) if compat.python_ok(torch_version, p)[0]]
+    return [p for p in reversed(kb.python_versions()) if compat.python_ok(torch_version, p)[0]]
 
 
 def _soft(spec: SpecifierSet) -> SpecifierSet:
@@ -129,12 +121,11 @@ def _soft(spec: SpecifierSet) -> SpecifierSet:
 
 def _timm_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
                  python: str, oldest: bool = False) -> Tuple[Optional[str], str]:
-    rows = kb.load("python_packages")["timm"]
     good = []
-    for r in rows:
-        v = r["version"]
+    for r in kb.timm_releases():
+        v = r.version
         ok, why = compat.timm_torch_ok(v, torch_version)
-        if ok is False or Version(python) < Version(r.get("python_min", "0")):
+        if ok is False or Version(python) < Version(r.python_min):
             continue
         good.append((v, why))
     pin = _pin(spec)
@@ -159,7 +150,7 @@ def _numpy_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
     if pin:
         return (pin, compat.numpy_abi_ok(torch_version, pin)[1]) if fits(pin) else (
             None, f"numpy {pin} does not fit torch {torch_version} / Python {python}")
-    rows = [r["version"] for r in kb.load("python_packages")["numpy"]]
+    rows = [r.version for r in kb.numpy_releases()]
     for cands in ([v for v in rows if _ok(spec, v) and _ok(soft, v) and fits(v)],
                   [v for v in rows if _ok(spec, v) and fits(v)]):
         if cands:
@@ -182,7 +173,7 @@ class _Ctx:
     rejections: List[str]
 
 
-def _pick_variant(ctx: _Ctx, row: dict, version: str,
+def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
                   want_cuda: SpecifierSet) -> Tuple[Optional[str], List[str], str]:
     """(variant, reasons, why-not): the CUDA build of this torch to use on the hardware."""
     if ctx.gpu is None:
@@ -192,7 +183,7 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
         return "cpu", why, ""
     ok: List[Tuple[Tuple[int, Version], str, List[str]]] = []
     fails = []
-    for variant, arch in _variants(row, version).items():
+    for variant, arch in row.arch_lists_at(version).items():
         cu = compat.variant_cuda(variant)
         run, why = compat.can_run(arch, ctx.gpu)
         if not run:
@@ -225,7 +216,7 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
     return ok[0][1], ok[0][2], ""
 
 
-def _candidate(ctx: _Ctx, row: dict, strategy: str) -> Optional[Candidate]:
+def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candidate]:
     cons = ctx.cons
     exact = strategy == "exact"
     tspec = cons["torch"] if exact else _floors(cons["torch"])
@@ -357,8 +348,8 @@ def plan(report: ScanReport, gpu: Optional[str] = None, driver: Optional[str] = 
                cuda_ext=any(e.kind == "cuda" for e in report.extensions),
                uses_timm="timm" in imported or bool(str(cons["timm"])),
                uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[])
-    rows = sorted(kb.load("torch_releases")["releases"], key=lambda r: Version(r["version"]))
-    oldest = rows[0]["version"]
+    rows = sorted(kb.torch_releases(), key=lambda r: Version(r.version))
+    oldest = rows[0].version
     pin = _pin(cons["torch"])
     if pin and Version(pin) < Version(oldest):
         notes.append(f"torch {pin} is older than the knowledge base's oldest release ({oldest}): "
