@@ -20,7 +20,7 @@ def report(constraints, findings=(), requirements=(), extensions=()):
 
 
 def _runs(c, cc):
-    return compat.can_run(compat.torch_build(c.torch_build).arch_list, cc)[0]
+    return compat.can_run(compat.torch_build(c.torch_build).arch_list, cc).ok
 
 
 def test_h100_never_gets_a_cu113_build():

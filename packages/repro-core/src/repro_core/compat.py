@@ -94,29 +94,42 @@ def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
     return [Target(cc, s, p, exact) for (cc, exact), (s, p) in sorted(found.items())]
 
 
-def can_run(arch_list: Union[str, Sequence[str], None], gpu_cc) -> Tuple[bool, str]:
+@dataclass(frozen=True)
+class Verdict:
+    """Whether code runs on a GPU, and how: ``via`` is "sass" (a cubin for the GPU's major at
+    or below its minor), "ptx" (no cubin; the driver JIT-compiles embedded PTX, slow first
+    launch) or "none" (it cannot run; ``ok`` is False). ``reason`` is prose for people only."""
+
+    ok: bool
+    via: str
+    reason: str
+
+
+def can_run(arch_list: Union[str, Sequence[str], None], gpu_cc) -> Verdict:
     """Can code compiled for ``arch_list`` run on a GPU of capability ``gpu_cc``?"""
     gpu = parse_cc(gpu_cc)
     targets = parse_arch_list(arch_list)
     g = cc_str(gpu)
     if not targets:
-        return False, "the build contains no CUDA code (empty arch list: a CPU-only build)"
+        return Verdict(False, "none",
+                       "the build contains no CUDA code (empty arch list: a CPU-only build)")
     sass = [t for t in targets if t.sass and (
         (t.cc == gpu) if t.exact else (t.cc[0] == gpu[0] and t.cc[1] <= gpu[1]))]
     if sass:
         best = max(sass, key=lambda t: t.cc)
         if best.cc == gpu:
-            return True, f"{best.label('sass')} SASS matches the GPU's {g} exactly"
-        return True, (f"{best.label('sass')} SASS runs on {g} (same major {gpu[0]}, "
-                      f"minor {best.cc[1]} <= {gpu[1]})")
+            return Verdict(True, "sass", f"{best.label('sass')} SASS matches the GPU's {g} exactly")
+        return Verdict(True, "sass", f"{best.label('sass')} SASS runs on {g} (same major "
+                                     f"{gpu[0]}, minor {best.cc[1]} <= {gpu[1]})")
     ptx = [t for t in targets if t.ptx and ((t.cc == gpu) if t.exact else t.cc <= gpu)]
     if ptx:
         best = max(ptx, key=lambda t: t.cc)
-        return True, (f"no SASS for {g}, but {best.label('ptx')} PTX is JIT-compiled for it by "
-                      f"the driver (slow first launch)")
+        return Verdict(True, "ptx", f"no SASS for {g}, but {best.label('ptx')} PTX is JIT-compiled "
+                                    f"for it by the driver (slow first launch)")
     have = ", ".join(cc_str(t.cc) + ("+PTX" if t.ptx else "") for t in targets)
-    return False, (f"no kernel image for {g}: the build has SASS/PTX for {have}; SASS never runs "
-                   f"across majors or on a lower capability, and no PTX <= {g} is embedded")
+    return Verdict(False, "none", (
+        f"no kernel image for {g}: the build has SASS/PTX for {have}; SASS never runs across "
+        f"majors or on a lower capability, and no PTX <= {g} is embedded"))
 
 
 # --- CUDA toolkits -------------------------------------------------------------------------

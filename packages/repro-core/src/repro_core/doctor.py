@@ -176,8 +176,8 @@ def _torch_gpu(torch: _Torch, targets, gpus) -> Verdict:
         return Verdict("torch_gpu", None, f"the arch list of {torch.label} is unknown")
     results = []
     for cc, label in targets:
-        ok, why = compat.can_run(torch.arch_list, cc)
-        results.append((ok, f"{label}: {why}"))
+        runs = compat.can_run(torch.arch_list, cc)
+        results.append((runs.ok, f"{label}: {runs.reason}"))
     return _combine("torch_gpu", results)
 
 

@@ -185,15 +185,15 @@ def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
     fails = []
     for variant, arch in row.arch_lists_at(version).items():
         cu = compat.variant_cuda(variant)
-        run, why = compat.can_run(arch, ctx.gpu)
-        if not run:
-            fails.append(f"{version}+{variant}: {why}")
+        runs = compat.can_run(arch, ctx.gpu)
+        if not runs.ok:
+            fails.append(f"{version}+{variant}: {runs.reason}")
             continue
-        if "no SASS" in why:  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
+        if runs.via == "ptx":  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
             fails.append(f"{version}+{variant}: no SASS for the GPU, only PTX to JIT (not "
                          f"proposed: slow first launch, its CUDA libraries may lack kernels)")
             continue
-        reasons = [f"{variant}: {why}"]
+        reasons = [f"{variant}: {runs.reason}"]
         if ctx.driver:
             dok, dwhy = compat.driver_ok(ctx.driver, cu)
             if not dok:
