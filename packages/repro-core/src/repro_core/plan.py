@@ -1,6 +1,9 @@
 """``repro plan``: ranked environments (python, torch, torchvision, CUDA, timm, numpy) that can
 run a scanned repository on given hardware.
 
+``plan(report, hardware)`` is pure: a scan report and a ``Hardware`` (probed or stated) in, a
+``Plan`` out. ``plan_path`` reads or makes the report and probes the hardware when not given.
+
 "exact" candidates satisfy every constraint of the scan (stated pins and API bounds) on a torch
 build the GPU can run. "forward-port" candidates take the oldest torch the hardware supports
 at or above the repository's lower bounds, and list the rule ids whose code must be migrated.
@@ -17,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from repro_core import compat, kb
 from repro_core.errors import ReproError
+from repro_core.hardware import Hardware
 from repro_core.scan.report import ScanReport
 
 MAX_CANDIDATES = 5
@@ -313,33 +317,27 @@ def _migrations(report: ScanReport, versions: Dict[str, Optional[str]]) -> List[
     return out
 
 
-def _resolve_gpu(gpu: Optional[str], notes: List[str]
-                 ) -> Tuple[Optional[Tuple[int, int]], str, Optional[str]]:
-    """(cc, name, detected driver) for --gpu CC|NAME|auto|none."""
-    if gpu is None or gpu.lower() == "none":
-        return None, "", None
-    if gpu.lower() == "auto":
-        from repro_core.probe.gpu import probe_gpus
-
-        found = probe_gpus()
-        if not found["gpus"]:
-            notes.append(f"--gpu auto found no GPU ({found.get('reason') or 'none'}): planning "
-                         f"CPU builds; give --gpu CC or NAME to plan for another machine")
-            return None, "", None
-        g = found["gpus"][0]
-        if len(found["gpus"]) > 1:
-            notes.append(f"planning for GPU 0 ({g['name']}) of {len(found['gpus'])}")
-        return compat.parse_cc(g["cc"]), g["name"], found.get("driver")
-    cc, name = compat.gpu_cc(gpu)
-    return cc, name, None
+def _hardware_notes(hardware: Hardware) -> List[str]:
+    """What the plan should say about probed hardware: no GPU found, or which GPU of several."""
+    g = hardware.gpu
+    if not hardware.probed:
+        return []
+    if g is None:
+        return [f"--gpu auto found no GPU ({hardware.reason or 'none'}): planning CPU builds; "
+                f"give --gpu CC or NAME to plan for another machine"]
+    if len(hardware.gpus) > 1:
+        return [f"planning for GPU 0 ({g.name}) of {len(hardware.gpus)}"]
+    return []
 
 
-def plan(report: ScanReport, gpu: Optional[str] = None, driver: Optional[str] = None,
-         limit: int = MAX_CANDIDATES) -> Plan:
-    """Ranked candidates for ``report`` on a GPU (capability, name, "auto" or None)."""
-    notes: List[str] = []
-    cc, gpu_name, probed_driver = _resolve_gpu(gpu, notes)
-    driver = driver or probed_driver
+def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) -> Plan:
+    """Ranked candidates for ``report`` on ``hardware`` (its first GPU, none: CPU builds, and
+    its driver when known). Pure: no probing, no scanning."""
+    notes = _hardware_notes(hardware)
+    g = hardware.gpu
+    cc = compat.parse_cc(g.cc) if g else None
+    gpu_name = g.name if g else ""
+    driver = hardware.driver
     cons = {k: _spec(report.constraints.get(k, "")) for k in
             ("torch", "torchvision", "cuda", "python", "timm", "numpy")}
     imported = {i.distribution.lower() for i in report.imports} | {
@@ -384,8 +382,8 @@ def _why_none(ctx: _Ctx, cc: Optional[Tuple[int, int]]) -> str:
             + (f" ({detail})" if detail else ""))
 
 
-def plan_path(path: str, gpu: Optional[str] = None, driver: Optional[str] = None) -> Plan:
-    """Scan ``path`` (a repository, or a saved ``repro scan --json`` file) and plan it."""
+def read_report(path: str) -> ScanReport:
+    """The scan report of ``path``: a saved ``repro scan --json`` file, or a repository to scan."""
     import os
 
     from repro_core.scan import scan
@@ -393,12 +391,21 @@ def plan_path(path: str, gpu: Optional[str] = None, driver: Optional[str] = None
     if os.path.isfile(path):
         try:
             with open(path, encoding="utf-8") as f:
-                report = ScanReport.from_json(f.read())
+                return ScanReport.from_json(f.read())
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReproError(f"{path}: not a scan report ({e})") from None
-    else:
-        report = scan(path)
-    return plan(report, gpu=gpu, driver=driver)
+    return scan(path)
 
 
-__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path")
+def plan_path(path: str, hardware: Optional[Hardware] = None) -> Plan:
+    """Plan ``path`` (a repository, or a saved ``repro scan --json`` file) for ``hardware``
+    (default: this machine, probed)."""
+    report = read_report(path)
+    if hardware is None:
+        from repro_core.probe import hardware as probe_hardware
+
+        hardware = probe_hardware()
+    return plan(report, hardware)
+
+
+__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path", "read_report")
