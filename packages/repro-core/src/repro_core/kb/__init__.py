@@ -168,6 +168,7 @@ def compat_driver_floors(data_dir: Path = DATA) -> Dict[str, str]:
     return {k: v for k, v in table.items() if k.isdigit()}
 
 
+@lru_cache(maxsize=None)
 def gpus() -> Tuple[Gpu, ...]:
     """Every named GPU model."""
     return tuple(Gpu(name, cc, fam.family) for fam in gpu_families()
