@@ -30,80 +30,110 @@ def test_parse_arch_list_both_forms_agree():
 
 def test_named_arches_expand_like_torch():
     assert compat.parse_arch_list("Ampere;Hopper") == compat.parse_arch_list("8.0;8.6+PTX;9.0+PTX")
-    assert compat.can_run("Ampere", "8.9")[0] is True
-    assert compat.can_run("Kepler+Tesla", "5.0")[0] is False  # 3.7 SASS only, no PTX
+    assert compat.can_run("Ampere", "8.9").ok is True
+    assert compat.can_run("Kepler+Tesla", "5.0").ok is False  # 3.7 SASS only, no PTX
 
 
 # --- SASS: same major, minor >= ------------------------------------------------------------
 
 def test_sm89_runs_cu113_110_build_via_sm86():
-    ok, why = compat.can_run(compat.torch_build("1.10.2+cu113").arch_list, "8.9")
+    v = compat.can_run(compat.torch_build("1.10.2+cu113").arch_list, "8.9")
+    ok, why = v.ok, v.reason
     assert ok and "sm_86" in why
 
 
 def test_h100_cannot_run_110_cu113():
-    ok, why = compat.can_run(compat.torch_build("1.10.2+cu113").arch_list, "9.0")
+    v = compat.can_run(compat.torch_build("1.10.2+cu113").arch_list, "9.0")
+    ok, why = v.ok, v.reason
     assert not ok and "9.0" in why
 
 
 def test_h100_runs_20_cu118():
-    ok, why = compat.can_run(compat.torch_build("2.0.1+cu118").arch_list, "9.0")
+    v = compat.can_run(compat.torch_build("2.0.1+cu118").arch_list, "9.0")
+    ok, why = v.ok, v.reason
     assert ok and "sm_90" in why
 
 
 def test_h100_cannot_run_20_cu117():
-    assert compat.can_run(compat.torch_build("2.0.0+cu117").arch_list, "9.0")[0] is False
+    assert compat.can_run(compat.torch_build("2.0.0+cu117").arch_list, "9.0").ok is False
 
 
 def test_sass_never_runs_on_lower_minor():
     # sm_86 SASS does not run on an 8.0 A100; an sm_80 entry is needed.
-    assert compat.can_run("8.6", "8.0")[0] is False
-    assert compat.can_run("8.0;8.6", "8.0") == (True, "sm_80 SASS matches the GPU's 8.0 exactly")
+    assert compat.can_run("8.6", "8.0").ok is False
+    assert compat.can_run("8.0;8.6", "8.0") == compat.Verdict(
+        True, "sass", "sm_80 SASS matches the GPU's 8.0 exactly")
 
 
 def test_sass_never_runs_across_majors():
-    assert compat.can_run("8.6", "9.0")[0] is False
-    assert compat.can_run(["sm_90"], "10.0")[0] is False
+    assert compat.can_run("8.6", "9.0").ok is False
+    assert compat.can_run(["sm_90"], "10.0").ok is False
 
 
 # --- PTX: JIT forward, across majors -------------------------------------------------------
 
 def test_ptx_jits_forward_across_majors():
-    ok, why = compat.can_run("3.7+PTX;5.0", "9.0")  # torch 1.4/1.5 lists
+    v = compat.can_run("3.7+PTX;5.0", "9.0")  # torch 1.4/1.5 lists
+    ok, why = v.ok, v.reason
     assert ok and "compute_37" in why and "JIT" in why
-    ok, why = compat.can_run(["sm_80", "sm_86", "compute_86"], "12.0")
+    v = compat.can_run(["sm_80", "sm_86", "compute_86"], "12.0")
+    ok, why = v.ok, v.reason
     assert ok and "compute_86" in why
 
 
 def test_ptx_does_not_run_backwards():
-    assert compat.can_run(["compute_90"], "8.9")[0] is False
+    assert compat.can_run(["compute_90"], "8.9").ok is False
 
 
 def test_sass_preferred_over_ptx():
-    ok, why = compat.can_run("7.5;8.0;8.6;9.0;10.0;12.0+PTX", "12.0")
+    v = compat.can_run("7.5;8.0;8.6;9.0;10.0;12.0+PTX", "12.0")
+    ok, why = v.ok, v.reason
     assert ok and "sm_120" in why and "JIT" not in why
 
 
 def test_arch_specific_target_runs_only_on_its_cc():
-    assert compat.can_run("9.0a", "9.0")[0] is True
-    assert compat.can_run("10.0a", "10.3")[0] is False
+    assert compat.can_run("9.0a", "9.0").ok is True
+    assert compat.can_run("10.0a", "10.3").ok is False
 
 
 def test_cpu_build_runs_no_kernels():
-    ok, why = compat.can_run("", "8.9")
+    v = compat.can_run("", "8.9")
+    ok, why = v.ok, v.reason
     assert not ok and "CPU-only" in why
     assert compat.torch_build("1.13.1+cpu").arch_list == ""
 
 
 def test_blackwell_needs_cu128():
-    assert compat.can_run(compat.torch_build("2.6.0+cu126").arch_list, "12.0")[0] is False
-    assert compat.can_run(compat.torch_build("2.7.0+cu128").arch_list, "12.0")[0] is True
+    assert compat.can_run(compat.torch_build("2.6.0+cu126").arch_list, "12.0").ok is False
+    assert compat.can_run(compat.torch_build("2.7.0+cu128").arch_list, "12.0").ok is True
 
 
 def test_v100_on_cu130_not_ok():
-    ok, why = compat.can_run(compat.torch_build("2.9.0+cu130").arch_list, "7.0")
+    v = compat.can_run(compat.torch_build("2.9.0+cu130").arch_list, "7.0")
+    ok, why = v.ok, v.reason
     assert not ok and "7.0" in why
-    assert compat.can_run(compat.torch_build("2.9.0+cu126").arch_list, "7.0")[0] is True
+    assert compat.can_run(compat.torch_build("2.9.0+cu126").arch_list, "7.0").ok is True
+
+
+# --- how it runs: Verdict.via, against hand-worked arch lists ------------------------------
+
+@pytest.mark.parametrize("arch,gpu,via", [
+    ("3.7;5.0;6.0;7.0;7.5;8.0;8.6", "8.9", "sass"),  # 1.10.2+cu113 on a 4090: sm_86, 6 <= 9
+    ("3.7;5.0;6.0;7.0;7.5;8.0;8.6", "9.0", "none"),  # ... on an H100: no 9.x SASS, no PTX
+    ("3.7+PTX;5.0", "9.0", "ptx"),  # compute_37 JIT-compiles forward across majors
+    ("3.7+PTX;5.0", "5.2", "sass"),  # sm_50 runs on 5.2: SASS is preferred to PTX
+    (["sm_80", "sm_86", "compute_86"], "12.0", "ptx"),
+    (["sm_80", "sm_86", "compute_86"], "8.0", "sass"),
+    ("7.5;8.0;8.6;9.0;10.0;12.0+PTX", "12.1", "sass"),  # sm_120 runs on 12.1
+    ("8.6+PTX", "8.0", "none"),  # neither SASS nor PTX runs on a lower capability
+    (["compute_80"], "8.6", "ptx"),
+    ("9.0a", "9.0", "sass"),
+    ("10.0a", "10.3", "none"),  # an arch-specific target runs only on its own capability
+    ("", "8.9", "none"),  # a CPU build
+])
+def test_verdict_via(arch, gpu, via):
+    v = compat.can_run(arch, gpu)
+    assert (v.ok, v.via) == (via != "none", via)
 
 
 # --- nvcc targets --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Probes against real interpreters, and doctor verdicts from real and hand-built facts."""
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from repro_core import doctor
-from repro_core.errors import ReproError
+from repro_core import doctor, probe
+from repro_core.errors import BadValue, ReproError
+from repro_core.hardware import GpuDevice, Hardware
 from repro_core.probe import gpu as gpu_probe
 from repro_core.probe import probe_interpreter
 from repro_core.probe.host import parse_nvcc_version
@@ -19,6 +21,7 @@ from repro_core.probe.host import parse_nvcc_version
 T110 = Path("/work/venvs/t110/bin/python")
 PY36 = Path.home() / ".pyenv/versions/3.6.15/bin/python3.6"
 NO_GPU = {"gpus": [], "driver": None, "driver_cuda": None, "reason": "NVML could not start: test"}
+NO_GPU_HW = Hardware(probed=True, reason=NO_GPU["reason"])
 HOST = {"cuda_home": {"path": "/usr/local/cuda", "source": "CUDA_HOME", "has_nvcc": True,
                       "has_headers": True},
         "nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": "11.3.109"},
@@ -99,6 +102,15 @@ def test_probe_bad_interpreter(tmp_path):
         probe_interpreter("/bin/false")
 
 
+def test_bad_interpreter_names_the_value_not_a_flag(tmp_path):
+    exe = str(tmp_path / "nope")
+    with pytest.raises(BadValue) as e:
+        probe_interpreter(exe)
+    assert (e.value.field, e.value.value) == ("python", exe)
+    assert str(e.value) == f"{exe}: not an executable file"
+    assert str(e.value.flagged("--python")) == f"--python {exe}: not an executable file"
+
+
 @pytest.mark.parametrize("text,version", [
     ("nvcc: NVIDIA (R) Cuda compiler driver\nCuda compilation tools, release 13.0, V13.0.88\n",
      "13.0.88"),
@@ -144,6 +156,19 @@ def test_gpu_probe_without_driver(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(init_error="Driver Not Loaded"))
     out = gpu_probe.probe_gpus()
     assert out["gpus"] == [] and "Driver Not Loaded" in out["reason"]
+
+
+def test_hardware_from_the_probes(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(ccs=((8, 9), (8, 9))))
+    monkeypatch.setattr(probe.host, "toolkit_root", lambda: "/opt/cuda-12.2")
+    monkeypatch.setattr(probe.host, "nvcc_version", lambda root: "12.2.140")
+    hw = probe.hardware()
+    gpu = "NVIDIA GeForce RTX 4090"
+    assert hw == Hardware(gpus=(GpuDevice(gpu, "8.9", 24564, 0), GpuDevice(gpu, "8.9", 24564, 1)),
+                          driver="535.104.05", driver_cuda="12.2", toolkit_root="/opt/cuda-12.2",
+                          nvcc="12.2.140", cpu_count=os.cpu_count(), probed=True)
+    assert hw.gpu_facts() == gpu_probe.probe_gpus()  # doctor's "gpus" section, unchanged
+    assert Hardware.from_json(hw.to_json()) == hw
 
 
 def test_gpu_probe_without_pynvml(monkeypatch):
@@ -244,9 +269,8 @@ def _build(spec):
 
 # --- collect(): real probes, hypothetical facts --------------------------------------------
 
-def test_collect_hypothetical_rtx4090(monkeypatch):
-    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
-    r = doctor.collect(torch_build="1.10.2+cu113", gpu="8.9")
+def test_collect_hypothetical_rtx4090():
+    r = doctor.collect(torch_build="1.10.2+cu113", gpu="8.9", hardware=NO_GPU_HW)
     assert r.assumed["gpu"] == {"cc": "8.9", "name": None, "given": "8.9"}
     assert r.assumed["torch_build"]["spec"] == "1.10.2+cu113"
     v = r.verdict("torch_gpu")
@@ -259,25 +283,43 @@ def test_collect_hypothetical_rtx4090(monkeypatch):
     assert {"torch_gpu", "nvcc_gpu", "driver", "numpy_abi"} <= checks
 
 
-def test_collect_hypothetical_h100_by_name(monkeypatch):
-    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
-    r = doctor.collect(torch_build="1.10.2+cu113", gpu="NVIDIA H100 80GB HBM3")
+def test_collect_hypothetical_h100_by_name():
+    r = doctor.collect(torch_build="1.10.2+cu113", gpu="NVIDIA H100 80GB HBM3",
+                       hardware=NO_GPU_HW)
     assert r.assumed["gpu"]["cc"] == "9.0" and r.assumed["gpu"]["name"] == "H100"
     assert r.verdict("torch_gpu").ok is False
-    assert doctor.collect(torch_build="2.0.1+cu118", gpu="H100").verdict("torch_gpu").ok is True
+    assert doctor.collect(torch_build="2.0.1+cu118", gpu="H100",
+                          hardware=NO_GPU_HW).verdict("torch_gpu").ok is True
 
 
-def test_collect_no_gpu_is_undecided_not_failed(monkeypatch):
-    monkeypatch.setattr(doctor, "probe_gpus", lambda: NO_GPU)
-    r = doctor.collect(torch_build="2.14.1+cu130")
+def test_collect_no_gpu_is_undecided_not_failed():
+    r = doctor.collect(torch_build="2.14.1+cu130", hardware=NO_GPU_HW)
+    assert r.gpus == NO_GPU
     for check in ("torch_gpu", "nvcc_gpu", "driver"):
         v = r.verdict(check)
         assert v.ok is None, check
     assert "no GPU found" in r.verdict("torch_gpu").reason
 
 
-def test_collect_rejects_bad_flags():
-    with pytest.raises(ReproError, match="^--torch-build 1.10.2-cu113: "):
+def test_collect_rejects_bad_values():
+    """The error names the parameter and value; the command line puts its flag in front."""
+    with pytest.raises(BadValue) as e:
         doctor.collect(torch_build="1.10.2-cu113")
-    with pytest.raises(ReproError, match="^--gpu Radeon: unknown GPU"):
+    assert (e.value.field, e.value.value) == ("torch_build", "1.10.2-cu113")
+    assert not str(e.value).startswith("--")
+    assert str(e.value.flagged("--torch-build")).startswith("--torch-build 1.10.2-cu113: ")
+    with pytest.raises(BadValue) as e:
         doctor.collect(gpu="Radeon")
+    assert (e.value.field, str(e.value)) == ("gpu", "unknown GPU name 'Radeon'; give its "
+                                                    "compute capability instead (e.g. 8.9)")
+    assert str(e.value.flagged("--gpu")).startswith("--gpu Radeon: unknown GPU")
+
+
+def test_stated_hardware_is_judged_like_detected_gpus():
+    hw = Hardware(gpus=(GpuDevice("NVIDIA H100 PCIe", "9.0", 81559, 0),), driver="550.54.15",
+                  driver_cuda="12.4", probed=True)
+    r = doctor.collect(torch_build="2.0.1+cu118", hardware=hw)
+    assert r.gpus["gpus"][0]["name"] == "NVIDIA H100 PCIe" and r.gpus["driver"] == "550.54.15"
+    assert r.verdict("torch_gpu").ok is True and "NVIDIA H100 PCIe (9.0)" in r.verdict(
+        "torch_gpu").reason
+    assert r.verdict("driver").ok is True

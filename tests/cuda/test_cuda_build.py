@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import repro_cuda
-from repro_core.errors import ReproError
+from repro_core.errors import BadValue, ReproError
+from repro_core.hardware import Hardware
 from repro_core.probe import host
 from repro_cuda import build, cache, cli, wheel
 
@@ -62,6 +63,23 @@ def test_resolve_arch(monkeypatch, gpus, arch, nvcc, expect):
         assert any("CPU-only" in m for m in said)
     if nvcc == "11.7":
         assert any(m.startswith("lowering 8.9 to 8.6") for m in said)
+
+
+def test_resolve_arch_takes_the_gpus_of_a_hardware(monkeypatch):
+    monkeypatch.setattr(build, "gpu_ccs", lambda: ["7.5"])  # this machine; not asked
+    if not torch.version.cuda:
+        pytest.skip("a CPU-only torch cannot compile CUDA kernels")
+    hw = Hardware.stated("RTX 4090")
+    assert build.resolve_arch("auto", "13.0", lambda m: None, hw) == "8.9+PTX"
+    assert build.resolve_arch(None, "13.0", lambda m: None, Hardware()) is None
+
+
+def test_arch_naming_nothing_is_a_bad_value():
+    with pytest.raises(BadValue) as e:
+        build.resolve_arch("+PTX", "13.0", lambda m: None)
+    assert (e.value.field, e.value.value, str(e.value)) == (
+        "arch", "+PTX", "'+PTX' names no compute capability")
+    assert str(e.value.flagged("--arch")) == "--arch '+PTX' names no compute capability"
 
 
 def test_resolve_arch_refuses_what_nvcc_cannot_target(monkeypatch):

@@ -5,7 +5,8 @@ C++ Programming Guide, "Binary Compatibility" / "PTX Compatibility"): SASS compi
 on a GPU of compute capability X.z with z >= y and never on another major; PTX for X.y is
 JIT-compiled by the driver for any GPU with capability >= X.y. Arch-specific targets (``9.0a``)
 run only on exactly that capability. Facts (arch lists, drivers, nvcc ranges) come from
-``kb/data/{torch_releases,cuda_toolkits,gpus,python_packages}.json``.
+``kb/data/{torch_releases,cuda_toolkits,gpus,python_packages,named_arches}.json``, through the
+query functions of ``repro_core.kb``.
 """
 
 import re
@@ -60,15 +61,6 @@ class Target:
         return f"{'sm' if kind == 'sass' else 'compute'}_{self.cc[0]}{self.cc[1]}{suffix}"
 
 
-# Names TORCH_CUDA_ARCH_LIST accepts (torch/utils/cpp_extension.py named_arches, torch 2.14).
-NAMED_ARCHES = {
-    "Kepler+Tesla": "3.7", "Kepler": "3.5+PTX", "Maxwell+Tegra": "5.3", "Maxwell": "5.0;5.2+PTX",
-    "Pascal": "6.0;6.1+PTX", "Volta+Tegra": "7.2", "Volta": "7.0+PTX", "Turing": "7.5+PTX",
-    "Ampere+Tegra": "8.7", "Ampere": "8.0;8.6+PTX", "Ada": "8.9+PTX", "Hopper": "9.0+PTX",
-    "Blackwell+Tegra": "11.0", "Blackwell": "10.0;10.3;12.0;12.1+PTX", "Rubin": "10.7+PTX",
-}
-
-
 def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
     """Parse a TORCH_CUDA_ARCH_LIST ("3.7;5.0;8.6+PTX", space/comma separated too, names such
     as "Ampere" expanded as torch does) or a torch.cuda.get_arch_list() list (["sm_80",
@@ -76,8 +68,8 @@ def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
     if arch_list is None:
         return []
     if isinstance(arch_list, str):
-        tokens = [x for t in re.split(r"[;,\s]+", arch_list)
-                  for x in NAMED_ARCHES.get(t, t).split(";")]
+        named = kb.named_arches()
+        tokens = [x for t in re.split(r"[;,\s]+", arch_list) for x in named.get(t, t).split(";")]
     else:
         tokens = list(arch_list)
     found: Dict[Tuple[CC, bool], List[bool]] = {}
@@ -102,29 +94,42 @@ def parse_arch_list(arch_list: Union[str, Sequence[str], None]) -> List[Target]:
     return [Target(cc, s, p, exact) for (cc, exact), (s, p) in sorted(found.items())]
 
 
-def can_run(arch_list: Union[str, Sequence[str], None], gpu_cc) -> Tuple[bool, str]:
+@dataclass(frozen=True)
+class Verdict:
+    """Whether code runs on a GPU, and how: ``via`` is "sass" (a cubin for the GPU's major at
+    or below its minor), "ptx" (no cubin; the driver JIT-compiles embedded PTX, slow first
+    launch) or "none" (it cannot run; ``ok`` is False). ``reason`` is prose for people only."""
+
+    ok: bool
+    via: str
+    reason: str
+
+
+def can_run(arch_list: Union[str, Sequence[str], None], gpu_cc) -> Verdict:
     """Can code compiled for ``arch_list`` run on a GPU of capability ``gpu_cc``?"""
     gpu = parse_cc(gpu_cc)
     targets = parse_arch_list(arch_list)
     g = cc_str(gpu)
     if not targets:
-        return False, "the build contains no CUDA code (empty arch list: a CPU-only build)"
+        return Verdict(False, "none",
+                       "the build contains no CUDA code (empty arch list: a CPU-only build)")
     sass = [t for t in targets if t.sass and (
         (t.cc == gpu) if t.exact else (t.cc[0] == gpu[0] and t.cc[1] <= gpu[1]))]
     if sass:
         best = max(sass, key=lambda t: t.cc)
         if best.cc == gpu:
-            return True, f"{best.label('sass')} SASS matches the GPU's {g} exactly"
-        return True, (f"{best.label('sass')} SASS runs on {g} (same major {gpu[0]}, "
-                      f"minor {best.cc[1]} <= {gpu[1]})")
+            return Verdict(True, "sass", f"{best.label('sass')} SASS matches the GPU's {g} exactly")
+        return Verdict(True, "sass", f"{best.label('sass')} SASS runs on {g} (same major "
+                                     f"{gpu[0]}, minor {best.cc[1]} <= {gpu[1]})")
     ptx = [t for t in targets if t.ptx and ((t.cc == gpu) if t.exact else t.cc <= gpu)]
     if ptx:
         best = max(ptx, key=lambda t: t.cc)
-        return True, (f"no SASS for {g}, but {best.label('ptx')} PTX is JIT-compiled for it by "
-                      f"the driver (slow first launch)")
+        return Verdict(True, "ptx", f"no SASS for {g}, but {best.label('ptx')} PTX is JIT-compiled "
+                                    f"for it by the driver (slow first launch)")
     have = ", ".join(cc_str(t.cc) + ("+PTX" if t.ptx else "") for t in targets)
-    return False, (f"no kernel image for {g}: the build has SASS/PTX for {have}; SASS never runs "
-                   f"across majors or on a lower capability, and no PTX <= {g} is embedded")
+    return Verdict(False, "none", (
+        f"no kernel image for {g}: the build has SASS/PTX for {have}; SASS never runs across "
+        f"majors or on a lower capability, and no PTX <= {g} is embedded"))
 
 
 # --- CUDA toolkits -------------------------------------------------------------------------
@@ -138,33 +143,20 @@ def cuda_mm(version: str) -> str:
     return f"{int(m.group(1))}.{int(m.group(2) or 0)}"
 
 
-def _row(name: str, table: str, mm: str, what: str) -> dict:
-    """The row of ``kb/data/<name>.json[table]`` whose version is ``mm`` (major.minor);
-    ReproError naming the known ones."""
-    rows = kb.load(name)[table]
-    for row in rows:
-        if row["version"] == mm:
-            return row
-    known = ", ".join(r["version"] for r in rows)
-    raise ReproError(f"{what} {mm} is not in the knowledge base (known: {known})")
-
-
-def toolkit(cuda_version: str) -> dict:
-    """The kb row of a CUDA toolkit (by major.minor); ReproError naming the known ones."""
-    return _row("cuda_toolkits", "toolkits", cuda_mm(cuda_version), "CUDA")
+def toolkit(cuda_version: str) -> kb.CudaToolkit:
+    """The CUDA toolkit of a version ("12.4.131": by major.minor); ReproError naming the known
+    ones."""
+    return kb.cuda_toolkit(cuda_mm(cuda_version))
 
 
 def nvcc_arch_range(nvcc_version: str) -> Tuple[str, str]:
     """(lowest, highest) capability this nvcc compiles for: "13.0" -> ("7.5", "12.1")."""
     row = toolkit(nvcc_version)
-    return row["sm_min"], row["sm_max"]
+    return row.sm_min, row.sm_max
 
 
 def _known_ccs(discrete_only: bool = True) -> List[CC]:
-    data = kb.load("gpus")
-    embedded = {parse_cc(c) for c in data["embedded_cc"]}
-    ccs = {parse_cc(c) for fam in data["families"] for c in fam["cc"]}
-    return sorted(c for c in ccs if not (discrete_only and c in embedded))
+    return sorted(parse_cc(c) for c in kb.gpu_ccs(discrete_only))
 
 
 def best_arch(gpu_cc, nvcc_version: str) -> Tuple[Optional[str], str]:
@@ -203,13 +195,13 @@ def nvcc_torch_ok(nvcc_version: str, torch_cuda: str) -> Tuple[bool, str]:
 def gcc_ok(gcc_version: str, cuda_version: str) -> Tuple[Optional[bool], str]:
     """Is this host gcc accepted by nvcc of ``cuda_version`` (cpp_extension's bounds)?"""
     row = toolkit(cuda_version)
-    bound = row.get("gcc_max_exclusive")
+    bound = row.gcc_max_exclusive
     major = Version(gcc_version).release[0]
     if bound is None:
-        return None, f"no known gcc bound for CUDA {row['version']}"
+        return None, f"no known gcc bound for CUDA {row.version}"
     if major < bound:
-        return True, f"gcc {gcc_version} < {bound} (the bound for CUDA {row['version']})"
-    return False, (f"gcc {gcc_version} is too new for CUDA {row['version']} (needs gcc < {bound}); "
+        return True, f"gcc {gcc_version} < {bound} (the bound for CUDA {row.version})"
+    return False, (f"gcc {gcc_version} is too new for CUDA {row.version} (needs gcc < {bound}); "
                    f"install an older gcc or set CC/CXX")
 
 
@@ -225,18 +217,18 @@ def _v(s: str, what: str) -> Version:
 
 def min_driver(cuda_version: str) -> str:
     """The Linux driver shipped with the toolkit's GA release (always sufficient)."""
-    return toolkit(cuda_version)["min_driver"]
+    return toolkit(cuda_version).min_driver
 
 
 def compat_driver_floor(cuda_version: str) -> Optional[str]:
     """The minor-version-compatibility driver floor of the CUDA major (None before CUDA 11)."""
-    return toolkit(cuda_version)["compat_driver_floor"]
+    return toolkit(cuda_version).compat_driver_floor
 
 
 def driver_requirement(cuda_version: str) -> str:
     """'driver >= 465.19.01 (or >= 450.80.02 via minor-version compatibility)'."""
     row = toolkit(cuda_version)
-    need, floor = row["min_driver"], row["compat_driver_floor"]
+    need, floor = row.min_driver, row.compat_driver_floor
     also = (f" (or >= {floor} via minor-version compatibility)"
             if floor and Version(floor) < Version(need) else "")
     return f"driver >= {need}{also}"
@@ -246,8 +238,8 @@ def driver_ok(driver_version: str, cuda_version: str) -> Tuple[bool, str]:
     """Can a driver run code built with this CUDA runtime?"""
     drv = _v(driver_version, "driver")
     row = toolkit(cuda_version)
-    need, floor = row["min_driver"], row["compat_driver_floor"]
-    cu = row["version"]
+    need, floor = row.min_driver, row.compat_driver_floor
+    cu = row.version
     if drv >= Version(need):
         return True, f"driver {driver_version} >= {need}, the CUDA {cu} driver"
     if floor and drv >= Version(floor):
@@ -261,8 +253,7 @@ def driver_ok(driver_version: str, cuda_version: str) -> Tuple[bool, str]:
 def max_cuda_for_driver(driver_version: str) -> Optional[str]:
     """The newest CUDA toolkit whose own driver this driver reaches (None if below all)."""
     drv = _v(driver_version, "driver")
-    ok = [r["version"] for r in kb.load("cuda_toolkits")["toolkits"]
-          if drv >= Version(r["min_driver"])]
+    ok = [r.version for r in kb.cuda_toolkits() if drv >= Version(r.min_driver)]
     return max(ok, key=Version) if ok else None
 
 
@@ -281,13 +272,13 @@ def variant_cuda(variant: str) -> Optional[str]:
     return f"{int(m.group(1))}.{m.group(2)}"
 
 
-def torch_release(version: str) -> dict:
-    """The kb row of a torch release ("1.10.2", "1.10" or "2.1.0+cu121")."""
+def torch_release(version: str) -> kb.TorchRelease:
+    """The torch release of a version ("1.10.2", "1.10" or "2.1.0+cu121")."""
     try:
         v = Version(str(version))
     except InvalidVersion:
         raise ReproError(f"not a torch version: {version!r}") from None
-    return _row("torch_releases", "releases", f"{v.major}.{v.minor}", "torch")
+    return kb.torch_release(f"{v.major}.{v.minor}")
 
 
 @dataclass(frozen=True)
@@ -316,21 +307,20 @@ def torch_build(spec: str) -> TorchBuild:
         raise ReproError(f"{spec!r} is not VERSION+cuXYZ (e.g. 1.10.2+cu113)")
     version, variant = _full(m.group(1)), m.group(2)
     row = torch_release(version)
-    variant = variant or row["pypi_default"]
+    variant = variant or row.pypi_default
     if variant == "cpu":
         arch = ""
     else:
-        lists = dict(row["arch_lists"])
-        lists.update(row.get("patch_arch_lists", {}).get(_full(version), {}))
+        lists = row.arch_lists_at(_full(version))
         if variant not in lists:
             known = ", ".join(sorted(lists, key=lambda x: int(x[2:])))
-            raise ReproError(f"torch {row['version']} has no {variant} wheel (known: {known}, cpu)")
+            raise ReproError(f"torch {row.version} has no {variant} wheel (known: {known}, cpu)")
         arch = lists[variant]
     return TorchBuild(
         version=version, variant=variant, cuda=variant_cuda(variant), arch_list=arch,
-        python_min=row["python"]["min"], python_max=row["python"]["max"],
-        numpy_built_against=row["numpy_built_against"],
-        torchvision=torchvision_for(version), uncertain=row.get("uncertain"))
+        python_min=row.python.min, python_max=row.python.max,
+        numpy_built_against=row.numpy_built_against,
+        torchvision=torchvision_for(version), uncertain=row.uncertain)
 
 
 def _full(version: str) -> str:
@@ -340,18 +330,18 @@ def _full(version: str) -> str:
 def torchvision_for(torch_version: str) -> str:
     """The torchvision version (or ``0.N.*`` series) paired with a torch version."""
     row = torch_release(torch_version)
-    patch = row.get("patches", {}).get(_full(str(Version(torch_version).base_version)))
-    if patch and "torchvision" in patch:
-        return patch["torchvision"]
-    return row["torchvision"] + ".*"
+    patch = row.patch(_full(str(Version(torch_version).base_version)))
+    if patch and patch.torchvision:
+        return patch.torchvision
+    return row.torchvision + ".*"
 
 
 def python_ok(torch_version: str, python_version: str) -> Tuple[bool, str]:
     """Did this torch release ship wheels for this Python (major.minor)?"""
     row = torch_release(torch_version)
-    lo, hi = row["python"]["min"], row["python"]["max"]
-    patch = row.get("patches", {}).get(_full(Version(torch_version).base_version), {})
-    hi = patch.get("python_max", hi)
+    lo, hi = row.python.min, row.python.max
+    patch = row.patch(_full(Version(torch_version).base_version))
+    hi = patch.python_max if patch and patch.python_max else hi
     pv = Version(python_version)
     py = f"{pv.major}.{pv.minor}"
     if Version(lo) <= Version(py) <= Version(hi):
@@ -366,47 +356,35 @@ def numpy_abi_ok(torch_version: str, numpy_version: str) -> Tuple[bool, str]:
     """torch <= 2.2 wheels were built against NumPy 1.x and fail with NumPy 2."""
     row = torch_release(torch_version)
     np_major = Version(numpy_version).major
-    if row["numpy_built_against"] == "1" and np_major >= 2:
+    if row.numpy_built_against == "1" and np_major >= 2:
         return False, (f"torch {torch_version} was built against NumPy 1.x and cannot use "
                        f"numpy {numpy_version}: install numpy<2")
-    built = "NumPy 1.x" if row["numpy_built_against"] == "1" else "NumPy 2 (works with 1.x and 2.x)"
+    built = "NumPy 1.x" if row.numpy_built_against == "1" else "NumPy 2 (works with 1.x and 2.x)"
     return True, f"numpy {numpy_version} fits torch {torch_version}, built against {built}"
-
-
-def _row_at_or_below(rows: List[dict], version: str) -> Optional[dict]:
-    v = Version(version)
-    below = [r for r in rows if Version(r["version"]) <= v]
-    return max(below, key=lambda r: Version(r["version"])) if below else None
 
 
 def numpy_python_range(numpy_version: str) -> Optional[Tuple[str, str]]:
     """(min, max) Python minor supported by the numpy release at or below ``numpy_version``."""
-    row = _row_at_or_below(kb.load("python_packages")["numpy"], numpy_version)
-    return (row["python"]["min"], row["python"]["max"]) if row else None
+    row = kb.numpy_release(numpy_version)
+    return (row.python.min, row.python.max) if row else None
 
 
 def timm_torch_ok(timm_version: str, torch_version: str) -> Tuple[Optional[bool], str]:
     """Does this timm import on this torch (install_requires minimum, torch._six removal)?"""
-    row = _row_at_or_below(kb.load("python_packages")["timm"], timm_version)
+    row = kb.timm_release(timm_version)
     if row is None:
         return None, f"timm {timm_version} is older than any release in the knowledge base"
     tv = Version(torch_version)
-    lo, hi = row.get("torch_min"), row.get("torch_max_exclusive")
+    lo, hi = row.torch_min, row.torch_max_exclusive
     if lo and tv < Version(lo):
         return False, f"timm {timm_version} requires torch >= {lo}"
     if hi and tv >= Version(hi):
         return False, (f"timm {timm_version} fails to import on torch >= {hi} "
-                       f"({row.get('notes', 'incompatible')}); use timm >= 0.4.5")
+                       f"({row.notes or 'incompatible'}); use timm >= 0.4.5")
     return True, f"timm {timm_version} works with torch {torch_version}"
 
 
 # --- GPU names -----------------------------------------------------------------------------
-
-_DROP = re.compile(r"\b(nvidia|geforce|tesla|jetson|agx)\b")
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", _DROP.sub("", name.lower()))
 
 
 def gpu_cc(name_or_cc: str) -> Tuple[CC, str]:
@@ -416,14 +394,8 @@ def gpu_cc(name_or_cc: str) -> Tuple[CC, str]:
         return parse_cc(name_or_cc), ""
     except ReproError:
         pass
-    key = _norm(str(name_or_cc))
-    best: Optional[Tuple[str, str]] = None
-    for fam in kb.load("gpus")["families"]:
-        for name, cc in fam["gpus"].items():
-            n = _norm(name)
-            if key.startswith(n) and (best is None or len(n) > len(_norm(best[0]))):
-                best = (name, cc)
-    if not key or best is None:
+    best = kb.gpu(str(name_or_cc))
+    if best is None:
         raise ReproError(f"unknown GPU name {name_or_cc!r}; give its compute capability "
                          f"instead (e.g. 8.9)")
-    return parse_cc(best[1]), best[0]
+    return parse_cc(best.cc), best.name

@@ -1,9 +1,10 @@
 """`repro doctor`: can this machine run (or build for) a given PyTorch setup?
 
-``collect()`` gathers facts (the target interpreter through a child-process probe, GPUs through
-NVML, host compilers) and ``assess()`` turns facts into verdicts with the rules of
-``repro_core.compat``. ``--torch-build`` and ``--gpu`` replace the installed torch and the
-detected GPUs with hypothetical ones, so the question can be asked from any machine.
+``collect()`` gathers facts (the target interpreter through a child-process probe, host
+compilers, and the machine's ``Hardware``: GPUs through NVML, unless given) and ``assess()``
+turns facts into verdicts with the rules of ``repro_core.compat``. ``torch_build`` and ``gpu``
+replace the installed torch and the detected GPUs with hypothetical ones, so the question can
+be asked from any machine. Bad values raise ``BadValue`` naming the parameter.
 """
 
 import json
@@ -11,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from repro_core import compat
-from repro_core.errors import ReproError
-from repro_core.probe import probe_gpus, probe_host, probe_interpreter
+from repro_core.errors import BadValue, ReproError
+from repro_core.hardware import Hardware
+from repro_core.probe import probe_host, probe_interpreter
 
 CHECKS = ("torch_gpu", "nvcc_gpu", "driver", "numpy_abi", "torch_python", "timm_torch",
           "nvcc_torch", "nvcc_gcc", "cuda_home")
@@ -55,31 +57,37 @@ class _Torch:
     missing: str = ""  # why there is no torch, when version is None
 
 
-def _flag(flag: str, value: str, fn):
-    try:
-        return fn(value)
-    except ReproError as e:
-        raise ReproError(f"{flag} {value}: {e}") from None
-
-
 def _parse_gpu(gpu: str) -> Dict[str, Any]:
-    cc, name = _flag("--gpu", gpu, compat.gpu_cc)
-    return {"cc": compat.cc_str(cc), "name": name or None, "given": gpu}
+    g = Hardware.stated(gpu).gpus[0]
+    return {"cc": g.cc, "name": g.name or None, "given": gpu}
+
+
+def _torch_build(spec: str) -> compat.TorchBuild:
+    try:
+        return compat.torch_build(spec)
+    except ReproError as e:
+        raise BadValue(str(e), "torch_build", spec) from None
 
 
 def collect(python: Optional[str] = None, torch_build: Optional[str] = None,
-            gpu: Optional[str] = None) -> DoctorReport:
-    """Probe this machine (and the ``python`` interpreter) and judge it."""
+            gpu: Optional[str] = None, hardware: Optional[Hardware] = None) -> DoctorReport:
+    """Probe the ``python`` interpreter and the host compilers, and judge them with this
+    machine's ``hardware`` (default: probed). ``torch_build`` ("1.10.2+cu113") and ``gpu``
+    (a capability or name) are judged instead of the installed torch and the detected GPUs."""
     assumed: Dict[str, Any] = {}
     if torch_build is not None:
-        b = _flag("--torch-build", torch_build, compat.torch_build)
+        b = _torch_build(torch_build)
         assumed["torch_build"] = {"spec": b.spec, "cuda": b.cuda, "arch_list": b.arch_list,
                                   "python": f"{b.python_min}-{b.python_max}",
                                   "torchvision": b.torchvision}
     if gpu is not None:
         assumed["gpu"] = _parse_gpu(gpu)
     interp = probe_interpreter(python)
-    return assess(interp, probe_host(), probe_gpus(), assumed)
+    if hardware is None:
+        from repro_core.probe import hardware as probe_hardware
+
+        hardware = probe_hardware()
+    return assess(interp, probe_host(), hardware.gpu_facts(), assumed)
 
 
 def assess(interp: Dict[str, Any], host: Dict[str, Any], gpus: Dict[str, Any],
@@ -176,8 +184,8 @@ def _torch_gpu(torch: _Torch, targets, gpus) -> Verdict:
         return Verdict("torch_gpu", None, f"the arch list of {torch.label} is unknown")
     results = []
     for cc, label in targets:
-        ok, why = compat.can_run(torch.arch_list, cc)
-        results.append((ok, f"{label}: {why}"))
+        runs = compat.can_run(torch.arch_list, cc)
+        results.append((runs.ok, f"{label}: {runs.reason}"))
     return _combine("torch_gpu", results)
 
 

@@ -1,6 +1,9 @@
 """``repro plan``: ranked environments (python, torch, torchvision, CUDA, timm, numpy) that can
 run a scanned repository on given hardware.
 
+``plan(report, hardware)`` is pure: a scan report and a ``Hardware`` (probed or stated) in, a
+``Plan`` out. ``plan_path`` reads or makes the report and probes the hardware when not given.
+
 "exact" candidates satisfy every constraint of the scan (stated pins and API bounds) on a torch
 build the GPU can run. "forward-port" candidates take the oldest torch the hardware supports
 at or above the repository's lower bounds, and list the rule ids whose code must be migrated.
@@ -17,10 +20,10 @@ from packaging.version import InvalidVersion, Version
 
 from repro_core import compat, kb
 from repro_core.errors import ReproError
+from repro_core.hardware import Hardware
 from repro_core.scan.report import ScanReport
 
 MAX_CANDIDATES = 5
-PYTHONS = ["2.7"] + [f"3.{m}" for m in range(5, 15)]
 
 
 @dataclass(frozen=True)
@@ -101,25 +104,18 @@ def _pin(spec: SpecifierSet) -> Optional[str]:
 # --- knowledge-base choices ----------------------------------------------------------------
 
 
-def _torch_versions(row: dict, spec: SpecifierSet) -> List[str]:
+def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
     """Known versions of one torch minor release (newest first) satisfying ``spec``."""
-    vs = {row["version"] + ".0"} | set(row.get("patches", {})) | set(row.get(
-        "patch_arch_lists", {}))
+    vs = set(row.patch_versions())
     pin = _pin(spec)
-    if pin and Version(pin).release[:2] == Version(row["version"]).release[:2]:
+    if pin and Version(pin).release[:2] == Version(row.version).release[:2]:
         vs.add(pin)
     return sorted((v for v in vs if _ok(spec, v)), key=Version, reverse=True)
 
 
-def _variants(row: dict, version: str) -> Dict[str, str]:
-    lists = dict(row["arch_lists"])
-    lists.update(row.get("patch_arch_lists", {}).get(version, {}))
-    return lists
-
-
 def _pythons(torch_version: str) -> List[str]:
     """Python minors with official wheels for this torch, newest first."""
-    return [p for p in reversed(PYTHONS) if compat.python_ok(torch_version, p)[0]]
+    return [p for p in reversed(kb.python_versions()) if compat.python_ok(torch_version, p)[0]]
 
 
 def _soft(spec: SpecifierSet) -> SpecifierSet:
@@ -129,12 +125,11 @@ def _soft(spec: SpecifierSet) -> SpecifierSet:
 
 def _timm_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
                  python: str, oldest: bool = False) -> Tuple[Optional[str], str]:
-    rows = kb.load("python_packages")["timm"]
     good = []
-    for r in rows:
-        v = r["version"]
+    for r in kb.timm_releases():
+        v = r.version
         ok, why = compat.timm_torch_ok(v, torch_version)
-        if ok is False or Version(python) < Version(r.get("python_min", "0")):
+        if ok is False or Version(python) < Version(r.python_min):
             continue
         good.append((v, why))
     pin = _pin(spec)
@@ -159,7 +154,7 @@ def _numpy_choice(spec: SpecifierSet, soft: SpecifierSet, torch_version: str,
     if pin:
         return (pin, compat.numpy_abi_ok(torch_version, pin)[1]) if fits(pin) else (
             None, f"numpy {pin} does not fit torch {torch_version} / Python {python}")
-    rows = [r["version"] for r in kb.load("python_packages")["numpy"]]
+    rows = [r.version for r in kb.numpy_releases()]
     for cands in ([v for v in rows if _ok(spec, v) and _ok(soft, v) and fits(v)],
                   [v for v in rows if _ok(spec, v) and fits(v)]):
         if cands:
@@ -182,7 +177,7 @@ class _Ctx:
     rejections: List[str]
 
 
-def _pick_variant(ctx: _Ctx, row: dict, version: str,
+def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
                   want_cuda: SpecifierSet) -> Tuple[Optional[str], List[str], str]:
     """(variant, reasons, why-not): the CUDA build of this torch to use on the hardware."""
     if ctx.gpu is None:
@@ -192,17 +187,17 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
         return "cpu", why, ""
     ok: List[Tuple[Tuple[int, Version], str, List[str]]] = []
     fails = []
-    for variant, arch in _variants(row, version).items():
+    for variant, arch in row.arch_lists_at(version).items():
         cu = compat.variant_cuda(variant)
-        run, why = compat.can_run(arch, ctx.gpu)
-        if not run:
-            fails.append(f"{version}+{variant}: {why}")
+        runs = compat.can_run(arch, ctx.gpu)
+        if not runs.ok:
+            fails.append(f"{version}+{variant}: {runs.reason}")
             continue
-        if "no SASS" in why:  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
+        if runs.via == "ptx":  # PTX JIT only: bundled cuBLAS/cuDNN may lack kernels
             fails.append(f"{version}+{variant}: no SASS for the GPU, only PTX to JIT (not "
                          f"proposed: slow first launch, its CUDA libraries may lack kernels)")
             continue
-        reasons = [f"{variant}: {why}"]
+        reasons = [f"{variant}: {runs.reason}"]
         if ctx.driver:
             dok, dwhy = compat.driver_ok(ctx.driver, cu)
             if not dok:
@@ -225,7 +220,7 @@ def _pick_variant(ctx: _Ctx, row: dict, version: str,
     return ok[0][1], ok[0][2], ""
 
 
-def _candidate(ctx: _Ctx, row: dict, strategy: str) -> Optional[Candidate]:
+def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candidate]:
     cons = ctx.cons
     exact = strategy == "exact"
     tspec = cons["torch"] if exact else _floors(cons["torch"])
@@ -322,33 +317,27 @@ def _migrations(report: ScanReport, versions: Dict[str, Optional[str]]) -> List[
     return out
 
 
-def _resolve_gpu(gpu: Optional[str], notes: List[str]
-                 ) -> Tuple[Optional[Tuple[int, int]], str, Optional[str]]:
-    """(cc, name, detected driver) for --gpu CC|NAME|auto|none."""
-    if gpu is None or gpu.lower() == "none":
-        return None, "", None
-    if gpu.lower() == "auto":
-        from repro_core.probe.gpu import probe_gpus
-
-        found = probe_gpus()
-        if not found["gpus"]:
-            notes.append(f"--gpu auto found no GPU ({found.get('reason') or 'none'}): planning "
-                         f"CPU builds; give --gpu CC or NAME to plan for another machine")
-            return None, "", None
-        g = found["gpus"][0]
-        if len(found["gpus"]) > 1:
-            notes.append(f"planning for GPU 0 ({g['name']}) of {len(found['gpus'])}")
-        return compat.parse_cc(g["cc"]), g["name"], found.get("driver")
-    cc, name = compat.gpu_cc(gpu)
-    return cc, name, None
+def _hardware_notes(hardware: Hardware) -> List[str]:
+    """What the plan should say about probed hardware: no GPU found, or which GPU of several."""
+    g = hardware.gpu
+    if not hardware.probed:
+        return []
+    if g is None:
+        return [f"--gpu auto found no GPU ({hardware.reason or 'none'}): planning CPU builds; "
+                f"give --gpu CC or NAME to plan for another machine"]
+    if len(hardware.gpus) > 1:
+        return [f"planning for GPU 0 ({g.name}) of {len(hardware.gpus)}"]
+    return []
 
 
-def plan(report: ScanReport, gpu: Optional[str] = None, driver: Optional[str] = None,
-         limit: int = MAX_CANDIDATES) -> Plan:
-    """Ranked candidates for ``report`` on a GPU (capability, name, "auto" or None)."""
-    notes: List[str] = []
-    cc, gpu_name, probed_driver = _resolve_gpu(gpu, notes)
-    driver = driver or probed_driver
+def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) -> Plan:
+    """Ranked candidates for ``report`` on ``hardware`` (its first GPU, none: CPU builds, and
+    its driver when known). Pure: no probing, no scanning."""
+    notes = _hardware_notes(hardware)
+    g = hardware.gpu
+    cc = compat.parse_cc(g.cc) if g else None
+    gpu_name = g.name if g else ""
+    driver = hardware.driver
     cons = {k: _spec(report.constraints.get(k, "")) for k in
             ("torch", "torchvision", "cuda", "python", "timm", "numpy")}
     imported = {i.distribution.lower() for i in report.imports} | {
@@ -357,8 +346,8 @@ def plan(report: ScanReport, gpu: Optional[str] = None, driver: Optional[str] = 
                cuda_ext=any(e.kind == "cuda" for e in report.extensions),
                uses_timm="timm" in imported or bool(str(cons["timm"])),
                uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[])
-    rows = sorted(kb.load("torch_releases")["releases"], key=lambda r: Version(r["version"]))
-    oldest = rows[0]["version"]
+    rows = sorted(kb.torch_releases(), key=lambda r: Version(r.version))
+    oldest = rows[0].version
     pin = _pin(cons["torch"])
     if pin and Version(pin) < Version(oldest):
         notes.append(f"torch {pin} is older than the knowledge base's oldest release ({oldest}): "
@@ -393,8 +382,8 @@ def _why_none(ctx: _Ctx, cc: Optional[Tuple[int, int]]) -> str:
             + (f" ({detail})" if detail else ""))
 
 
-def plan_path(path: str, gpu: Optional[str] = None, driver: Optional[str] = None) -> Plan:
-    """Scan ``path`` (a repository, or a saved ``repro scan --json`` file) and plan it."""
+def read_report(path: str) -> ScanReport:
+    """The scan report of ``path``: a saved ``repro scan --json`` file, or a repository to scan."""
     import os
 
     from repro_core.scan import scan
@@ -402,12 +391,21 @@ def plan_path(path: str, gpu: Optional[str] = None, driver: Optional[str] = None
     if os.path.isfile(path):
         try:
             with open(path, encoding="utf-8") as f:
-                report = ScanReport.from_json(f.read())
+                return ScanReport.from_json(f.read())
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ReproError(f"{path}: not a scan report ({e})") from None
-    else:
-        report = scan(path)
-    return plan(report, gpu=gpu, driver=driver)
+    return scan(path)
 
 
-__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path")
+def plan_path(path: str, hardware: Optional[Hardware] = None) -> Plan:
+    """Plan ``path`` (a repository, or a saved ``repro scan --json`` file) for ``hardware``
+    (default: this machine, probed)."""
+    report = read_report(path)
+    if hardware is None:
+        from repro_core.probe import hardware as probe_hardware
+
+        hardware = probe_hardware()
+    return plan(report, hardware)
+
+
+__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path", "read_report")

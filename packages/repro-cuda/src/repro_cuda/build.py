@@ -19,8 +19,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 
 from repro_core.compat import best_arch, cc_str, nvcc_torch_ok, parse_cc
-from repro_core.errors import ReproError
+from repro_core.errors import BadValue, ReproError
 from repro_core.fsutil import atomic_write_json
+from repro_core.hardware import Hardware
 from repro_core.probe.host import parse_nvcc_version, toolkit_root
 from repro_cuda import cache, library, ops
 
@@ -61,12 +62,13 @@ def gpu_ccs() -> List[str]:
     return library._gpu_ccs()
 
 
-def resolve_arch(arch: Optional[str], nvcc: Optional[str],
-                 say: Progress = _say) -> Optional[str]:
-    """TORCH_CUDA_ARCH_LIST for ``--arch`` (None/"auto": the GPUs present), each lowered to
-    what ``nvcc`` supports, "+PTX" on the newest; None for a CPU-only build."""
+def resolve_arch(arch: Optional[str], nvcc: Optional[str], say: Progress = _say,
+                 hardware: Optional[Hardware] = None) -> Optional[str]:
+    """TORCH_CUDA_ARCH_LIST for ``arch`` (None/"auto": the GPUs of ``hardware``, default the
+    GPUs present), each lowered to what ``nvcc`` supports, "+PTX" on the newest; None for a
+    CPU-only build."""
     if arch in (None, "auto"):
-        ccs = gpu_ccs()
+        ccs = [g.cc for g in hardware.gpus] if hardware is not None else gpu_ccs()
         if not ccs:
             say("no GPU found: CPU-only build (pass --arch 8.9 etc. to cross-compile)")
             return None
@@ -75,7 +77,8 @@ def resolve_arch(arch: Optional[str], nvcc: Optional[str],
         ccs = [a for a in re.split(r"[;,\s]+", arch.replace("+PTX", "").replace("+ptx", ""))
                if a]
         if not ccs:
-            raise ReproError(f"--arch {arch!r} names no compute capability")
+            msg = f"{arch!r} names no compute capability"
+            raise BadValue(msg, "arch", arch, after_flag=msg)
     if not torch.version.cuda:
         raise ReproError(f"torch {torch.__version__} is a CPU-only build: it cannot compile "
                          f"CUDA kernels (install a CUDA torch or use --cpu-only)")
@@ -213,15 +216,16 @@ def _setup_cuda_env() -> Tuple[Optional[str], Optional[str]]:
 
 
 def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = False,
-          say: Progress = _say) -> Dict[str, Optional[str]]:
-    """Build (or reuse) the CPU library and, unless CPU-only, the CUDA library; load them.
+          say: Progress = _say, hardware: Optional[Hardware] = None) -> Dict[str, Optional[str]]:
+    """Build (or reuse) the CPU library and, unless CPU-only, the CUDA library for ``arch``
+    (None/"auto": the GPUs of ``hardware``, default those present); load them.
     Returns {"cpu": path, "cuda": path or None, "arch_list": str or None}."""
     arch_list = None
     home, nvcc = _setup_cuda_env() if torch.version.cuda else (None, None)
     if not cpu_only:
         if home:
             say(f"CUDA toolkit: {home} (nvcc {nvcc})")
-        arch_list = resolve_arch(arch, nvcc, say)
+        arch_list = resolve_arch(arch, nvcc, say, hardware)
         if arch_list:
             ok, why = nvcc_torch_ok(nvcc, torch.version.cuda)
             if not ok:

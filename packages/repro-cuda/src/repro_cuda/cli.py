@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from repro_core.errors import ReproError
+from repro_core.errors import ReproError, flags
 
 
 def main_parser() -> argparse.ArgumentParser:
@@ -30,7 +30,8 @@ def main_parser() -> argparse.ArgumentParser:
 def _build(args: argparse.Namespace) -> int:
     from repro_cuda import build, wheel
 
-    libs = build.build(arch=args.arch, cpu_only=args.cpu_only, verbose=args.verbose)
+    with flags(arch="--arch"):
+        libs = build.build(arch=args.arch, cpu_only=args.cpu_only, verbose=args.verbose)
     print(f"cpu library:  {libs['cpu']}")
     print(f"cuda library: {libs['cuda'] or '(none: CPU-only build)'}")
     if args.wheel:

@@ -102,9 +102,9 @@ def _usable(kind: str, folder: Path, gpu_ccs: List[str]) -> Optional[Tuple[int, 
     from repro_core.compat import can_run
 
     verdicts = [can_run(man.get("arch_list", ""), cc) for cc in gpu_ccs]
-    if not verdicts or not all(ok for ok, _ in verdicts):
+    if not verdicts or not all(v.ok for v in verdicts):
         return None
-    return (1 if any("JIT" in why for _, why in verdicts) else 0), lib
+    return (1 if any(v.via == "ptx" for v in verdicts) else 0), lib
 
 
 def load_available() -> None:

@@ -6,6 +6,7 @@ from typing import Any, Dict, List
 
 from repro_cli.render import print_json
 from repro_core.doctor import DoctorReport, collect
+from repro_core.errors import flags
 
 NAME = "doctor"
 HELP = "Report Python, torch, GPUs, driver and compilers, with compatibility verdicts."
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = collect(python=args.python, torch_build=args.torch_build, gpu=args.gpu)
+    with flags(python="--python", torch_build="--torch-build", gpu="--gpu"):
+        report = collect(python=args.python, torch_build=args.torch_build, gpu=args.gpu)
     if args.json:
         print_json(report.to_dict(), sys.stdout)  # sys.stdout at call time (capture)
     else:
@@ -57,8 +59,9 @@ def render(r: DoctorReport) -> str:
     if gpus.get("driver"):
         row("driver", f"{gpus['driver']} (supports CUDA <= {gpus.get('driver_cuda')})")
     for g in gpus.get("gpus", []):
-        row(f"[{g['index']}]", f"{g['name']}, compute capability {g['cc']}, "
-                               f"{g['memory_mib'] / 1024:.1f} GiB")
+        mem = g.get("memory_mib")
+        row(f"[{g['index']}]", f"{g['name']}, compute capability {g['cc']}"
+                               + (f", {mem / 1024:.1f} GiB" if mem is not None else ""))
     if not gpus.get("gpus"):
         row("none", gpus.get("reason") or "no GPU detected")
     if r.assumed:

@@ -1,11 +1,13 @@
 """`repro plan PATH`: ranked environments that can run a repository on given hardware."""
 
 import argparse
+import dataclasses
 import sys
-from typing import List
+from typing import List, Optional
 
 from repro_cli.render import print_json, table
-from repro_core.plan import Plan, plan_path
+from repro_core.hardware import Hardware
+from repro_core.plan import Plan, plan, read_report
 
 NAME = "plan"
 HELP = "Propose ranked environments (python/torch/CUDA/timm/numpy) for a repository and a GPU."
@@ -22,8 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
 
+def hardware(gpu: str, driver: Optional[str]) -> Hardware:
+    """The Hardware ``--gpu``/``--driver`` describe: auto probes this machine (``--driver``
+    replaces its driver), none has no GPU, anything else is a stated capability or name."""
+    if gpu.lower() == "auto":
+        from repro_core.probe import hardware as probe_hardware
+
+        found = probe_hardware()
+        return dataclasses.replace(found, driver=driver) if driver else found
+    return Hardware.stated(None if gpu.lower() == "none" else gpu, driver)
+
+
 def run(args: argparse.Namespace) -> int:
-    p = plan_path(args.path, gpu=args.gpu, driver=args.driver)
+    report = read_report(args.path)
+    p = plan(report, hardware(args.gpu, args.driver))
     if args.json:
         print_json(p.to_dict(), sys.stdout)
     else:

@@ -1,23 +1,57 @@
 """The knowledge base: compatibility facts and breakage rules, as JSON data files.
 
 One place drives doctor, scan, plan (and later migrate/diagnose). Adding a fact is adding
-a row to a file under ``kb/data/``; each file is loaded once and cached.
+a row to a file under ``kb/data/``. Each fact file is read once (cached) into frozen records
+(``kb.records``), checked at load: a malformed row is a one-line ReproError naming the file,
+the row and the field. Modules outside ``repro_core.kb`` ask the query functions below
+(``torch_release("1.10")``, ``cuda_toolkit("11.3")``, ``gpu("RTX 4090")``, ...) and never
+index the JSON. Every table function takes ``data_dir`` (default: the packaged data), so a
+test can load a copy. ``load``/``names`` read the rule files (``repro_core.rules``).
 """
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, FrozenSet, Optional, Tuple, TypeVar
+
+from packaging.version import Version
 
 from repro_core.errors import ReproError
+from repro_core.kb import schema
+from repro_core.kb.records import (
+    CudaToolkit,
+    Gpu,
+    GpuFamily,
+    ImportMap,
+    NamedArch,
+    NumpyRelease,
+    PythonRange,
+    PythonRelease,
+    TimmRelease,
+    TorchPatch,
+    TorchRelease,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
+
+R = TypeVar("R")
 
 
 @lru_cache(maxsize=None)
 def load(name: str) -> Any:
     """Return the parsed ``kb/data/<name>.json`` (``name`` may contain a sub-folder)."""
-    path = DATA / f"{name}.json"
+    return _json(DATA, name)
+
+
+def names(folder: str = "") -> list:
+    """The data files under ``kb/data/<folder>`` (without the .json suffix), sorted."""
+    base = DATA / folder
+    return sorted(str(p.relative_to(DATA).with_suffix("")) for p in base.rglob("*.json"))
+
+
+def _json(data_dir: Path, name: str) -> Any:
+    path = Path(data_dir) / f"{name}.json"
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -27,7 +61,181 @@ def load(name: str) -> Any:
         raise ReproError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
 
 
-def names(folder: str = "") -> list:
-    """The data files under ``kb/data/<folder>`` (without the .json suffix), sorted."""
-    base = DATA / folder
-    return sorted(str(p.relative_to(DATA).with_suffix("")) for p in base.rglob("*.json"))
+def _table(data_dir: Path, name: str, table: str, cls: type, key: Optional[str] = "version"
+           ) -> tuple:
+    data = _json(data_dir, name)
+    path = str(Path(data_dir) / f"{name}.json")
+    if not isinstance(data, dict) or table not in data:
+        raise ReproError(f"{path}: no {table!r} table")
+    return schema.records(cls, data[table], path, table, key)
+
+
+# --- tables --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def torch_releases(data_dir: Path = DATA) -> Tuple[TorchRelease, ...]:
+    """Every torch minor release, oldest first (``torch_releases.json``)."""
+    return _table(data_dir, "torch_releases", "releases", TorchRelease)
+
+
+@lru_cache(maxsize=None)
+def cuda_toolkits(data_dir: Path = DATA) -> Tuple[CudaToolkit, ...]:
+    """Every CUDA toolkit minor, oldest first (``cuda_toolkits.json``)."""
+    return _table(data_dir, "cuda_toolkits", "toolkits", CudaToolkit)
+
+
+@lru_cache(maxsize=None)
+def gpu_families(data_dir: Path = DATA) -> Tuple[GpuFamily, ...]:
+    """GPU architecture families, oldest first (``gpus.json``)."""
+    return _table(data_dir, "gpus", "families", GpuFamily, key="family")
+
+
+@lru_cache(maxsize=None)
+def embedded_ccs(data_dir: Path = DATA) -> FrozenSet[str]:
+    """Capabilities of Jetson (Tegra) GPUs only, never a fallback target for a discrete GPU."""
+    data = _json(data_dir, "gpus")
+    path = str(Path(data_dir) / "gpus.json")
+    ccs = schema.strings(data.get("embedded_cc"), path, "embedded_cc")
+    for i, c in enumerate(ccs):
+        if not re.fullmatch(schema.CC, c):
+            raise ReproError(f"{path}: embedded_cc[{i}]: expected a compute capability such as "
+                             f"8.9, got {c!r}")
+    return frozenset(ccs)
+
+
+@lru_cache(maxsize=None)
+def numpy_releases(data_dir: Path = DATA) -> Tuple[NumpyRelease, ...]:
+    """numpy releases, oldest first (``python_packages.json`` "numpy")."""
+    return _table(data_dir, "python_packages", "numpy", NumpyRelease)
+
+
+@lru_cache(maxsize=None)
+def timm_releases(data_dir: Path = DATA) -> Tuple[TimmRelease, ...]:
+    """timm releases, oldest first (``python_packages.json`` "timm")."""
+    return _table(data_dir, "python_packages", "timm", TimmRelease)
+
+
+@lru_cache(maxsize=None)
+def import_map(data_dir: Path = DATA) -> ImportMap:
+    """Import names -> distributions, and the standard-library names (``import_map.json``)."""
+    path = str(Path(data_dir) / "import_map.json")
+    return schema.record(ImportMap, _json(data_dir, "import_map"), path, "import_map")
+
+
+@lru_cache(maxsize=None)
+def pythons(data_dir: Path = DATA) -> Tuple[PythonRelease, ...]:
+    """Python minors plan may propose, oldest first (``pythons.json``)."""
+    return _table(data_dir, "pythons", "pythons", PythonRelease)
+
+
+@lru_cache(maxsize=None)
+def named_arch_rows(data_dir: Path = DATA) -> Tuple[NamedArch, ...]:
+    """Names TORCH_CUDA_ARCH_LIST accepts (``named_arches.json``)."""
+    return _table(data_dir, "named_arches", "named_arches", NamedArch, key="name")
+
+
+def sources(name: str, data_dir: Path = DATA) -> Dict[str, str]:
+    """The ``sources`` map of a fact file (source id -> where the facts were read)."""
+    return dict(_json(data_dir, name).get("sources", {}))
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _by_version(rows: Tuple[R, ...], mm: str, what: str) -> R:
+    for row in rows:
+        if row.version == mm:  # type: ignore[attr-defined]
+            return row
+    known = ", ".join(r.version for r in rows)  # type: ignore[attr-defined]
+    raise ReproError(f"{what} {mm} is not in the knowledge base (known: {known})")
+
+
+def torch_release(major_minor: str) -> TorchRelease:
+    """The release of torch ``major_minor`` ("1.10"); ReproError naming the known ones."""
+    return _by_version(torch_releases(), major_minor, "torch")
+
+
+def cuda_toolkit(major_minor: str) -> CudaToolkit:
+    """The CUDA toolkit ``major_minor`` ("11.3"); ReproError naming the known ones."""
+    return _by_version(cuda_toolkits(), major_minor, "CUDA")
+
+
+@lru_cache(maxsize=None)
+def compat_driver_floors(data_dir: Path = DATA) -> Dict[str, str]:
+    """CUDA major -> the minor-version-compatibility driver floor ("11" -> "450.80.02")."""
+    table = _json(data_dir, "cuda_toolkits").get("minor_version_compat", {})
+    return {k: v for k, v in table.items() if k.isdigit()}
+
+
+@lru_cache(maxsize=None)
+def gpus() -> Tuple[Gpu, ...]:
+    """Every named GPU model."""
+    return tuple(Gpu(name, cc, fam.family) for fam in gpu_families()
+                 for name, cc in fam.gpus.items())
+
+
+_DROP = re.compile(r"\b(nvidia|geforce|tesla|jetson|agx)\b")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", _DROP.sub("", name.lower()))
+
+
+def gpu(name: str) -> Optional[Gpu]:
+    """The GPU model a name denotes ("NVIDIA GeForce RTX 4090" -> RTX 4090): the longest known
+    name that prefixes it after normalising (see ``gpus.json``); None if none does."""
+    key = _norm(str(name))
+    best: Optional[Gpu] = None
+    for g in gpus():
+        n = _norm(g.name)
+        if key.startswith(n) and (best is None or len(n) > len(_norm(best.name))):
+            best = g
+    return best if key else None
+
+
+def gpu_ccs(discrete_only: bool = True) -> FrozenSet[str]:
+    """The capabilities of the known GPU families (without Jetson-only ones by default)."""
+    ccs = {c for fam in gpu_families() for c in fam.cc}
+    return frozenset(c for c in ccs if not (discrete_only and c in embedded_ccs()))
+
+
+def _at_or_below(rows: Tuple[R, ...], version: str) -> Optional[R]:
+    v = Version(version)
+    below = [r for r in rows if Version(r.version) <= v]  # type: ignore[attr-defined]
+    return max(below, key=lambda r: Version(r.version)) if below else None  # type: ignore
+
+
+def numpy_release(version: str) -> Optional[NumpyRelease]:
+    """The numpy release row at or below ``version`` (None if older than all)."""
+    return _at_or_below(numpy_releases(), version)
+
+
+def timm_release(version: str) -> Optional[TimmRelease]:
+    """The timm release row at or below ``version`` (None if older than all)."""
+    return _at_or_below(timm_releases(), version)
+
+
+def distribution_for_import(name: str) -> Optional[str]:
+    """The PyPI distribution the table lists for an import name ("cv2" -> "opencv-python")."""
+    return import_map().distributions.get(name)
+
+
+def python_versions() -> Tuple[str, ...]:
+    """Python minors plan may propose, oldest first ("2.7", "3.5", ..)."""
+    return tuple(p.version for p in pythons())
+
+
+def named_arches() -> Dict[str, str]:
+    """TORCH_CUDA_ARCH_LIST names -> the lists they stand for ("Ampere" -> "8.0;8.6+PTX")."""
+    return {a.name: a.arch_list for a in named_arch_rows()}
+
+
+__all__ = [
+    "CudaToolkit", "Gpu", "GpuFamily", "ImportMap", "NamedArch", "NumpyRelease", "PythonRange",
+    "PythonRelease", "TimmRelease", "TorchPatch", "TorchRelease", "DATA", "load", "names",
+    "torch_releases", "torch_release", "cuda_toolkits", "cuda_toolkit", "compat_driver_floors",
+    "gpu_families", "gpus", "gpu", "gpu_ccs", "embedded_ccs", "numpy_releases", "numpy_release",
+    "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
+    "python_versions", "named_arch_rows", "named_arches", "sources",
+]

@@ -72,6 +72,12 @@ def parse_nvcc_version(text: str) -> Optional[str]:
     return m.group(2) or m.group(1)
 
 
+def nvcc_version(root: str) -> Optional[str]:
+    """The version of ``root``/bin/nvcc ("13.0.88"), None if it does not run."""
+    text = _run([str(Path(root, "bin", "nvcc")), "--version"])
+    return parse_nvcc_version(text) if text else None
+
+
 def probe_host() -> Dict[str, Any]:
     """{"cuda_home": {path, source, has_nvcc, has_headers}, "nvcc": {path, version} | None,
     "gcc": version | None, "cxx": the compiler asked}."""

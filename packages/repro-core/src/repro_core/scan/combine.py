@@ -34,8 +34,8 @@ def _candidates(package: str, specs: Iterable[str]) -> List[Version]:
             out.add(Version(".".join(map(str, parts))))
             out.add(Version(lit))
     if package == "torch":
-        for r in kb.load("torch_releases")["releases"]:
-            out.add(Version(r["version"]))
+        for r in kb.torch_releases():
+            out.add(Version(r.version))
     return sorted(out)
 
 

@@ -9,7 +9,7 @@ from repro_core import kb
 
 @lru_cache(maxsize=1)
 def _stdlib() -> FrozenSet[str]:
-    names = set(kb.load("import_map")["stdlib"])
+    names = set(kb.import_map().stdlib)
     names.update(getattr(sys, "stdlib_module_names", ()))
     names.update(sys.builtin_module_names)
     return frozenset(names)
@@ -20,7 +20,7 @@ def is_stdlib(module: str) -> bool:
 
 
 def is_python2_only(module: str) -> bool:
-    return module.split(".")[0] in kb.load("import_map")["python2_only"]
+    return module.split(".")[0] in kb.import_map().python2_only
 
 
 def distribution(module: str) -> Optional[str]:
@@ -28,10 +28,9 @@ def distribution(module: str) -> Optional[str]:
     top-level name itself); None for the standard library."""
     if is_stdlib(module):
         return None
-    table = kb.load("import_map")["distributions"]
     parts = module.split(".")
     for i in range(len(parts), 0, -1):
-        hit = table.get(".".join(parts[:i]))
+        hit = kb.distribution_for_import(".".join(parts[:i]))
         if hit:
             return hit
     return parts[0]

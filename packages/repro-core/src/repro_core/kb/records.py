@@ -1,0 +1,151 @@
+"""The records of the knowledge base: one frozen dataclass per kind of fact row.
+
+Field names are the JSON keys of ``kb/data/*.json``; ``kb.schema`` checks each row against
+these type hints at load. Versions are strings ("1.10", "11.3", "3.9"), compute capabilities
+"major.minor" strings ("8.9").
+"""
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Optional, Tuple
+
+from repro_core.kb.schema import CC, VERSION, pattern
+
+MAJOR_MINOR = r"\d+\.\d+"
+
+
+@dataclass(frozen=True)
+class PythonRange:
+    """Inclusive range of Python minors ("3.6" .. "3.9")."""
+
+    min: str = pattern(MAJOR_MINOR, "a Python version such as 3.9")
+    max: str = pattern(MAJOR_MINOR, "a Python version such as 3.9")
+
+
+@dataclass(frozen=True)
+class TorchPatch:
+    """Facts of one torch patch release ("1.7.1") that differ from or add to its minor's."""
+
+    torchvision: Optional[str] = None
+    torchaudio: Optional[str] = None
+    date: Optional[str] = None
+    python_max: Optional[str] = pattern(MAJOR_MINOR, "a Python version such as 3.9",
+                                        default=None)
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    """One torch minor release (``torch_releases.json``): its official Linux pip wheels."""
+
+    version: str = pattern(MAJOR_MINOR, "a major.minor version such as 1.10")
+    date: Optional[str]
+    python: PythonRange
+    cuda_variants: Tuple[str, ...] = pattern(r"cu\d{2,3}", "a wheel variant such as cu118")
+    pypi_default: str = pattern(r"cu\d{2,3}|cpu", "a wheel variant such as cu118")
+    arch_lists: Dict[str, str]  # variant -> TORCH_CUDA_ARCH_LIST
+    torchvision: str = pattern(r"0\.\d+", "a torchvision series such as 0.11")
+    torchaudio: str
+    cxx_std: int
+    numpy_built_against: str = pattern("[12]", "the numpy major 1 or 2")
+    sources: Tuple[str, ...]
+    patches: Dict[str, TorchPatch] = field(default_factory=dict)  # "1.7.1" -> facts
+    patch_arch_lists: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    cudnn: Dict[str, str] = field(default_factory=dict)
+    notes: Optional[str] = None
+    uncertain: Optional[str] = None
+
+    def patch(self, version: str) -> Optional[TorchPatch]:
+        """The facts of patch ``version`` ("1.8.2"), if the table has any."""
+        return self.patches.get(version)
+
+    def arch_lists_at(self, version: str) -> Dict[str, str]:
+        """variant -> arch list of patch ``version`` ("1.8.0"): the minor's, with that patch's
+        own lists where they differ."""
+        lists = dict(self.arch_lists)
+        lists.update(self.patch_arch_lists.get(version, {}))
+        return lists
+
+    def patch_versions(self) -> FrozenSet[str]:
+        """Every patch version the table names ("X.Y.0" always)."""
+        return frozenset({self.version + ".0"} | set(self.patches) | set(self.patch_arch_lists))
+
+
+@dataclass(frozen=True)
+class CudaToolkit:
+    """One CUDA toolkit minor (``cuda_toolkits.json``): drivers, nvcc targets, gcc bound."""
+
+    version: str = pattern(MAJOR_MINOR, "a major.minor version such as 11.8")
+    released: Optional[str]
+    min_driver: str = pattern(VERSION, "a driver version such as 520.61.05")
+    drivers: Dict[str, str] = pattern(VERSION, "a driver version such as 520.61.05")
+    compat_driver_floor: Optional[str] = pattern(VERSION, "a driver version such as 450.80.02")
+    sm_min: str = pattern(CC, "a compute capability such as 8.9")
+    sm_max: str = pattern(CC, "a compute capability such as 8.9")
+    gcc_max_exclusive: Optional[int]
+    added: Optional[str] = None
+    notes: Optional[str] = None
+    uncertain: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class GpuFamily:
+    """A GPU architecture family (``gpus.json``): its capabilities and named GPUs."""
+
+    family: str
+    cc: Tuple[str, ...] = pattern(CC, "a compute capability such as 8.9")
+    gpus: Dict[str, str] = pattern(CC, "a compute capability such as 8.9")  # name -> cc
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One named GPU model: ``kb.gpu("RTX 4090")`` -> Gpu("RTX 4090", "8.9", "Ada Lovelace")."""
+
+    name: str
+    cc: str
+    family: str
+
+
+@dataclass(frozen=True)
+class NumpyRelease:
+    """A numpy release (``python_packages.json`` "numpy") and the Python minors it supports."""
+
+    version: str = pattern(VERSION, "a version such as 1.21.0")
+    date: Optional[str]
+    python: PythonRange
+    notes: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TimmRelease:
+    """A timm release (``python_packages.json`` "timm"): its torch bounds and minimum Python."""
+
+    version: str = pattern(VERSION, "a version such as 0.4.12")
+    date: Optional[str]
+    python_min: str = pattern(MAJOR_MINOR, "a Python version such as 3.9")
+    torch_min: Optional[str] = pattern(VERSION, "a torch version such as 1.7", default=None)
+    torch_max_exclusive: Optional[str] = pattern(VERSION, "a torch version such as 1.8",
+                                                 default=None)
+    notes: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ImportMap:
+    """``import_map.json``: import name -> PyPI distribution, and the standard library."""
+
+    distributions: Dict[str, str]
+    stdlib: FrozenSet[str]
+    python2_only: FrozenSet[str]
+
+
+@dataclass(frozen=True)
+class PythonRelease:
+    """A Python minor plan may propose (``pythons.json``)."""
+
+    version: str = pattern(MAJOR_MINOR, "a Python version such as 3.9")
+
+
+@dataclass(frozen=True)
+class NamedArch:
+    """A name TORCH_CUDA_ARCH_LIST accepts and the list it stands for (``named_arches.json``)."""
+
+    name: str
+    arch_list: str
