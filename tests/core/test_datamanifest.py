@@ -130,6 +130,15 @@ def test_write_refuses_a_non_regular_target(tree, tmp_path):
     assert not list(tmp_path.glob(".pipe.*"))  # no temp file left
 
 
+def test_unreadable_file_is_one_line(tree, monkeypatch):
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(dm, "open", denied, raising=False)
+    with pytest.raises(ReproError, match="README: cannot read: Permission denied"):
+        dm.hash_tree(tree)
+
+
 def test_bad_manifest_json_is_one_line(tmp_path, tree):
     p = tmp_path / "m.json"
     p.write_text("{ not json")

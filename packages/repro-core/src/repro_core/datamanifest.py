@@ -205,6 +205,14 @@ def hash_file(path: PathLike, algorithm: str = "sha256",
     if algorithm not in ALGORITHMS:
         raise ReproError(f"unknown hash algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
     h = hashlib.sha256() if algorithm == "sha256" else hashlib.md5()
+    try:
+        return _digest(h, path, algorithm, progress)
+    except OSError as e:
+        raise ReproError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _digest(h: Any, path: PathLike, algorithm: str,
+            progress: Optional[Callable[[int], None]]) -> str:
     with open(path, "rb") as f:
         first = f.read(CHUNK)
         crlf = algorithm == "md5-dvc2" and _is_text(first[:512])
