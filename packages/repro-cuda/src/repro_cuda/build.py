@@ -228,6 +228,7 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
                 raise ReproError(f"cannot build CUDA kernels for torch {torch.__version__}: {why}")
     cpu_lib = compile_library("cpu", verbose=verbose, say=say)
     cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say) if arch_list else None
+    library.ensure_loaded()  # what this process would use anyway, before the new builds
     for kind, lib in (("cpu", cpu_lib), ("cuda", cuda_lib)):
         if lib is not None and not library.load(kind, lib):
             say(f"this process already uses {library.library_path(kind)} for {kind}; "
