@@ -214,6 +214,8 @@ def test_meta_beside_real_tensors_is_refused_by_the_raw_ops(device):
                                                    4, True, 1e-6)
 
 
+@pytest.mark.skipif(ops._REGISTER_FAKE is None,
+                    reason="torch < 2.1 lacks meta kernels for the reference's ops (var)")
 def test_all_meta_gives_shapes_without_a_warning():
     """All inputs on meta is shape inference (e.g. a model built on the meta device)."""
     import warnings
