@@ -8,7 +8,7 @@ import torch
 from cuda_helpers import DEVICES
 
 import repro_cuda
-from repro_cuda import reference
+from repro_cuda import ops, reference
 
 DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
 HAS_OPCHECK = hasattr(getattr(torch, "library", None), "opcheck")
@@ -183,9 +183,85 @@ def test_loss_opcheck(device):
     imgs, pred, mask = loss_inputs((2, 3, 8, 8, 4), torch.float32, device, requires_grad=True)
     torch.library.opcheck(torch.ops.repro.masked_patch_loss.default,
                           (imgs, pred, mask, 4, True, 1e-6))
-    g = torch.tensor(1.5, device=device)
+    g = torch.tensor(1.5, device=device, requires_grad=True)  # its autograd too (2nd order)
     torch.library.opcheck(torch.ops.repro.masked_patch_loss_backward.default,
-                          (g, imgs, pred.detach(), mask, 4, False, 1e-6))
+                          (g, imgs, pred, mask, 4, False, 1e-6))
+
+
+# --- double backward (autograd.Function path of torch < 2.4 and the registered path) -----
+
+
+LOSS_PATHS = {
+    "public": lambda imgs, t, mask, p, norm: repro_cuda.masked_patch_loss(imgs, t, mask, p, norm),
+    "autograd.Function": lambda imgs, t, mask, p, norm: ops._MaskedPatchLoss.apply(
+        imgs, t, mask, p, norm, 1e-6),
+}
+GATHER_PATHS = {
+    "public": repro_cuda.gather_patches,
+    "autograd.Function": lambda x, ids: ops._GatherPatches.apply(x, ids),
+}
+
+
+def _hvp(fn, t, v):
+    """(g, d(g . v)/dt) with g = d fn(t) / dt: a gradient and a Hessian-vector product."""
+    (g,) = torch.autograd.grad(fn(t), t, create_graph=True)
+    (h,) = torch.autograd.grad((g * v).sum(), t)
+    return g.detach(), h
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("path", list(LOSS_PATHS))
+@pytest.mark.parametrize("norm", [True, False])
+def test_loss_double_backward_matches_reference(device, path, norm):
+    imgs, pred, mask = loss_inputs((2, 2, 4, 6, 2), torch.float64, device, requires_grad=True)
+    mask[1] = 0.5  # fractional weights too
+    loss = LOSS_PATHS[path]
+    v = torch.randn_like(pred)
+    g, h = _hvp(lambda t: loss(imgs, t, mask, 2, norm), pred, v)
+    g_ref, h_ref = _hvp(lambda t: reference.masked_patch_loss(imgs, t, mask, 2, norm), pred, v)
+    torch.testing.assert_close(g, g_ref)
+    torch.testing.assert_close(h, h_ref)
+    assert h.abs().sum() > 0
+    assert torch.autograd.gradgradcheck(lambda t: loss(imgs, t, mask, 2, norm), (pred,))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("path", list(GATHER_PATHS))
+def test_gather_double_backward(device, path):
+    x, ids = gather_inputs((2, 6, 3, 4), torch.float64, device, requires_grad=True)
+    ids[1, 2] = ids[1, 0]
+    gather = GATHER_PATHS[path]
+    assert torch.autograd.gradgradcheck(lambda t: gather(t, ids) ** 2, (x,))
+    v = torch.randn_like(x)
+    _, h = _hvp(lambda t: (gather(t, ids) ** 3).sum(), x, v)
+    _, h_ref = _hvp(lambda t: (reference.gather_patches(t, ids) ** 3).sum(), x, v)
+    torch.testing.assert_close(h, h_ref)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_non_contiguous_inputs_match_reference(device):
+    imgs, pred, mask = loss_inputs((2, 3, 8, 12, 4), torch.float64, device)
+    imgs_t = imgs.transpose(2, 3).contiguous().transpose(2, 3)  # same values, other strides
+    pred_t = pred.transpose(0, 1).contiguous().transpose(0, 1)
+    mask_t = mask.t().contiguous().t()
+    assert not (imgs_t.is_contiguous() or pred_t.is_contiguous() or mask_t.is_contiguous())
+    torch.testing.assert_close(repro_cuda.masked_patch_loss(imgs_t, pred_t, mask_t, 4),
+                               reference.masked_patch_loss(imgs, pred, mask, 4))
+    x, ids = gather_inputs((3, 10, 6, 4), torch.float64, device)
+    x_t, ids_t = x[:, :, ::2], ids.t().contiguous().t()
+    torch.testing.assert_close(repro_cuda.gather_patches(x_t, ids_t),
+                               reference.gather_patches(x_t.contiguous(), ids))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_empty_inputs_agree_with_reference(device):
+    """No removed patch (or N = 0) is 0/0 in the published code: NaN, as the reference."""
+    imgs, pred, mask = loss_inputs((2, 3, 8, 8, 4), torch.float32, device)
+    assert repro_cuda.masked_patch_loss(imgs, pred, torch.zeros_like(mask), 4).isnan()
+    assert repro_cuda.masked_patch_loss(imgs[:0], pred[:0], mask[:0], 4).isnan()
+    x, ids = gather_inputs((2, 5, 3, 2), torch.float32, device)
+    assert repro_cuda.gather_patches(x, ids[:, :0]).shape == (2, 0, 3)
+    assert repro_cuda.gather_patches(x[:0], ids[:0]).shape == (0, 2, 3)
 
 
 # --- torch.compile --------------------------------------------------------------------

@@ -6,17 +6,12 @@
     library_path(kind) -> str | None                kind "cpu" or "cuda"
 
 The compiled libraries come from ``repro-cuda build`` (see docs/cuda.md); without them the
-ops run the pure-PyTorch reference in ``repro_cuda.reference`` and warn once.
+ops run the pure-PyTorch reference in ``repro_cuda.reference`` and warn once. Importing
+does no work: the GPUs are probed and the libraries loaded on first use.
 """
 
-from repro_cuda import library as _library
-from repro_cuda import ops as _ops
 from repro_cuda.library import backend, library_path
 from repro_cuda.ops import gather_patches, masked_patch_loss
 
 __version__ = "0.1.0"
 __all__ = ["gather_patches", "masked_patch_loss", "backend", "library_path"]
-
-_library.load_available()
-if _library.library_path("cpu") or _library.library_path("cuda"):
-    _ops.register()

@@ -158,7 +158,7 @@ def compile_library(kind: str, arch_list: Optional[str] = None, verbose: bool = 
     if man and lib.is_file():
         say(f"{kind} library up to date: {lib}")
         return lib
-    folder.mkdir(parents=True, exist_ok=True)
+    cache.make_dir(folder)
     srcs = [str(s) for s in cache.sources(kind)]
     name = cache.LIB_NAMES[kind]
     label = f"{name} ({arch_list})" if arch_list else name
@@ -198,9 +198,15 @@ def compile_library(kind: str, arch_list: Optional[str] = None, verbose: bool = 
     return lib
 
 
-def _setup_cuda_env() -> Tuple[Optional[str], Optional[str]]:
-    """Point torch at the real toolkit root; (CUDA_HOME, nvcc version) or (None, None)."""
+def _setup_cuda_env(say: Progress = _say) -> Tuple[Optional[str], Optional[str]]:
+    """Point torch at the real toolkit root; (CUDA_HOME, nvcc version) or (None, None).
+    A ``$CUDA_HOME`` that is not a toolkit is passed over, and said so."""
     home = toolkit_root()
+    given = os.environ.get("CUDA_HOME")
+    if given and (home is None or Path(given) != Path(home)):
+        say(f"CUDA_HOME={given} is not a CUDA toolkit (needs bin/nvcc and "
+            f"include/cuda_runtime_api.h): " + (f"using {home}" if home else
+                                                 "no other toolkit found"))
     if home is None:
         return None, None
     os.environ["CUDA_HOME"] = home
@@ -221,7 +227,7 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
     (None/"auto": the GPUs of ``hardware``, default those present); load them.
     Returns {"cpu": path, "cuda": path or None, "arch_list": str or None}."""
     arch_list = None
-    home, nvcc = _setup_cuda_env() if torch.version.cuda else (None, None)
+    home, nvcc = _setup_cuda_env(say) if torch.version.cuda else (None, None)
     if not cpu_only:
         if home:
             say(f"CUDA toolkit: {home} (nvcc {nvcc})")
@@ -232,6 +238,7 @@ def build(arch: Optional[str] = None, cpu_only: bool = False, verbose: bool = Fa
                 raise ReproError(f"cannot build CUDA kernels for torch {torch.__version__}: {why}")
     cpu_lib = compile_library("cpu", verbose=verbose, say=say)
     cuda_lib = compile_library("cuda", arch_list, verbose=verbose, say=say) if arch_list else None
+    library.ensure_loaded()  # what this process would use anyway, before the new builds
     for kind, lib in (("cpu", cpu_lib), ("cuda", cuda_lib)):
         if lib is not None and not library.load(kind, lib):
             say(f"this process already uses {library.library_path(kind)} for {kind}; "

@@ -13,6 +13,8 @@ from typing import Dict, List, Optional
 
 import torch
 
+from repro_core.errors import ReproError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 LIB_NAMES = {"cpu": "repro_cpu", "cuda": "repro_cuda_kernels"}
 
@@ -65,6 +67,19 @@ def source_hash(kind: str) -> str:
 def cache_root() -> Path:
     env = os.environ.get("REPRO_CUDA_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "repro-cuda"
+
+
+def make_dir(folder: Path) -> None:
+    """Create a folder of the cache, or say in one line why the cache cannot hold it."""
+    root = cache_root()
+    where = (f"REPRO_CUDA_CACHE={os.environ['REPRO_CUDA_CACHE']}"
+             if os.environ.get("REPRO_CUDA_CACHE") else f"the cache {root}")
+    if root.exists() and not root.is_dir():
+        raise ReproError(f"{where} is not a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReproError(f"cannot create {folder} ({where}): {e.strerror or e}") from None
 
 
 def torch_dir() -> Path:

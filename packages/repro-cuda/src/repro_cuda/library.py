@@ -1,12 +1,15 @@
 """Finding and loading the compiled libraries; which implementation serves a device.
 
-At import, repro_cuda loads (``torch.ops.load_library``) the CPU library built for this torch
-and these sources, and, when a GPU is visible, a CUDA library whose arch list runs on every
+Nothing happens at import. On first use (an op call, ``backend()``, ``library_path()``),
+``ensure_loaded`` loads (``torch.ops.load_library``) the CPU library built for this torch and
+these sources, and, when a GPU is visible, a CUDA library whose arch list runs on every
 visible GPU: first from the package itself (a ``repro-cuda build --wheel`` wheel), then from
-the cache. ``REPRO_CUDA_NO_LIBRARY=1`` skips loading (pure-PyTorch reference everywhere).
+the cache; once per process, under a lock. ``REPRO_CUDA_NO_LIBRARY=1`` skips loading
+(pure-PyTorch reference everywhere).
 """
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
@@ -18,17 +21,40 @@ from repro_cuda import cache
 _loaded: Dict[str, str] = {}  # "cpu"/"cuda" -> path of the library serving it
 _errors: Dict[str, str] = {}  # "cpu"/"cuda" -> why loading failed
 _warned: set = set()
+_lock = threading.RLock()
+_ready = False  # ensure_loaded has run to the end in this process
+
+
+def ensure_loaded() -> None:
+    """Probe the GPUs and load the matching libraries, once per process (thread-safe);
+    then attach fake kernels and autograd to the loaded ops."""
+    global _ready
+    if _ready:
+        return
+    with _lock:
+        if _ready:
+            return
+        try:
+            load_available()
+            if _loaded:
+                from repro_cuda import ops
+
+                ops.register()
+        finally:
+            _ready = True
 
 
 def library_path(kind: str) -> Optional[str]:
     """The compiled library in use for ``kind`` ("cpu" or "cuda"), or None."""
     if kind not in ("cpu", "cuda"):
         raise ValueError(f"library_path: kind must be 'cpu' or 'cuda', not {kind!r}")
+    ensure_loaded()
     return _loaded.get(kind)
 
 
 def backend(device: Union[str, torch.device, None] = None) -> str:
     """Which implementation serves ``device`` now: "cuda", "cpu" or "reference"."""
+    ensure_loaded()
     dev = torch.device(device if device is not None else "cpu")
     if dev.type in ("cpu", "cuda") and dev.type in _loaded:
         return dev.type
