@@ -218,7 +218,7 @@ def check_like(ref: Any, got: Any, where: str) -> None:
     """ReproError naming ``where`` (and the key path below it) unless ``got`` has the
     structure of ``ref``: the same dict keys, sequence lengths, tensor shapes (and dtype,
     floating point may differ in width), and plain value types (a number where ``ref``
-    has a float; anything plain where it has None)."""
+    has a float; None or a number where it has None)."""
     if isinstance(ref, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             raise ReproError(f"{where} is {_kind(got)}, expected a tensor")
@@ -245,9 +245,9 @@ def check_like(ref: Any, got: Any, where: str) -> None:
             raise ReproError(f"{where} has {len(got)} items, expected {len(ref)}")
         for i, (r, g) in enumerate(zip(ref, got)):
             check_like(r, g, f"{where}[{i}]")
-    elif ref is None:
-        if got is not None and not isinstance(got, (bool, int, float, str)):
-            raise ReproError(f"{where} is {_kind(got)}, expected a plain value")
+    elif ref is None:  # an optional setting: None or a number/flag
+        if got is not None and not isinstance(got, (bool, int, float)):
+            raise ReproError(f"{where} is {_kind(got)}, expected None or a number")
     else:
         number = (int, float) if isinstance(ref, float) else type(ref)
         if not isinstance(got, number) or (isinstance(got, bool) and not isinstance(ref, bool)):

@@ -478,9 +478,15 @@ def _check_optimizer(optimizer: torch.optim.Optimizer, saved: Any, where: str) -
             value, at_key = state[key], f"{at}[{key!r}]"
             if param_shaped:
                 checkpoint.check_like(params[pid].detach(), value, at_key)
-            elif not (isinstance(value, (int, float)) and not isinstance(value, bool)) and not (
-                    isinstance(value, torch.Tensor) and value.numel() == 1):
+            elif not _is_number(value):
                 raise ReproError(f"{at_key}: expected a number")
+
+
+def _is_number(value: Any) -> bool:
+    """A plain number or a one-element numeric tensor (not a bool)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and value.dtype != torch.bool and not value.is_complex()
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _state_entry(optimizer: torch.optim.Optimizer) -> Dict[str, bool]:
