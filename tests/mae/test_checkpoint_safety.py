@@ -22,7 +22,7 @@ def good(tmp_path_factory):
     out = tmp_path_factory.mktemp("good")
     assert cli.main(RUN + ["--steps", "1", "--output_dir", str(out)]) == 0
     path = out / "checkpoint.pth"
-    return path, torch.load(str(path), map_location="cpu", weights_only=False)
+    return path, torch.load(str(path), map_location="cpu")
 
 
 def _resume(path, out, capsys):
@@ -181,7 +181,7 @@ def test_flipped_byte_in_tensor_data_is_caught(good, tmp_path, capsys):
     raw[at + 10] ^= 0x01  # one bit of one weight: still a valid file and a valid float
     bad = tmp_path / "flipped.pth"
     bad.write_bytes(bytes(raw))
-    assert not torch.equal(torch.load(str(bad), weights_only=False)["model"][
+    assert not torch.equal(torch.load(str(bad))["model"][
         "blocks.1.mlp.fc1.weight"], content["model"]["blocks.1.mlp.fc1.weight"])
     _refused(bad, tmp_path / "out", capsys, "does not match the sha256 saved with it")
     assert cli.main(["convert", str(bad), str(tmp_path / "w.pth")]) == 2
