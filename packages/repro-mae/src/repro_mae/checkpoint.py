@@ -70,7 +70,7 @@ def _feed(h: Any, obj: Any) -> None:
         h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
         if t.dtype == torch.bfloat16:  # numpy has no bfloat16: same bytes as int16
             t = t.view(torch.int16)
-        h.update(t.numpy().tobytes())
+        h.update(t.numpy())  # the buffer itself: no copy
     elif isinstance(obj, dict):
         h.update(f"D{len(obj)}:".encode())
         for key, value in obj.items():
