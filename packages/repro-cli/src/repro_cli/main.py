@@ -6,13 +6,12 @@ Each module in ``repro_cli.commands`` is one subcommand. It defines ``NAME``, ``
 
 import argparse
 import importlib
-import os
 import pkgutil
 import sys
 from typing import List, Optional, Sequence
 
 from repro_cli import __version__, commands
-from repro_core.errors import ReproError
+from repro_core.cli_support import run_command
 
 
 def _command_modules() -> List[object]:
@@ -39,19 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    try:
-        code = int(args._run(args) or 0)
-        sys.stdout.flush()  # a closed pipe surfaces here, not at interpreter exit
-        return code
-    except ReproError as e:
-        print(f"repro {args.command}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("repro: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return run_command(lambda: args._run(args), prog=f"repro {args.command}")
 
 
 def entrypoint() -> None:

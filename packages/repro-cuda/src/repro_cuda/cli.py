@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from repro_core.errors import ReproError, flags
+from repro_core.cli_support import run_command
+from repro_core.errors import flags
 
 
 def main_parser() -> argparse.ArgumentParser:
@@ -57,11 +58,8 @@ def _info() -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = main_parser().parse_args(argv)
-    try:
-        return _build(args) if args.command == "build" else _info()
-    except ReproError as e:
-        print(f"repro-cuda: error: {e}", file=sys.stderr)
-        return e.exit_code
+    return run_command(lambda: _build(args) if args.command == "build" else _info(),
+                       prog="repro-cuda")
 
 
 def entrypoint() -> None:

@@ -4,14 +4,20 @@ import argparse
 import sys
 from typing import List, Optional
 
+from repro_core.cli_support import run_command
 from repro_core.errors import ReproError
+from repro_core.fsutil import OutputExistsError, check_destination
 
 
 def _convert(args: argparse.Namespace) -> int:
     from repro_mae import convert
 
-    state = convert.load_state_dict(args.src)
-    convert.save_state_dict(args.dst, state, layout=args.to)
+    try:
+        check_destination(args.dst, overwrite=args.force)  # before the (long) load
+        state = convert.load_state_dict(args.src)
+        convert.save_state_dict(args.dst, state, layout=args.to, overwrite=args.force)
+    except OutputExistsError as e:
+        raise ReproError(f"{e} (pass --force to replace it)") from e
     print(f"wrote {args.dst} ({args.to} layout, {len(state)} tensors)")
     return 0
 
@@ -36,17 +42,14 @@ def main_parser() -> argparse.ArgumentParser:
     c.add_argument("dst", help="output file")
     c.add_argument("--to", choices=["mae", "hf"], default="mae",
                    help='"mae": {"model": state} as published; "hf": ViTMAE state dict')
+    c.add_argument("--force", action="store_true", help="replace DST if it is a file")
     c.set_defaults(func=_convert)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = main_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except ReproError as e:
-        print(f"repro-mae: error: {e}", file=sys.stderr)
-        return e.exit_code
+    return run_command(lambda: args.func(args), prog="repro-mae")
 
 
 def entrypoint() -> None:

@@ -48,6 +48,18 @@ _HF_LAYER_KEY = re.compile(
 )
 
 
+def _check_qkv(key: str, value: torch.Tensor) -> None:
+    """A fused qkv is (3*D, D) (weight) or (3*D,) (bias)."""
+    shape = tuple(value.shape)
+    ok = len(shape) in (1, 2) and shape[0] > 0 and shape[0] % 3 == 0
+    if ok and len(shape) == 2:
+        ok = shape[0] == 3 * shape[1]
+    if not ok:
+        need = "(3*D, D)" if key.endswith("weight") else "(3*D,)"
+        raise ReproError(f"state dict key {key!r}: shape {shape} does not split into query, "
+                         f"key and value {need}")
+
+
 def mae_to_hf(state: State) -> State:
     """Published MAE names -> HuggingFace ViTMAEForPreTraining names."""
     out: State = {}
@@ -61,6 +73,7 @@ def mae_to_hf(state: State) -> State:
         where, i, inner, kind = m.groups()
         prefix = f"{_PREFIX[where]}.{i}"
         if inner == "attn.qkv":
+            _check_qkv(key, value)
             for name, part in zip(_QKV, value.chunk(3, dim=0)):
                 out[f"{prefix}.attention.attention.{name}.{kind}"] = part.clone()
         elif inner in _BLOCK:
@@ -116,6 +129,10 @@ def hf_to_mae(state: State) -> State:
     for (base, kind), parts in qkv.items():
         if sorted(parts) != sorted(_QKV):
             raise ReproError(f"{base}: attention needs query, key and value {kind}s")
+        shapes = [tuple(parts[n].shape) for n in _QKV]
+        if len(set(shapes)) != 1 or not shapes[0]:
+            raise ReproError(f"{base}: attention query, key and value {kind}s have shapes "
+                             f"{', '.join(map(str, shapes))}; they must be equal")
         out[f"{base}.attn.qkv.{kind}"] = torch.cat([parts[n] for n in _QKV], dim=0)
     return out
 
@@ -129,17 +146,27 @@ def load_state_dict(path: PathLike) -> State:
     by ``repro-mae pretrain``, a bare state dict, or a HuggingFace ViTMAE state dict."""
     obj = checkpoint.load(path)
     state = obj["model"] if isinstance(obj.get("model"), dict) else obj
-    if not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ReproError(f"{path}: not a state dict (values must be tensors)")
+    if not state:
+        raise ReproError(f"{path}: holds no weights (empty state dict)")
+    for key, value in state.items():
+        if not isinstance(key, str):
+            raise ReproError(f"{path}: not a state dict (key {key!r} is not a name)"[:200])
+        if not isinstance(value, torch.Tensor):
+            raise ReproError(f"{path}: not a state dict (values must be tensors; {key!r} is "
+                             f"a {type(value).__name__})"[:200])
     return hf_to_mae(state) if is_hf_layout(state) else dict(state)
 
 
-def save_state_dict(path: PathLike, state: State, layout: str = "mae") -> None:
+def save_state_dict(path: PathLike, state: State, layout: str = "mae",
+                    overwrite: bool = True) -> None:
     """Write MAE-named weights as ``{"model": state}`` (``layout="mae"``, the published
-    format) or as a bare HuggingFace state dict (``layout="hf"``), atomically."""
+    format, plus its ``sha256``) or as a bare HuggingFace state dict (``layout="hf"``),
+    atomically; never over a non-regular file, nor over a file unless ``overwrite``."""
+    if not state:
+        raise ReproError(f"{path}: no weights to write (empty state dict)")
     if layout == "mae":
-        checkpoint.save(path, {"model": state})
+        checkpoint.save(path, {"model": state}, overwrite=overwrite)
     elif layout == "hf":
-        checkpoint.save(path, mae_to_hf(state))
+        checkpoint.save(path, mae_to_hf(state), digest=False, overwrite=overwrite)
     else:
         raise ValueError(f"layout must be 'mae' or 'hf', got {layout!r}")
