@@ -31,3 +31,6 @@ def names(folder: str = "") -> list:
     """The data files under ``kb/data/<folder>`` (without the .json suffix), sorted."""
     base = DATA / folder
     return sorted(str(p.relative_to(DATA).with_suffix("")) for p in base.rglob("*.json"))
+
+
+from repro_core.kb.rules import Pattern, Rule, rule, rules  # noqa: E402, F401  (breakage rules)
