@@ -210,7 +210,8 @@ def parse_rule(row: Any, where: str) -> Rule:
         try:
             Requirement(bound)
         except InvalidRequirement as e:
-            raise ReproError(f"{where}: field 'bound' {bound!r}: {e}") from None
+            why = str(e).splitlines()[0]
+            raise ReproError(f"{where}: field 'bound' {bound!r}: {why}") from None
     for key in ("hard", "once_per_file"):
         opt(key, bool)
     errors = opt("errors", list) or []

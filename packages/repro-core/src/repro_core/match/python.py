@@ -31,12 +31,12 @@ class Parsed:
     """One parsed Python source: its text, every node (one flat traversal), the local
     name -> dotted target map of its imports, and its absolute imports."""
 
-    __slots__ = ("text", "tree", "nodes", "alias", "imports", "_lines")
+    __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "_lines")
 
     def __init__(self, text: str, tree: ast.AST):
         self.text, self.tree = text, tree
         self.nodes = _flatten(tree)
-        self.alias, self.imports = _aliases(self.nodes)
+        self.alias, self.imports, self.import_names = _aliases(self.nodes)
         self._lines: Optional[Lines] = None
 
     @property
@@ -135,6 +135,7 @@ class Matcher:
         self.nodes: Dict[str, List[Rule]] = {}
         self.py2: List[Rule] = []
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
+        self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
         for r in self.rules:
             for p in r.patterns:
@@ -161,7 +162,9 @@ class Matcher:
                 elif k == "py2":
                     self.py2.append(r)
                 alts = needles(p)
-                if alts is None:
+                if alts is None and k == "call" and p.prefix:
+                    self.loose_prefixes += p.values  # a string prefix of the dotted name
+                elif alts is None:
                     for n in p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
                 else:
@@ -198,7 +201,10 @@ class Matcher:
         """(the import itself names a pattern, suffixes that complete ``target`` into one)."""
         got = self._target_cache.get(target)
         if got is None:
-            direct, suffixes = False, set()
+            # a call prefix without keyword: any import along its path may lead to it
+            direct = any(target.startswith(p) or p.startswith(target)
+                         for p in self.loose_prefixes)
+            suffixes = set()
             for name in self.by_top.get(target.split(".")[0], ()):
                 if name == target or target.startswith(name + "."):
                     direct = True
@@ -241,7 +247,8 @@ class Matcher:
         if not m or not self.py2:
             return []
         lines = Lines(text)
-        return [lines.match(r, path, m.start(1), m.end(1), "python2 syntax") for r in self.py2]
+        end = m.start(1) + len(m.group(1).rstrip())
+        return [lines.match(r, path, m.start(1), end, "python2 syntax") for r in self.py2]
 
     def _hits(self, src: Parsed) -> List[Tuple[Rule, object, str]]:
         alias = src.alias
@@ -257,8 +264,8 @@ class Matcher:
                     for r in name_prefix.get(".".join(parts[:i]), ()):
                         hits.append((r, where, q))
 
-        for imp in _import_names(src.nodes):
-            name_hits(imp[0], imp[1])
+        for module, where in src.import_names:
+            name_hits(module, where)
         Attribute, Name, Call, Subscript, Constant, ImportFrom = (
             ast.Attribute, ast.Name, ast.Call, ast.Subscript, ast.Constant, ast.ImportFrom)
         node_types = set(self.node_types)
@@ -359,9 +366,9 @@ def find(path: str, source: Union[str, Parsed], rules: Optional[Sequence[Rule]] 
 
 def _char_col(lines: Lines, line: int, col: int) -> int:
     """ast columns count UTF-8 bytes; spans count characters."""
-    text = lines.line(line)
-    if text.isascii():
+    if lines.ascii:
         return col
+    text = lines.line(line)
     return len(text.encode("utf-8", "surrogatepass")[:col].decode("utf-8", "replace"))
 
 
@@ -373,12 +380,15 @@ def _node_span(lines: Lines, node: ast.AST) -> Tuple[int, int]:
         return (min(_node_span(lines, n)[0] for n in inner),
                 max(_node_span(lines, n)[1] for n in inner))
     line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
-    end_line = getattr(node, "end_lineno", None) or line
-    end_col = getattr(node, "end_col_offset", None)
-    start = lines.offset(line, _char_col(lines, line, col))
+    end_line = node.end_lineno or line  # type: ignore[attr-defined]
+    end_col = node.end_col_offset  # type: ignore[attr-defined]
+    if not lines.ascii:
+        col = _char_col(lines, line, col)
+        end_col = end_col if end_col is None else _char_col(lines, end_line, end_col)
+    start = lines.offset(line, col)
     if end_col is None:
         return start, start
-    return start, max(start, lines.offset(end_line, _char_col(lines, end_line, end_col)))
+    return start, max(start, lines.offset(end_line, end_col))
 
 
 _IMPORT_TOKEN = re.compile(r"#[^\r\n]*|[^\W\d]\w*(?:[ \t]*\.[ \t]*[^\W\d]\w*)*")
@@ -411,30 +421,24 @@ def _import_span(lines: Lines, stmt: ast.AST, index: int) -> Tuple[int, int]:
     return names[index] if index < len(names) else (start, end)
 
 
-def _import_names(nodes: Sequence[ast.AST]) -> List[Tuple[str, Tuple[ast.AST, int]]]:
-    """(module, (statement, index)) of every absolute import, in traversal order."""
-    out: List[Tuple[str, Tuple[ast.AST, int]]] = []
+# -- names ---------------------------------------------------------------------------------
+
+ImportName = Tuple[str, Tuple[ast.AST, int]]  # (module, (statement, index of the name))
+
+
+def _aliases(nodes: Sequence[ast.AST]
+             ) -> Tuple[Dict[str, str], List[Import], List[ImportName]]:
+    """Local name -> dotted target for every import in the file; its absolute imports; and
+    where each imported module is written (index -1: the module of ``from X import``)."""
+    alias: Dict[str, str] = {}
+    imports: List[Import] = []
+    names: List[ImportName] = []
     for node in nodes:
         t = type(node)
         if t is ast.Import:
             for i, a in enumerate(node.names):  # type: ignore[attr-defined]
-                out.append((a.name, (node, i)))
-        elif t is ast.ImportFrom and node.module and not node.level:  # type: ignore
-            out.append((node.module, (node, -1)))  # type: ignore[attr-defined]
-    return out
-
-
-# -- names ---------------------------------------------------------------------------------
-
-def _aliases(nodes: Sequence[ast.AST]) -> Tuple[Dict[str, str], List[Import]]:
-    """Local name -> dotted target for every import in the file; plus absolute imports."""
-    alias: Dict[str, str] = {}
-    imports: List[Import] = []
-    for node in nodes:
-        t = type(node)
-        if t is ast.Import:
-            for a in node.names:  # type: ignore[attr-defined]
                 imports.append(Import(a.name, node.lineno))  # type: ignore[attr-defined]
+                names.append((a.name, (node, i)))
                 if a.asname:
                     alias[a.asname] = a.name
                 else:
@@ -442,10 +446,11 @@ def _aliases(nodes: Sequence[ast.AST]) -> Tuple[Dict[str, str], List[Import]]:
                     alias[top] = top
         elif t is ast.ImportFrom and node.module and not node.level:  # type: ignore
             imports.append(Import(node.module, node.lineno))  # type: ignore[attr-defined]
+            names.append((node.module, (node, -1)))  # type: ignore[attr-defined]
             for a in node.names:  # type: ignore[attr-defined]
                 if a.name != "*":
                     alias[a.asname or a.name] = f"{node.module}.{a.name}"  # type: ignore
-    return alias, imports
+    return alias, imports, names
 
 
 _IMPORT_LINE = re.compile(

@@ -5,6 +5,7 @@ Python's tokenizer)."""
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Dict, List, Optional, Tuple
 
 from repro_core.kb.rules import Rule
@@ -47,12 +48,16 @@ class Match:
 class Lines:
     """Line starts of one text: (line, column) <-> offset."""
 
-    __slots__ = ("text", "starts")
+    __slots__ = ("text", "starts", "ascii")
 
     def __init__(self, text: str):
         self.text = text
-        self.starts: List[int] = [0]
-        self.starts.extend(m.end() for m in NEWLINE.finditer(text))
+        self.ascii = text.isascii()
+        if "\r" in text:
+            self.starts: List[int] = [0]
+            self.starts.extend(m.end() for m in NEWLINE.finditer(text))
+        else:
+            self.starts = list(accumulate([0] + [len(x) + 1 for x in text.split("\n")[:-1]]))
 
     def line(self, n: int) -> str:
         """Line ``n`` (from 1) without its line end."""
