@@ -166,6 +166,11 @@ def test_every_pattern_kind_has_a_text_test():
     for kind, pat in kinds.items():
         assert python.needles(_rule(**pat).patterns[0]), kind
     assert python.needles(Pattern("string", ("^a[^$]b$",))) == ["a[^$]b"]
+    # top-level alternatives are searched separately (anchors dropped, classes kept)
+    assert python.needles(Pattern("string", (r"(compute|sm)_3[0-7]\b|^3\.[57](;|$)",))) == [
+        r"(compute|sm)_3[0-7]\b", r"3\.[57](;|)"]
+    assert python.needles(Pattern("string", (r"[|]x|\|y|(?:a|b)",))) == [
+        "[|]x", r"\|y", "(?:a|b)"]
 
 
 @pytest.mark.parametrize("row, message", [
@@ -208,3 +213,13 @@ def test_queries_filter_by_library_and_kind():
     assert set(kb.rules(library="timm", kind="requirements")) == {kb.rule("timm-032-torch-six")}
     with pytest.raises(ReproError, match="unknown rule kind"):
         kb.rules(kind="rust")
+
+
+def test_spans_in_crlf_and_cr_sources():
+    for nl in ("\r\n", "\r"):
+        src = nl.join(["import numpy as np", "", "x = np.float(1)", ""])
+        (m,) = python.find("m.py", src)
+        assert (m.rule.id, m.line, m.col, m.end_line, m.end_col, m.text) == (
+            "np-builtin-aliases", 3, 4, 3, 12, "np.float")
+        (c,) = cpp.find("k.cu", nl.join(["/* a", " b */", "  THCudaCheck(e);"]))
+        assert (c.line, c.col, c.end_col, c.text) == (3, 2, 14, "THCudaCheck(")

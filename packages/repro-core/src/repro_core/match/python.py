@@ -54,14 +54,17 @@ def parse(text: str) -> Optional[Parsed]:
         return None
 
 
-# Python 2 statements, for files that do not parse (the ``py2`` pattern)
-PY2 = re.compile(r"^\s*(print\s+[^\s(=][^=]*$|exec\s+['\"]|except\s+[\w.]+\s*,\s*\w+\s*:)", re.M)
+# Python 2 statements, for files that do not parse (the ``py2`` pattern): (head, rest) per
+# statement form; the heads, which start with a literal, are the pattern's text test
+PY2_FORMS = ((r"print\s+[^\s(=]", r"[^=]*$"), (r"exec\s+['\"]", ""),
+             (r"except\s+[\w.]+\s*,", r"\s*\w+\s*:"))
+PY2 = re.compile(r"^\s*(" + "|".join(h + t for h, t in PY2_FORMS) + ")", re.M)
 # an import statement spanning lines: only the ast reads those right
 MULTILINE_IMPORT = re.compile(r"import[ \t]*[(\\]")
 # A text test for the node types syntax rules use: a source holding such a node contains it.
 # Other node types get no test (the file always goes to the ast pass: slower, never wrong).
 NODE_TEXT = {
-    "JoinedStr": r"[fF][rR]?['\"]|[rR][fF]['\"]", "FormattedValue": r"[fF][rR]?['\"]|[rR][fF]['\"]",
+    "JoinedStr": r"[fF][rR]?['\"]", "FormattedValue": r"[fF][rR]?['\"]",  # also in rf"..."
     "NamedExpr": r":=", "Lambda": r"\blambda\b", "Await": r"\bawait\b",
     "AsyncFunctionDef": r"\basync\b", "AsyncFor": r"\basync\b", "AsyncWith": r"\basync\b",
     "Yield": r"\byield\b", "YieldFrom": r"\byield\b", "Global": r"\bglobal\b",
@@ -99,6 +102,33 @@ def _unanchored(regex: str) -> str:
     return "".join(out)
 
 
+def _alternatives(regex: str) -> List[str]:
+    """``a|b`` -> [a, b] at the top level (searched separately, each can start with a literal:
+    faster than the alternation); the regex itself when it starts with inline flags."""
+    if regex.startswith("(?") and not regex.startswith(("(?:", "(?P", "(?=", "(?!", "(?<")):
+        return [regex]
+    out: List[str] = []
+    depth, cls, first, last, i = 0, False, 0, 0, 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if cls:  # inside [...]: a ']' first (or after '^') is a literal
+            if c == "^" and i == first:
+                first += 1
+            cls = c != "]" or i == first
+        elif c == "[":
+            cls, first = True, i + 1
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            out.append(regex[last:i])
+            last = i + 1
+        i += 1
+    return out + [regex[last:]]
+
+
 def needles(p: Pattern) -> Optional[List[str]]:
     """Regexes of which a text must match one to hold a match of ``p``; None for name and
     call patterns, whose test is their dotted name spelled through the file's imports."""
@@ -111,11 +141,11 @@ def needles(p: Pattern) -> Optional[List[str]]:
     if p.kind == "subscript_attr":
         return [rf"\.\s*{re.escape(p.value)}\s*\["]
     if p.kind == "string":
-        return [_unanchored(p.value)]
+        return _alternatives(_unanchored(p.value))
     if p.kind == "node":
         return [NODE_TEXT.get(p.value, "")]
     if p.kind == "py2":
-        return [PY2.pattern]
+        return [head for head, _ in PY2_FORMS]
     raise ValueError(f"not a python pattern: {p.kind}")
 
 
