@@ -18,7 +18,8 @@ from repro_core.kb.rules import Pattern, Rule
 from repro_core.kb.rules import rules as kb_rules
 from repro_core.match.span import Lines, Match
 
-Hit = Tuple[Rule, ast.AST, str]  # rule, node, api (positions come from the node)
+# (rule, node or (import statement, index of the name), api): a match before its span
+Hit = Tuple[Rule, object, str]
 
 
 @dataclass(frozen=True)
@@ -280,9 +281,9 @@ class Matcher:
         end = m.start(1) + len(m.group(1).rstrip())
         return [lines.match(r, path, m.start(1), end, "python2 syntax") for r in self.py2]
 
-    def _hits(self, src: Parsed) -> List[Tuple[Rule, object, str]]:
+    def _hits(self, src: Parsed) -> List[Hit]:
         alias = src.alias
-        hits: List[Tuple[Rule, object, str]] = []  # (rule, node or import span, api)
+        hits: List[Hit] = []
         names, name_prefix = self.names, self.name_prefix
 
         def name_hits(q: str, where: object) -> None:
@@ -340,7 +341,7 @@ class Matcher:
                     hits.append((r, node, t.__name__))
         return hits
 
-    def _subscript(self, node: ast.Subscript, hits: List[Tuple[Rule, object, str]]) -> None:
+    def _subscript(self, node: ast.Subscript, hits: List[Hit]) -> None:
         val = node.value
         if not isinstance(val, ast.Attribute):
             return
@@ -354,7 +355,7 @@ class Matcher:
             if val.attr == p.value and sl.value == p.index and rx.search(recv or ""):
                 hits.append((r, node, f"{recv}.{val.attr}[{sl.value}]"))
 
-    def _matches(self, path: str, src: Parsed, hits: List[Tuple[Rule, object, str]]
+    def _matches(self, path: str, src: Parsed, hits: List[Hit]
                  ) -> List[Match]:
         if not hits:
             return []
