@@ -4,26 +4,31 @@ snippet must produce the rule, each 'clean' snippet must not. Adding a rule is a
 import pytest
 from packaging.requirements import Requirement
 
-from repro_core import rules
-from repro_core.scan import cpp, python_api
+from repro_core import kb
+from repro_core.kb.rules import Rule
+from repro_core.match import cpp, python, requirements
 from repro_core.scan.collector import Collector
 from repro_core.scan.requirements import read as read_requirements
 
-ALL = rules.all_rules()
+ALL = kb.rules()
 
 
-def _detected(rule: rules.Rule, snippet: str) -> set:
+def _detected(rule: Rule, snippet: str) -> set:
+    """Rule ids the matcher of the rule's source kind finds in the snippet (each match's text
+    is the snippet's text at its span)."""
     if rule.source == "python":
-        _, hits, _ = python_api.analyze(snippet)
-        return {h.rule.id for h in hits}
-    if rule.source == "cpp":
-        return {r.id for r, _, _ in cpp.analyze(snippet)}
-    from repro_core.scan import _requirement_rules
-
-    col = Collector()
-    read_requirements(col, ".", "requirements.txt", snippet, lambda rel: None)
-    _requirement_rules(col)
-    return {f.rule for f in col.findings}
+        found = python.find("x.py", snippet)
+    elif rule.source == "cpp":
+        found = cpp.find("x.cu", snippet)
+    else:
+        col = Collector()  # the requirements reader states them, as scan does
+        read_requirements(col, ".", "requirements.txt", snippet, lambda rel: None)
+        stated = [requirements.Stated(r.name, r.specifier, "requirements.txt",
+                                      int(r.source.rpartition(":")[2])) for r in col.requirements]
+        found = requirements.find(stated, read=lambda path: snippet)
+    for m in found:
+        assert snippet[m.start:m.end] == m.text and m.path in ("x.py", "x.cu", "requirements.txt")
+    return {m.rule.id for m in found}
 
 
 @pytest.mark.parametrize("rule", ALL, ids=[r.id for r in ALL])
@@ -62,7 +67,7 @@ def test_ids_are_unique_and_many():
 
 def test_issue_examples_give_bounds_in_both_directions():
     def bound(rid):
-        return rules.by_id(rid).bound
+        return kb.rule(rid).bound
 
     # upper bounds for old APIs ...
     assert bound("torch-six") == "torch<2.0"
@@ -80,8 +85,7 @@ def test_issue_examples_give_bounds_in_both_directions():
 def test_alias_resolution_follows_imports():
     src = "import torch.nn.functional as Fn\nfrom torch import nn as N\ny = Fn.upsample(x)\n" \
           "N.init.xavier_uniform(w)\n"
-    _, hits, _ = python_api.analyze(src)
-    got = {(h.rule.id, h.line) for h in hits}
+    got = {(m.rule.id, m.line) for m in python.find("x.py", src)}
     assert ("torch-upsample", 3) in got and ("torch-init-no-underscore", 4) in got
 
 
@@ -89,4 +93,4 @@ def test_unknown_rule_id_is_an_error():
     from repro_core.errors import ReproError
 
     with pytest.raises(ReproError, match="unknown rule id"):
-        rules.by_id("no-such-rule")
+        kb.rule("no-such-rule")

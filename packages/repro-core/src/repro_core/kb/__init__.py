@@ -238,4 +238,8 @@ __all__ = [
     "gpu_families", "gpus", "gpu", "gpu_ccs", "embedded_ccs", "numpy_releases", "numpy_release",
     "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
     "python_versions", "named_arch_rows", "named_arches", "sources",
+    "Pattern", "Rule", "rule", "rules",
 ]
+
+
+from repro_core.kb.rules import Pattern, Rule, rule, rules  # noqa: E402, F401  (breakage rules)

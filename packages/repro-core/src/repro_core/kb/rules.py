@@ -1,0 +1,276 @@
+"""Breakage rules: one frozen ``Rule`` per row of ``kb/data/rules/<library>.json``.
+
+One rule list drives scan (findings + version bounds), plan (migrations), migrate (``codemod``)
+and diagnose (``errors``). The rows are validated once, at first use; a malformed row is a
+``ReproError`` naming the file, the row and the field. ``repro_core.match`` interprets the
+patterns (one matcher per source kind). A rule's ``patterns`` say how to detect the usage:
+
+Python sources (``"source": "python"``), names resolved through the file's imports:
+  ``{"name": [dotted...], "prefix": bool}``   an import/attribute/name resolving to one of these
+  ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s]}``
+  ``{"method": [attr...], "arg0": [s]}``      a call ``<anything>.attr(...)``
+  ``{"subscript_attr": "data", "index": 0, "receiver": regex}``   ``x.data[0]``
+  ``{"string": regex}``                        a string literal
+  ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
+  ``{"py2": true}``                            the file only parses as Python 2
+C++/CUDA sources (``"source": "cpp"``): ``{"regex": ...}`` per line, comments removed.
+Requirements (``"source": "requirements"``): ``{"requirement": name, "pinned": spec}``.
+
+``bound`` is a PEP 508 requirement (``torch<1.8`` for an old API, ``torch>=2.0`` for a new one);
+``hard`` says whether scan adds it to the constraints (soft bounds only feed plan migrations).
+
+    from repro_core import kb
+    kb.rules(library="timm", kind="python")     # -> tuple of Rule
+    kb.rule("torch-six").bound                  # -> "torch<2.0"
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Tuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from repro_core.errors import ReproError
+
+SOURCES = ("python", "cpp", "requirements")
+SAFETY = ("safe", "needs-review")
+# pattern kind (its JSON key) -> the other keys it may have
+PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
+               "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
+               "node": (), "py2": ()},
+    "cpp": {"regex": ()},
+    "requirements": {"requirement": ("pinned",)},
+}
+_FIELDS = {"id", "library", "source", "patterns", "message", "fix", "safety", "bound", "hard",
+           "deprecated", "removed", "introduced", "errors", "codemod", "ref", "once_per_file",
+           "examples", "source_note"}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One detection form of a rule; ``kind`` is its JSON key (see the module docstring).
+    ``values``: the dotted names / method names (name, call, method), else one item: the
+    attribute (subscript_attr), the regex (string, regex), the ast node type (node), the
+    distribution (requirement); empty for py2."""
+
+    kind: str
+    values: Tuple[str, ...] = ()
+    prefix: bool = False
+    keyword: Tuple[str, ...] = ()
+    no_keyword: Tuple[str, ...] = ()
+    arg0: Tuple[str, ...] = ()
+    index: Optional[int] = None  # subscript_attr: the constant index
+    receiver: str = ""  # subscript_attr: regex the receiver's dotted name must contain
+    pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
+
+    @property
+    def value(self) -> str:
+        return self.values[0] if self.values else ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    library: str
+    source: str  # python | cpp | requirements: the matcher that detects it
+    patterns: Tuple[Pattern, ...]
+    message: str
+    fix: str
+    safety: str  # safe | needs-review (for migrate)
+    bound: Optional[str] = None
+    hard: bool = True
+    deprecated: Optional[str] = None
+    removed: Optional[str] = None
+    introduced: Optional[str] = None
+    errors: Tuple[str, ...] = ()
+    codemod: Optional[str] = None
+    ref: Optional[str] = None
+    once_per_file: bool = False
+    examples: Dict[str, Tuple[str, ...]] = field(default_factory=dict, compare=False)
+    source_note: Optional[str] = None
+
+    @property
+    def requirement(self) -> Optional[Requirement]:
+        """The bound as a parsed requirement (package name + specifier), or None."""
+        return Requirement(self.bound) if self.bound else None
+
+    @property
+    def package(self) -> Optional[str]:
+        return self.requirement.name.lower() if self.bound else None
+
+    @property
+    def specifier(self) -> str:
+        return str(self.requirement.specifier) if self.bound else ""
+
+
+def _strings(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(s, str) and s for s in v)
+
+
+def _regex(v: Any) -> bool:
+    try:
+        re.compile(v)
+    except (re.error, TypeError):
+        return False
+    return isinstance(v, str) and bool(v)
+
+
+def _specifier(v: Any) -> bool:
+    try:
+        SpecifierSet(v)
+    except (InvalidSpecifier, TypeError):
+        return False
+    return isinstance(v, str)
+
+
+# key -> (check, what it must be)
+_CHECKS = {
+    "name": (_strings, "a non-empty list of dotted names"),
+    "call": (_strings, "a non-empty list of dotted names"),
+    "method": (_strings, "a non-empty list of attribute names"),
+    "keyword": (_strings, "a non-empty list of keyword names"),
+    "no_keyword": (_strings, "a non-empty list of keyword names"),
+    "arg0": (_strings, "a non-empty list of strings"),
+    "prefix": (lambda v: isinstance(v, bool), "true or false"),
+    "py2": (lambda v: v is True, "true"),
+    "subscript_attr": (lambda v: isinstance(v, str) and v.isidentifier(), "an attribute name"),
+    "index": (lambda v: type(v) is int, "an integer"),
+    "receiver": (_regex, "a regular expression"),
+    "string": (_regex, "a regular expression"),
+    "regex": (_regex, "a regular expression"),
+    "node": (lambda v: isinstance(v, str) and v.isidentifier(), "an ast node type name"),
+    "requirement": (lambda v: isinstance(v, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", v)),
+                    "a distribution name"),
+    "pinned": (_specifier, "a version specifier"),
+}
+
+
+def _pattern(p: Any, source: str, where: str) -> Pattern:
+    kinds = PATTERN_KINDS[source]
+    if not isinstance(p, dict):
+        raise ReproError(f"{where}: not an object")
+    found = [k for k in p if k in kinds]
+    if len(found) != 1:
+        raise ReproError(f"{where}: needs exactly one of {sorted(kinds)} (has {sorted(p)})")
+    kind = found[0]
+    extra = set(p) - {kind} - set(kinds[kind])
+    if extra:
+        raise ReproError(f"{where}: field {sorted(extra)[0]!r} not allowed with {kind!r}")
+    for k, v in p.items():
+        check, what = _CHECKS[k]
+        if not check(v):
+            raise ReproError(f"{where}: field {k!r} must be {what}, not {v!r}")
+    if kind == "subscript_attr" and "index" not in p:
+        raise ReproError(f"{where}: field 'index' missing")
+    v = p[kind]
+    return Pattern(
+        kind=kind, values=() if kind == "py2" else tuple(v) if isinstance(v, list) else (v,),
+        prefix=p.get("prefix", False), keyword=tuple(p.get("keyword", ())),
+        no_keyword=tuple(p.get("no_keyword", ())), arg0=tuple(p.get("arg0", ())),
+        index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""))
+
+
+def parse_rule(row: Any, where: str) -> Rule:
+    """One JSON row -> Rule; ``where`` (file and row) starts every error message."""
+    if not isinstance(row, dict):
+        raise ReproError(f"{where}: not an object")
+    if isinstance(row.get("id"), str):
+        where = f"{where} ({row['id']})"
+
+    def need(key: str, kind: type = str) -> Any:
+        v = row.get(key)
+        if not isinstance(v, kind) or not v:
+            raise ReproError(f"{where}: field {key!r} missing or not a non-empty {kind.__name__}")
+        return v
+
+    def opt(key: str, kind: type = str) -> Any:
+        v = row.get(key)
+        if v is not None and not isinstance(v, kind):
+            raise ReproError(f"{where}: field {key!r} must be a {kind.__name__}, not {v!r}")
+        return v
+
+    extra = sorted(set(row) - _FIELDS)
+    if extra:
+        raise ReproError(f"{where}: unknown field {extra[0]!r}")
+    rid = need("id")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", rid):
+        raise ReproError(f"{where}: field 'id' must be lower-case words joined by '-'")
+    source = need("source")
+    if source not in SOURCES:
+        raise ReproError(f"{where}: field 'source' {source!r} not one of {SOURCES}")
+    if need("safety") not in SAFETY:
+        raise ReproError(f"{where}: field 'safety' {row['safety']!r} not one of {SAFETY}")
+    pats = tuple(_pattern(p, source, f"{where}: patterns[{i}]")
+                 for i, p in enumerate(need("patterns", list)))
+    bound = opt("bound")
+    if bound is not None:
+        try:
+            Requirement(bound)
+        except InvalidRequirement as e:
+            why = str(e).splitlines()[0]
+            raise ReproError(f"{where}: field 'bound' {bound!r}: {why}") from None
+    for key in ("hard", "once_per_file"):
+        opt(key, bool)
+    errors = opt("errors", list) or []
+    if not all(isinstance(e, str) and e for e in errors):
+        raise ReproError(f"{where}: field 'errors' must be a list of non-empty strings")
+    ex = need("examples", dict)
+    for key in ("trigger", "clean"):
+        if not _strings(ex.get(key)):
+            raise ReproError(f"{where}: field 'examples' needs a non-empty {key!r} list of strings")
+    extra = sorted(set(ex) - {"trigger", "clean"})
+    if extra:
+        raise ReproError(f"{where}: field 'examples' has unknown key {extra[0]!r}")
+    return Rule(
+        id=rid, library=need("library"), source=source, patterns=pats,
+        message=need("message"), fix=need("fix"), safety=row["safety"], bound=bound,
+        hard=row.get("hard", True), deprecated=opt("deprecated"), removed=opt("removed"),
+        introduced=opt("introduced"), errors=tuple(errors), codemod=opt("codemod"),
+        ref=opt("ref"), once_per_file=row.get("once_per_file", False),
+        examples={k: tuple(v) for k, v in ex.items()}, source_note=opt("source_note"))
+
+
+@lru_cache(maxsize=None)
+def all_rules() -> Tuple[Rule, ...]:
+    """Every rule of every ``kb/data/rules/*.json`` file, in file then row order; ids unique."""
+    from repro_core.kb import load, names
+
+    out: List[Rule] = []
+    seen: Dict[str, str] = {}
+    for name in names("rules"):
+        where = f"kb/data/{name}.json"
+        data = load(name)
+        rows = data.get("rules") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise ReproError(f"{where}: no 'rules' list")
+        for i, row in enumerate(rows):
+            r = parse_rule(row, f"{where}: rules[{i}]")
+            if r.id in seen:
+                raise ReproError(f"{where}: rules[{i}]: rule id {r.id!r} also in {seen[r.id]}")
+            seen[r.id] = where
+            out.append(r)
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _by_id() -> Dict[str, Rule]:
+    return {r.id: r for r in all_rules()}
+
+
+def rule(rule_id: str) -> Rule:
+    """The rule with this id; ``ReproError`` when there is none."""
+    try:
+        return _by_id()[rule_id]
+    except KeyError:
+        raise ReproError(f"unknown rule id {rule_id!r}") from None
+
+
+def rules(library: Optional[str] = None, kind: Optional[str] = None) -> Tuple[Rule, ...]:
+    """The rules, optionally of one library (``"timm"``) and/or one source kind (``"cpp"``)."""
+    if kind is not None and kind not in SOURCES:
+        raise ReproError(f"unknown rule kind {kind!r} (one of {', '.join(SOURCES)})")
+    return tuple(r for r in all_rules() if (library is None or r.library == library)
+                 and (kind is None or r.source == kind))

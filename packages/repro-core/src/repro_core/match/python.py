@@ -1,0 +1,581 @@
+"""Python sources: the python rules matched on the ``ast`` (nothing is executed), names
+resolved through the file's imports (``import torch.nn.functional as F`` makes ``F.upsample``
+read as ``torch.nn.functional.upsample``).
+
+A file is parsed once (``parse``) and its nodes walked once for every rule. ``prefilter``
+says from the text alone, with a test derived from every pattern, that no rule can match, so
+most files of a large repository need no ``ast`` pass at all.
+"""
+
+import ast
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+
+from repro_core.kb.rules import Pattern, Rule
+from repro_core.kb.rules import rules as kb_rules
+from repro_core.match.span import Lines, Match
+
+# (rule, node or (import statement, index of the name), api): a match before its span
+Hit = Tuple[Rule, object, str]
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # full dotted module name as written
+    line: int
+
+
+class Parsed:
+    """One parsed Python source: its text, every node (one flat traversal), the local
+    name -> dotted target map of its imports, and its absolute imports."""
+
+    __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "_lines")
+
+    def __init__(self, text: str, tree: ast.AST):
+        self.text, self.tree = text, tree
+        self.nodes = _flatten(tree)
+        self.alias, self.imports, self.import_names = _aliases(self.nodes)
+        self._lines: Optional[Lines] = None
+
+    @property
+    def lines(self) -> Lines:
+        if self._lines is None:
+            self._lines = Lines(self.text)
+        return self._lines
+
+
+def parse(text: str) -> Optional[Parsed]:
+    """The parsed source, or None when it is not valid Python 3 (for this interpreter)."""
+    try:
+        return Parsed(text, ast.parse(text))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+# Python 2 statements, for files that do not parse (the ``py2`` pattern): (head, rest) per
+# statement form; the heads, which start with a literal, are the pattern's text test
+PY2_FORMS = ((r"print\s+[^\s(=]", r"[^=]*$"), (r"exec\s+['\"]", ""),
+             (r"except\s+[\w.]+\s*,", r"\s*\w+\s*:"))
+PY2 = re.compile(r"^\s*(" + "|".join(h + t for h, t in PY2_FORMS) + ")", re.M)
+# an import statement spanning lines: only the ast reads those right
+MULTILINE_IMPORT = re.compile(r"import[ \t]*[(\\]")
+# A text test for the node types syntax rules use: a source holding such a node contains it.
+# Other node types get no test (the file always goes to the ast pass: slower, never wrong).
+NODE_TEXT = {
+    "JoinedStr": r"[fF][rR]?['\"]", "FormattedValue": r"[fF][rR]?['\"]",  # also in rf"..."
+    "NamedExpr": r":=", "Lambda": r"\blambda\b", "Await": r"\bawait\b",
+    "AsyncFunctionDef": r"\basync\b", "AsyncFor": r"\basync\b", "AsyncWith": r"\basync\b",
+    "Yield": r"\byield\b", "YieldFrom": r"\byield\b", "Global": r"\bglobal\b",
+    "Nonlocal": r"\bnonlocal\b", "MatMult": r"@", "Starred": r"\*", "Delete": r"\bdel\b",
+    "Assert": r"\bassert\b", "With": r"\bwith\b", "Try": r"\btry\b", "Raise": r"\braise\b",
+    "ClassDef": r"\bclass\b", "FunctionDef": r"\bdef\b",
+    "Set": r"\{", "SetComp": r"\{", "DictComp": r"\{", "Dict": r"\{", "ListComp": r"\bfor\b",
+    "GeneratorExp": r"\bfor\b", "comprehension": r"\bfor\b", "IfExp": r"\bif\b",
+    "AnnAssign": r":", "Match": r"\bmatch\b", "TryStar": r"except\s*\*",
+}
+
+
+def _unanchored(regex: str) -> str:
+    """``regex`` with its ``^``/``$``/``\\A``/``\\Z`` anchors dropped (outside character
+    classes): it then finds the literal's value anywhere in the source text."""
+    out, i, cls = [], 0, False
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\" and i + 1 < len(regex):
+            if not cls and regex[i + 1] in "AZ":
+                i += 2
+                continue
+            out.append(regex[i:i + 2])
+            i += 2
+            continue
+        if cls:
+            cls = c != "]" or out[-1] == "["
+        elif c == "[":
+            cls = True
+        elif c in "^$":
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _alternatives(regex: str) -> List[str]:
+    """``a|b`` -> [a, b] at the top level (searched separately, each can start with a literal:
+    faster than the alternation); the regex itself when it starts with inline flags."""
+    if regex.startswith("(?") and not regex.startswith(("(?:", "(?P", "(?=", "(?!", "(?<")):
+        return [regex]
+    out: List[str] = []
+    depth, cls, first, last, i = 0, False, 0, 0, 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if cls:  # inside [...]: a ']' first (or after '^') is a literal
+            if c == "^" and i == first:
+                first += 1
+            cls = c != "]" or i == first
+        elif c == "[":
+            cls, first = True, i + 1
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            out.append(regex[last:i])
+            last = i + 1
+        i += 1
+    return out + [regex[last:]]
+
+
+def needles(p: Pattern) -> Optional[List[str]]:
+    """Regexes of which a text must match one to hold a match of ``p``; None for name and
+    call patterns, whose test is their dotted name spelled through the file's imports."""
+    if p.kind in ("name", "call"):
+        if p.kind == "call" and p.prefix and p.keyword:
+            return [re.escape(k) + r"\s*=" for k in p.keyword]  # cheaper than the names
+        return None
+    if p.kind == "method":
+        return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
+    if p.kind == "subscript_attr":
+        return [rf"\.\s*{re.escape(p.value)}\s*\["]
+    if p.kind == "string":
+        return _alternatives(_unanchored(p.value))
+    if p.kind == "node":
+        return [NODE_TEXT.get(p.value, "")]
+    if p.kind == "py2":
+        return [head for head, _ in PY2_FORMS]
+    raise ValueError(f"not a python pattern: {p.kind}")
+
+
+class Matcher:
+    """The python rules' patterns indexed for one-dict-lookup matching, and the text
+    pre-filter derived from them."""
+
+    def __init__(self, rules: Sequence[Rule]):
+        self.rules = tuple(r for r in rules if r.source == "python")
+        self.names: Dict[str, List[Rule]] = {}
+        self.name_prefix: Dict[str, List[Rule]] = {}
+        self.calls: Dict[str, List[Tuple[Rule, Pattern]]] = {}
+        self.call_prefix: List[Tuple[str, Rule, Pattern]] = []
+        self.methods: Dict[str, List[Tuple[Rule, Pattern]]] = {}
+        self.subscripts: List[Tuple[Rule, Pattern, re.Pattern[str]]] = []
+        self.strings: List[Tuple[Rule, re.Pattern[str]]] = []
+        self.nodes: Dict[str, List[Rule]] = {}
+        self.py2: List[Rule] = []
+        self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
+        self.loose_prefixes: List[str] = []
+        self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
+        for r in self.rules:
+            for p in r.patterns:
+                k = p.kind
+                if k == "name":
+                    target = self.name_prefix if p.prefix else self.names
+                    for n in p.values:
+                        target.setdefault(n, []).append(r)
+                elif k == "call":
+                    for n in p.values:
+                        if p.prefix:
+                            self.call_prefix.append((n, r, p))
+                        else:
+                            self.calls.setdefault(n, []).append((r, p))
+                elif k == "method":
+                    for n in p.values:
+                        self.methods.setdefault(n, []).append((r, p))
+                elif k == "subscript_attr":
+                    self.subscripts.append((r, p, re.compile(p.receiver)))
+                elif k == "string":
+                    self.strings.append((r, re.compile(p.value)))
+                elif k == "node":
+                    self.nodes.setdefault(p.value, []).append(r)
+                elif k == "py2":
+                    self.py2.append(r)
+                alts = needles(p)
+                if alts is None and k == "call" and p.prefix:
+                    self.loose_prefixes += p.values  # a string prefix of the dotted name
+                elif alts is None:
+                    for n in p.values:
+                        self.by_top.setdefault(n.split(".")[0], []).append(n)
+                else:
+                    self._needles += [(r.id, a) for a in alts]
+        self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
+            getattr(ast, n, None), type))
+        self.syntax_rule_ids = frozenset(r.id for rs in self.nodes.values() for r in rs)
+        self._needle_cache: Dict[FrozenSet[str], Tuple[re.Pattern[str], ...]] = {}
+        self._target_cache: Dict[str, Tuple[bool, FrozenSet[str]]] = {}
+
+    # -- the text pre-filter -------------------------------------------------------------
+
+    def _needle(self, skip: FrozenSet[str]) -> Tuple["re.Pattern[str]", ...]:
+        got = self._needle_cache.get(skip)
+        if got is None:
+            # separate patterns, most starting with a literal: re scans for it quickly
+            alts = dict.fromkeys(a for rid, a in self._needles if rid not in skip)
+            got = self._needle_cache[skip] = tuple(re.compile(a, re.M) for a in alts)
+        return got
+
+    def prefilter(self, text: str, skip: Iterable[str] = frozenset()
+                  ) -> Optional[Tuple[List[Import], Dict[str, str]]]:
+        """None when some rule could match ``text`` (parse it and call ``find``); else the
+        file's imports and alias map, read from the text. Patterns of the rules in ``skip``
+        are left out of the test (their matches are not needed)."""
+        if any(rx.search(text) for rx in self._needle(frozenset(skip))):
+            return None
+        if MULTILINE_IMPORT.search(text):
+            return None
+        imports, alias = regex_imports(text)
+        return None if self._may_resolve(text, imports, alias) else (imports, alias)
+
+    def _target_info(self, target: str) -> Tuple[bool, FrozenSet[str]]:
+        """(the import itself names a pattern, suffixes that complete ``target`` into one)."""
+        got = self._target_cache.get(target)
+        if got is None:
+            # a call prefix without keyword: any import along its path may lead to it
+            direct = any(target.startswith(p) or p.startswith(target)
+                         for p in self.loose_prefixes)
+            suffixes = set()
+            for name in self.by_top.get(target.split(".")[0], ()):
+                if name == target or target.startswith(name + "."):
+                    direct = True
+                elif name.startswith(target + "."):
+                    suffixes.add(name[len(target):].rstrip("."))
+            got = self._target_cache[target] = (direct, frozenset(suffixes))
+        return got
+
+    def _may_resolve(self, text: str, imports: List[Import], alias: Dict[str, str]) -> bool:
+        """Could a name/call pattern resolve in this file? Each pattern's dotted name, spelled
+        through the file's aliases (``np.float`` for ``numpy.float``), must occur in the text."""
+        for imp in imports:
+            if self._target_info(imp.module)[0]:
+                return True
+        for local, target in alias.items():
+            direct, suffixes = self._target_info(target)
+            if direct:
+                return True
+            if not suffixes:
+                continue
+            for m in re.finditer(re.escape(local) + r"((?:\s*\.\s*\w+)+)", text):
+                if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_."):
+                    continue
+                acc = ""
+                for part in re.sub(r"\s+", "", m.group(1)).split(".")[1:]:
+                    acc += "." + part
+                    if acc in suffixes:
+                        return True
+        return False
+
+    # -- matching ------------------------------------------------------------------------
+
+    def find(self, path: str, src: Parsed) -> List[Match]:
+        """Every match in a parsed source: imports first, then the nodes in traversal order."""
+        return self._matches(path, src, self._hits(src))
+
+    def find_unparsed(self, path: str, text: str) -> List[Match]:
+        """The ``py2`` rules on a source that does not parse: at its first Python 2 statement."""
+        m = PY2.search(text)
+        if not m or not self.py2:
+            return []
+        lines = Lines(text)
+        end = m.start(1) + len(m.group(1).rstrip())
+        return [lines.match(r, path, m.start(1), end, "python2 syntax") for r in self.py2]
+
+    def _hits(self, src: Parsed) -> List[Hit]:
+        alias = src.alias
+        hits: List[Hit] = []
+        names, name_prefix = self.names, self.name_prefix
+
+        def name_hits(q: str, where: object) -> None:
+            for r in names.get(q, ()):
+                hits.append((r, where, q))
+            if name_prefix:
+                parts = q.split(".")
+                for i in range(1, len(parts) + 1):
+                    for r in name_prefix.get(".".join(parts[:i]), ()):
+                        hits.append((r, where, q))
+
+        for module, where in src.import_names:
+            name_hits(module, where)
+        Attribute, Name, Call, Subscript, Constant, ImportFrom = (
+            ast.Attribute, ast.Name, ast.Call, ast.Subscript, ast.Constant, ast.ImportFrom)
+        node_types = set(self.node_types)
+        for node in src.nodes:
+            t = type(node)
+            if t is Attribute:
+                q = dotted(node, alias)
+                if q:
+                    name_hits(q, node)
+            elif t is Call:
+                q = dotted(node.func, alias)  # type: ignore[attr-defined]
+                if q:
+                    for r, p in self.calls.get(q, ()):
+                        if _call_ok(node, p):  # type: ignore[arg-type]
+                            hits.append((r, node, q))
+                    for pre, r, p in self.call_prefix:
+                        if q.startswith(pre) and _call_ok(node, p):  # type: ignore[arg-type]
+                            hits.append((r, node, q))
+                func = node.func  # type: ignore[attr-defined]
+                if type(func) is Attribute and func.attr in self.methods:
+                    for r, p in self.methods[func.attr]:
+                        if _call_ok(node, p):  # type: ignore[arg-type]
+                            hits.append((r, node, f".{func.attr}()"))
+            elif t is Name:
+                q = alias.get(node.id)  # type: ignore[attr-defined]
+                if q and q in names and type(node.ctx) is ast.Load:  # type: ignore
+                    name_hits(q, node)
+            elif t is Constant:
+                v = node.value  # type: ignore[attr-defined]
+                if self.strings and type(v) is str and len(v) < 200:
+                    for r, rx in self.strings:
+                        if rx.search(v):
+                            hits.append((r, node, repr(v)))
+            elif t is Subscript:
+                if self.subscripts:
+                    self._subscript(node, hits)  # type: ignore[arg-type]
+            elif t is ImportFrom and node.module and not node.level:  # type: ignore
+                for i, a in enumerate(node.names):  # type: ignore[attr-defined]
+                    name_hits(f"{node.module}.{a.name}", (node, i))  # type: ignore
+            if t in node_types:
+                for r in self.nodes.get(t.__name__, ()):
+                    hits.append((r, node, t.__name__))
+        return hits
+
+    def _subscript(self, node: ast.Subscript, hits: List[Hit]) -> None:
+        val = node.value
+        if not isinstance(val, ast.Attribute):
+            return
+        sl = node.slice
+        if sys.version_info < (3, 9) and isinstance(sl, ast.Index):
+            sl = sl.value  # type: ignore[attr-defined]
+        if not isinstance(sl, ast.Constant):
+            return
+        recv = _recv_name(val.value)
+        for r, p, rx in self.subscripts:
+            if val.attr == p.value and sl.value == p.index and rx.search(recv or ""):
+                hits.append((r, node, f"{recv}.{val.attr}[{sl.value}]"))
+
+    def _matches(self, path: str, src: Parsed, hits: List[Hit]
+                 ) -> List[Match]:
+        if not hits:
+            return []
+        lines = src.lines
+        out = []
+        for r, where, api in hits:
+            if isinstance(where, tuple):  # (import statement, index of the name in it)
+                start, end = _import_span(lines, where[0], where[1])
+                node = where[0]
+            else:
+                start, end = _node_span(lines, where)  # type: ignore[arg-type]
+                node = where
+            out.append(lines.match(r, path, start, end, api, node))
+        return out
+
+
+@lru_cache(maxsize=1)
+def _default() -> Matcher:
+    return Matcher(kb_rules(kind="python"))
+
+
+def matcher(rules: Optional[Sequence[Rule]] = None) -> Matcher:
+    """The matcher of ``rules`` (default: the knowledge base's python rules, built once)."""
+    return _default() if rules is None else Matcher(rules)
+
+
+def find(path: str, source: Union[str, Parsed], rules: Optional[Sequence[Rule]] = None
+         ) -> List[Match]:
+    """The python rules (default: the knowledge base's) matched in one source, given as text
+    or as ``parse(text)`` (so a caller that needs the tree too parses once)."""
+    m = matcher(rules)
+    if isinstance(source, Parsed):
+        return m.find(path, source)
+    parsed = parse(source)
+    return m.find(path, parsed) if parsed else m.find_unparsed(path, source)
+
+
+# -- spans ---------------------------------------------------------------------------------
+
+def _char_col(lines: Lines, line: int, col: int) -> int:
+    """ast columns count UTF-8 bytes; spans count characters."""
+    if lines.ascii:
+        return col
+    text = lines.line(line)
+    return len(text.encode("utf-8", "surrogatepass")[:col].decode("utf-8", "replace"))
+
+
+def _node_span(lines: Lines, node: ast.AST) -> Tuple[int, int]:
+    if not hasattr(node, "lineno"):  # no position of its own: cover its positioned children
+        inner = [n for n in ast.walk(node) if hasattr(n, "lineno") and n is not node]
+        if not inner:
+            return 0, 0
+        return (min(_node_span(lines, n)[0] for n in inner),
+                max(_node_span(lines, n)[1] for n in inner))
+    line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
+    end_line = node.end_lineno or line  # type: ignore[attr-defined]
+    end_col = node.end_col_offset  # type: ignore[attr-defined]
+    if not lines.ascii:
+        col = _char_col(lines, line, col)
+        end_col = end_col if end_col is None else _char_col(lines, end_line, end_col)
+    start = lines.offset(line, col)
+    if end_col is None:
+        return start, start
+    return start, max(start, lines.offset(end_line, end_col))
+
+
+_IMPORT_TOKEN = re.compile(r"#[^\r\n]*|[^\W\d]\w*(?:[ \t]*\.[ \t]*[^\W\d]\w*)*")
+
+
+def _import_span(lines: Lines, stmt: ast.AST, index: int) -> Tuple[int, int]:
+    """Offsets of the ``index``-th imported name of an import statement as written (-1: the
+    module of ``from X import ...``); found by reading the statement's text, so the same on
+    every Python version (alias nodes have positions only from 3.10)."""
+    start, end = _node_span(lines, stmt)
+    names: List[Tuple[int, int]] = []
+    module = None
+    after_as = False
+    for m in _IMPORT_TOKEN.finditer(lines.text, start, end):
+        word = m.group(0)
+        if word[0] == "#" or word in ("import", "from"):
+            continue
+        if word == "as":
+            after_as = True
+            continue
+        if after_as:
+            after_as = False
+            continue
+        if isinstance(stmt, ast.ImportFrom) and module is None:
+            module = (m.start(), m.end())
+            continue
+        names.append((m.start(), m.end()))
+    if index == -1:
+        return module or (start, end)
+    return names[index] if index < len(names) else (start, end)
+
+
+# -- names ---------------------------------------------------------------------------------
+
+ImportName = Tuple[str, Tuple[ast.AST, int]]  # (module, (statement, index of the name))
+
+
+def _aliases(nodes: Sequence[ast.AST]
+             ) -> Tuple[Dict[str, str], List[Import], List[ImportName]]:
+    """Local name -> dotted target for every import in the file; its absolute imports; and
+    where each imported module is written (index -1: the module of ``from X import``)."""
+    alias: Dict[str, str] = {}
+    imports: List[Import] = []
+    names: List[ImportName] = []
+    for node in nodes:
+        t = type(node)
+        if t is ast.Import:
+            for i, a in enumerate(node.names):  # type: ignore[attr-defined]
+                imports.append(Import(a.name, node.lineno))  # type: ignore[attr-defined]
+                names.append((a.name, (node, i)))
+                if a.asname:
+                    alias[a.asname] = a.name
+                else:
+                    top = a.name.split(".")[0]
+                    alias[top] = top
+        elif t is ast.ImportFrom and node.module and not node.level:  # type: ignore
+            imports.append(Import(node.module, node.lineno))  # type: ignore[attr-defined]
+            names.append((node.module, (node, -1)))  # type: ignore[attr-defined]
+            for a in node.names:  # type: ignore[attr-defined]
+                if a.name != "*":
+                    alias[a.asname or a.name] = f"{node.module}.{a.name}"  # type: ignore
+    return alias, imports, names
+
+
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:import[ \t]+([\w. \t,]+)|from[ \t]+([\w.]+)[ \t]+import\b)", re.M)
+
+
+def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
+    """Imports and the alias map read line by line (callers make sure no import statement
+    spans lines: see ``MULTILINE_IMPORT``)."""
+    out: List[Import] = []
+    alias: Dict[str, str] = {}
+    line, pos = 1, 0
+    for m in _IMPORT_LINE.finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        if m.group(2):
+            mod = m.group(2)
+            if mod.startswith("."):
+                continue
+            out.append(Import(mod, line))
+            rest = text[m.end():text.find("\n", m.end()) % (len(text) + 1)].split("#")[0]
+            for part in rest.split(","):
+                w = part.split()
+                if len(w) in (1, 3) and w[0] != "*":
+                    alias[w[-1]] = f"{mod}.{w[0]}"
+            continue
+        for part in m.group(1).split(","):
+            w = part.split()
+            if not w or not re.fullmatch(r"[A-Za-z_][\w.]*", w[0]):
+                continue
+            out.append(Import(w[0], line))
+            if len(w) == 3 and w[1] == "as":
+                alias[w[2]] = w[0]
+            else:
+                alias[w[0].split(".")[0]] = w[0].split(".")[0]
+    return out, alias
+
+
+def _flatten(tree: ast.AST) -> List[ast.AST]:
+    """Every node of the tree (like ``ast.walk``, about twice as fast; contexts skipped)."""
+    out: List[ast.AST] = []
+    stack = [tree]
+    node_type, list_type = ast.AST, list
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for name in node._fields:
+            if name == "ctx":
+                continue
+            v = getattr(node, name, None)
+            if type(v) is list_type:
+                stack.extend(x for x in v if isinstance(x, node_type))
+            elif isinstance(v, node_type):
+                stack.append(v)
+    return out
+
+
+def dotted(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
+    """The dotted name an expression like ``F.upsample`` resolves to through the imports."""
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in alias:
+        return None
+    parts.append(alias[node.id])
+    return ".".join(reversed(parts))
+
+
+
+def str_const(node: ast.AST) -> Optional[str]:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _call_ok(call: ast.Call, p: Pattern) -> bool:
+    kws = {k.arg for k in call.keywords if k.arg}
+    if p.keyword and not kws & set(p.keyword):
+        return False
+    if p.no_keyword and kws & set(p.no_keyword):
+        return False
+    if p.arg0:
+        if not call.args or str_const(call.args[0]) not in p.arg0:
+            return False
+        if any(str_const(a) and str_const(a) not in p.arg0 and str(str_const(a)).startswith(
+                "-") for a in call.args[1:]):
+            return False  # e.g. add_argument('--local_rank', '--local-rank'): already fixed
+    return True
+
+
+def _recv_name(node: ast.AST) -> str:
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))

@@ -1,0 +1,225 @@
+"""The matchers report exact spans (line/column hand-counted here) whose text is the source's
+text there; the python pre-filter is derived from every pattern kind; malformed rule rows are
+one-line errors naming file, row and field."""
+
+import pytest
+
+from repro_core import kb
+from repro_core.errors import ReproError
+from repro_core.kb.rules import Pattern, Rule, all_rules, parse_rule
+from repro_core.match import Match, cpp, python, requirements
+
+
+def spans(found):
+    return {(m.rule.id, m.line, m.col, m.end_line, m.end_col, m.text) for m in found}
+
+
+def check_text(src, found):
+    for m in found:
+        assert src[m.start:m.end] == m.text
+        assert src.split("\n")[m.line - 1][m.col:].startswith(m.text.split("\n")[0])
+
+
+PY = (
+    "import torch.nn.functional as F\n"  # 1
+    "from torch._six import (inf,\n"  # 2
+    "                        string_classes)\n"  # 3
+    "from torch.autograd import Variable\n"  # 4
+    "x = Variable(t,\n"  # 5
+    "             volatile=True)\n"  # 6
+    's = "é" + F.upsample(x)\n'  # 7
+    "total += loss.data[0]\n"  # 8
+    'ext = dict(extra_compile_args=["-O2", "-std=c++14"])\n'  # 9
+)
+
+
+def test_python_spans_are_exact():
+    found = python.find("train.py", PY)
+    got = spans(found)
+    assert ("torch-six", 2, 5, 2, 15, "torch._six") in got  # the module of the import
+    assert ("torch-six", 2, 24, 2, 27, "inf") in got  # each imported name
+    assert ("torch-six", 3, 24, 3, 38, "string_classes") in got
+    call = "Variable(t,\n             volatile=True)"  # a call over two lines
+    assert ("torch-variable", 5, 4, 6, 27, call) in got
+    assert ("torch-variable-volatile", 5, 4, 6, 27, call) in got
+    # columns count characters: "é" is two UTF-8 bytes, ast says column 11
+    assert ("torch-upsample", 7, 10, 7, 20, "F.upsample") in got
+    assert ("torch-data-index", 8, 9, 8, 21, "loss.data[0]") in got
+    assert ("cpp-std-cxx14", 9, 38, 9, 50, '"-std=c++14"') in got
+    check_text(PY, found)
+    by_rule = {m.rule.id: m for m in found}
+    assert by_rule["torch-upsample"].api == "torch.nn.functional.upsample"
+    assert by_rule["torch-data-index"].api == "loss.data[0]"
+
+
+def test_python_parsed_once_gives_the_same_matches():
+    parsed = python.parse(PY)
+    assert parsed is not None
+    assert python.find("train.py", parsed) == python.find("train.py", PY)
+
+
+def test_python2_source_matches_its_first_python2_statement():
+    src = "import os\n\n\n    print 'hello'\n"
+    (m,) = [m for m in python.find("old.py", src) if m.rule.id == "py2-syntax"]
+    assert (m.line, m.col, m.end_line, m.end_col, m.text) == (4, 4, 4, 17, "print 'hello'")
+
+
+def test_import_spans_without_alias_positions():
+    src = "import numpy as np, torch._six as six  # old\nimport timm.models.layers\n"
+    got = spans(python.find("m.py", src))
+    assert ("torch-six", 1, 20, 1, 30, "torch._six") in got
+    assert ("timm-models-layers", 2, 7, 2, 25, "timm.models.layers") in got
+
+
+CPP = (
+    "#include <THC/THC.h>\n"  # 1
+    "// THCudaCheck(x);\n"  # 2: a comment
+    "  int y = 0; THCudaCheck(cudaGetLastError());\n"  # 3
+    "/* THCState *s; */ THCState* state = at::globalContext().getTHCState();\r\n"  # 4
+    "\f\n"  # 5: a form feed is not a line end
+    "THCudaCheck (e);\n"  # 6
+)
+
+
+def test_cpp_spans_are_exact():
+    found = cpp.find("ext/k.cu", CPP)
+    assert spans(found) == {
+        ("cpp-thc-include", 1, 0, 1, 14, "#include <THC/"),
+        ("cpp-thcudacheck", 3, 13, 3, 25, "THCudaCheck("),
+        ("cpp-thcstate", 4, 19, 4, 27, "THCState"),
+        ("cpp-thcudacheck", 6, 0, 6, 13, "THCudaCheck ("),
+    }
+    for m in found:
+        assert CPP[m.start:m.end] == m.text and m.path == "ext/k.cu"
+
+
+README = "# x\n\n```\npip install torch  timm==0.3.2\n```\n"
+REQS = "numpy<1.24\n  timm==0.3.2 \\\n    --hash=sha256:00\nsklearn\n"
+
+
+def test_requirement_spans_are_exact():
+    texts = {"requirements.txt": REQS, "README.md": README}
+    stated = [requirements.Stated("timm", "==0.3.2", "requirements.txt", 2),
+              requirements.Stated("sklearn", "", "requirements.txt", 4),
+              requirements.Stated("timm", "==0.3.2", "README.md", 4),
+              requirements.Stated("timm", "==0.9.2", "requirements.txt", 2)]  # no rule
+    found = requirements.find(stated, read=texts.get)
+    assert {(m.rule.id, m.path) + tuple(spans([m]))[0][1:] for m in found} == {
+        ("timm-032-torch-six", "requirements.txt", 2, 2, 2, 13, "timm==0.3.2"),
+        ("timm-032-torch-six", "README.md", 4, 19, 4, 30, "timm==0.3.2"),
+        ("pkg-sklearn", "requirements.txt", 4, 0, 4, 7, "sklearn"),
+    }
+    for m in found:
+        assert texts[m.path][m.start:m.end] == m.text
+        assert m.node in stated
+    # without the text: the stated line, an empty span
+    (m,) = requirements.find(stated[1:2])
+    assert (m.line, m.col, m.end_col, m.text, m.api) == (4, 0, 0, "", "sklearn")
+
+
+def test_match_round_trips_through_a_dict():
+    for m in python.find("train.py", PY):
+        assert Match.from_dict(m.to_dict()) == m
+
+
+def _rule(**pattern) -> Rule:
+    return parse_rule({"id": "x-rule", "library": "python", "source": "python",
+                       "patterns": [pattern], "message": "m", "fix": "f", "safety": "safe",
+                       "examples": {"trigger": ["t"], "clean": ["c"]}}, "test")
+
+
+def test_prefilter_derives_a_test_for_node_rules_of_any_type():
+    # the old pre-filter knew only JoinedStr and NamedExpr: this file went unparsed
+    rule = _rule(node="Lambda")
+    m = python.matcher([rule])
+    src = "import os\nkey = lambda item: item[1]\n"
+    assert m.prefilter(src) is None  # must parse
+    assert spans(python.find("k.py", src, [rule])) == {
+        ("x-rule", 2, 6, 2, 26, "lambda item: item[1]")}
+    assert m.prefilter("import os\nkey = sorted\n") is not None  # no lambda: skipped
+    # a node type without a text test: every file goes to the ast pass
+    binop = python.matcher([_rule(node="BinOp")])
+    assert binop.prefilter("import os\n") is None
+    assert spans(python.find("k.py", "y = 1 + 2\n", [_rule(node="BinOp")])) == {
+        ("x-rule", 1, 4, 1, 9, "1 + 2")}
+
+
+@pytest.mark.parametrize("rule", kb.rules(kind="python"), ids=lambda r: r.id)
+def test_prefilter_keeps_every_trigger_example(rule):
+    m = python.matcher([rule])
+    for snippet in rule.examples["trigger"]:
+        assert m.prefilter(snippet) is None, snippet
+
+
+def test_prefilter_of_prefix_calls_without_keyword_resolves_names():
+    rule = _rule(call=["torchvision.models."], prefix=True)
+    m = python.matcher([rule])
+    assert m.prefilter("import torchvision.models as M\nnet = M.resnet50()\n") is None
+    assert m.prefilter("import torchvision.transforms as T\nt = T.ToTensor()\n") is not None
+
+
+def test_every_pattern_kind_has_a_text_test():
+    kinds = {"method": {"method": ["add_argument"]},
+             "subscript_attr": {"subscript_attr": "data", "index": 0},
+             "string": {"string": "^-std=c\\+\\+14$"}, "node": {"node": "Await"},
+             "py2": {"py2": True}}
+    for kind, pat in kinds.items():
+        assert python.needles(_rule(**pat).patterns[0]), kind
+    assert python.needles(Pattern("string", ("^a[^$]b$",))) == ["a[^$]b"]
+    # top-level alternatives are searched separately (anchors dropped, classes kept)
+    assert python.needles(Pattern("string", (r"(compute|sm)_3[0-7]\b|^3\.[57](;|$)",))) == [
+        r"(compute|sm)_3[0-7]\b", r"3\.[57](;|)"]
+    assert python.needles(Pattern("string", (r"[|]x|\|y|(?:a|b)",))) == [
+        "[|]x", r"\|y", "(?:a|b)"]
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"patterns": [{"name": ["x"], "prefx": True}]}, "patterns[0]: field 'prefx' not allowed"),
+    ({"patterns": [{"call": "torch.load"}]}, "field 'call' must be a non-empty list"),
+    ({"patterns": [{"string": "(unclosed"}]}, "field 'string' must be a regular expression"),
+    ({"patterns": [{"regex": "x"}]}, "patterns[0]: needs exactly one of"),
+    ({"bound": "torch<<1"}, "field 'bound'"),
+    ({"safety": "maybe"}, "field 'safety'"),
+    ({"removd": "1.0"}, "unknown field 'removd'"),
+    ({"examples": {"trigger": ["t"]}}, "field 'examples' needs a non-empty 'clean'"),
+    ({"hard": "yes"}, "field 'hard' must be a bool"),
+])
+def test_malformed_row_names_file_row_and_field(row, message, monkeypatch):
+    good = {"id": "bad-rule", "library": "torch", "source": "python",
+            "patterns": [{"name": ["torch.x"]}], "message": "m", "fix": "f", "safety": "safe",
+            "examples": {"trigger": ["t"], "clean": ["c"]}}
+    import repro_core.kb as kbmod
+
+    monkeypatch.setattr(kbmod, "names", lambda folder="": ["rules/zz"])
+    monkeypatch.setattr(kbmod, "load", lambda name: {"rules": [good, {**good, **row}]})
+    all_rules.cache_clear()
+    try:
+        with pytest.raises(ReproError) as e:
+            all_rules()
+    finally:
+        monkeypatch.undo()
+        all_rules.cache_clear()
+    text = str(e.value)
+    assert "\n" not in text
+    assert text.startswith("kb/data/rules/zz.json: rules[1] (bad-rule): "), text
+    assert message in text, text
+
+
+def test_queries_filter_by_library_and_kind():
+    assert kb.rule("torch-six").bound == "torch<2.0"
+    cpp_rules = kb.rules(kind="cpp")
+    assert cpp_rules and all(r.source == "cpp" for r in cpp_rules)
+    assert {r.library for r in kb.rules(library="timm")} == {"timm"}
+    assert set(kb.rules(library="timm", kind="requirements")) == {kb.rule("timm-032-torch-six")}
+    with pytest.raises(ReproError, match="unknown rule kind"):
+        kb.rules(kind="rust")
+
+
+def test_spans_in_crlf_and_cr_sources():
+    for nl in ("\r\n", "\r"):
+        src = nl.join(["import numpy as np", "", "x = np.float(1)", ""])
+        (m,) = python.find("m.py", src)
+        assert (m.rule.id, m.line, m.col, m.end_line, m.end_col, m.text) == (
+            "np-builtin-aliases", 3, 4, 3, 12, "np.float")
+        (c,) = cpp.find("k.cu", nl.join(["/* a", " b */", "  THCudaCheck(e);"]))
+        assert (c.line, c.col, c.end_col, c.text) == (3, 2, 14, "THCudaCheck(")
