@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from repro_cli.main import main
+from repro_core.hardware import Hardware
 from repro_core.plan import plan_path
 
 REPOS = Path(__file__).resolve().parents[1] / "data" / "repos"
@@ -30,7 +31,7 @@ def test_json_spec(tmp_path, capsys):
 
 
 def test_plan_json_of_a_repository_with_extensions_gives_devel(tmp_path, capsys):
-    p = plan_path(str(REPOS / "legacy2018"), gpu="8.9")
+    p = plan_path(str(REPOS / "legacy2018"), Hardware.stated("8.9"))
     pj = tmp_path / "plan.json"
     pj.write_text(p.to_json())
     assert main(["docker", str(pj), "-o", "-"]) == 0

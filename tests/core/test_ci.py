@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from repro_core import ci
 from repro_core.errors import ReproError
+from repro_core.hardware import Hardware
 from repro_core.plan import plan_path
 
 REPOS = Path(__file__).resolve().parents[1] / "data" / "repos"
@@ -43,7 +44,7 @@ def test_bad_rows(bad, msg):
 
 
 def test_rows_from_a_plan_follow_its_candidates():
-    p = plan_path(str(REPOS / "style2021"), gpu="none")
+    p = plan_path(str(REPOS / "style2021"), Hardware.stated(None))
     rows = ci.rows_from_plan(p)
     assert [r.python for r in rows] == [c.python for c in p.candidates]
     for r, c in zip(rows, p.candidates):

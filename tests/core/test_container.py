@@ -124,7 +124,7 @@ def test_every_kb_torch_build_gives_a_checked_dockerfile_or_a_clear_error():
     from repro_core import kb
     minors = {compat.cuda_mm(r["cuda"]) for r in facts()["images"] if r["cudnn_tag"]}
     made = refused = 0
-    for rel in kb.load("torch_releases")["releases"]:
+    for rel in kb.load("torch_releases")["releases"]:  # the raw rows: an independent reading
         version = rel["version"] + ".0"
         lo_minor = int(rel["python"]["min"].split(".")[1])
         hi_minor = int(rel["python"]["max"].split(".")[1])

@@ -156,9 +156,9 @@ def _arch_list(build: compat.TorchBuild, gpu: Optional[str], notes: List[str]) -
     assert build.cuda
     if gpu:
         cc, _ = compat.gpu_cc(gpu)
-        ok, why = compat.can_run(build.arch_list, cc)
-        if not ok:
-            notes.append(f"torch {build.spec} cannot run on {compat.cc_str(cc)}: {why}")
+        verdict = compat.can_run(build.arch_list, cc)
+        if not verdict.ok:
+            notes.append(f"torch {build.spec} cannot run on {compat.cc_str(cc)}: {verdict.reason}")
         arch, why = compat.best_arch(cc, build.cuda)
         if arch is None:
             raise ReproError(f"cannot compile extensions for GPU {compat.cc_str(cc)} with "

@@ -36,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _rows(args: argparse.Namespace) -> List[ci.CiRow]:
     if args.matrix:
         return [ci.parse_row(r) for r in args.matrix]
+    from repro_core.hardware import Hardware
     from repro_core.plan import plan_path
-    return ci.rows_from_plan(plan_path(args.path, gpu="none"))
+    return ci.rows_from_plan(plan_path(args.path, Hardware.stated(None)))
 
 
 def _check(path: Path, force: bool) -> None:

@@ -79,11 +79,12 @@ def resolve(args: argparse.Namespace) -> Tuple[Optional[str], Optional[str], Opt
     ext = False
     src = args.source
     if src and os.path.isdir(src):
+        from repro_cli.commands.plan import hardware
         from repro_core.plan import plan
         from repro_core.scan import scan
         report = scan(src)
         ext = bool(report.extensions)
-        p = plan(report, gpu=args.gpu or "auto")
+        p = plan(report, hardware(args.gpu or "auto", None))
         torch, python = _from_plan(p, args.candidate, src)
         gpu = p.gpu
     elif src and src.endswith(".json"):
