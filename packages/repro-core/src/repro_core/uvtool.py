@@ -56,5 +56,6 @@ def run_uv(args: Sequence[str], what: str, env: Optional[Dict[str, str]] = None,
     except subprocess.TimeoutExpired:
         raise ReproError(f"{what}: uv did not finish in {timeout:.0f} s") from None
     if r.returncode != 0:
-        raise ReproError(f"{what}: {one_line(r.stderr or '')}")
+        why = one_line(r.stderr) if capture else f"uv exited with {r.returncode} (see above)"
+        raise ReproError(f"{what}: {why}")
     return r
