@@ -34,3 +34,23 @@ def test_conda_writes_environment_yml(tmp_path, capsys):
     assert "name: paper\n" in text and "  - python=3.99\n" in text
     assert "cudatoolkit" not in text  # a CPU lock
     assert '    - "numpy==1.18.4 --hash=sha256:' + "a" * 64 + '"' in text
+
+
+def test_tree_formats(capsys):
+    import json
+    import sys
+
+    import pytest
+
+    from repro_core.errors import ReproError
+    from repro_core.tree import _pipdeptree
+
+    try:
+        _pipdeptree()
+    except ReproError as e:
+        pytest.skip(str(e))
+    assert main(["tree", "--python", sys.executable, "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert "packaging" in {n["name"] for n in d["nodes"]}
+    assert main(["tree", "--python", sys.executable, "--format", "mermaid"]) == 0
+    assert capsys.readouterr().out.startswith("flowchart TD\n")
