@@ -146,13 +146,13 @@ def find_python(spec: str) -> Interpreter:
         return Interpreter(it.version, spec, "given")
     if not re.match(r"^\d+\.\d+$", spec):
         raise ReproError(f"python {spec!r}: expected X.Y (such as 3.8) or an interpreter path")
-    found = find_pythons()
-    match = [it for it in found if it.minor == spec]
-    if not match:
-        have = ", ".join(f"{it.version} ({it.source})" for it in found) or "none"
-        raise ReproError(f"no Python {spec} found (found: {have}); install it with "
-                         f"`pyenv install {spec}` or `uv python install {spec}`")
-    return max(match, key=lambda it: _vkey(it.version))
+    for source in (_pyenv, _uv_managed, _on_path):  # cheapest first; stop at a match
+        match = [it for it in source() if it.minor == spec]
+        if match:
+            return max(match, key=lambda it: _vkey(it.version))
+    have = ", ".join(f"{it.version} ({it.source})" for it in find_pythons()) or "none"
+    raise ReproError(f"no Python {spec} found (found: {have}); install it with "
+                     f"`pyenv install {spec}` or `uv python install {spec}`")
 
 
 # --- creating ------------------------------------------------------------------------------
