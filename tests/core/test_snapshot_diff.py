@@ -37,7 +37,9 @@ def test_the_snapshot_of_this_interpreter_lists_what_importlib_sees(monkeypatch)
 
 def test_the_hash_covers_contents_not_location():
     a = _snap()
-    assert _snap(executable="/elsewhere/bin/python", prefix="/elsewhere").hash == a.hash
+    assert _snap(executable="/elsewhere/bin/python", prefix="/elsewhere",
+                 platform="Linux-6.1-x86_64").hash == a.hash
+    assert _snap(glibc="2.31").hash != a.hash
     assert _snap(env={"PYTHONHASHSEED": "1"}).hash != a.hash
     assert _snap(distributions=(Dist("numpy", "1.18.4", "uv"),)).hash != a.hash
 

@@ -19,8 +19,9 @@ from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_text
 
 SCRIPT = Path(__file__).resolve().parent / "probe" / "snapshot.py"
-#: fields that name where the environment lives, not what it is: left out of the hash
-_LOCATION = ("executable", "prefix", "hash")
+#: fields that say where the environment lives (paths, the kernel's release in ``platform``),
+#: not what it is: left out of the hash, so one env on two machines hashes the same
+_LOCATION = ("executable", "prefix", "platform", "hash")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Snapshot:
         return cls.from_dict(json.loads(text))
 
     def signature(self) -> str:
-        """sha256 of the canonical JSON of everything but the paths (and the hash itself)."""
+        """sha256 of the canonical JSON of everything but paths and the kernel release."""
         d = {k: v for k, v in self.to_dict().items() if k not in _LOCATION}
         return "sha256:" + hashlib.sha256(
             json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
