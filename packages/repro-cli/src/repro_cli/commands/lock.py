@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="requirements.lock", metavar="FILE",
                         help="where to write the lock (default: requirements.lock)")
     parser.add_argument("--json", action="store_true",
-                        help="also print the lock as JSON (and write FILE.json)")
+                        help="print the lock as JSON (the Lock value) instead of a summary")
 
 
 def run(args: argparse.Namespace) -> int:
