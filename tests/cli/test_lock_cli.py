@@ -57,3 +57,18 @@ def test_lock_a_plan_candidate(tmp_path, capsys, registry):
     text = out.read_text()
     assert "# source: paper candidate 1 (exact torch 1.10.0+cpu)" in text
     assert "--extra-index-url" not in text and "torch==1.10.0 \\\n    --hash=sha256:" in text
+
+
+@pytest.mark.network
+def test_lock_a_repository(tmp_path, capsys, registry, repo_root):
+    """Scan + plan + lock: candidate 1's pins and the repository's other requirements."""
+    out = tmp_path / "requirements.lock"
+    repo = repo_root / "tests" / "data" / "repos" / "style2021"
+    assert main(["lock", str(repo), "--cuda", "cpu", "--date", "2021-03-01", "-o", str(out),
+                 "--json"]) == 0
+    pins = {p["name"]: p["version"] for p in json.loads(capsys.readouterr().out)["pins"]}
+    # the scan pins torch 1.7.1, torchvision 0.8.2, timm 0.3.2, tensorboard 2.4.1 (fixture)
+    assert (pins["torch"], pins["torchvision"], pins["timm"], pins["tensorboard"]) == (
+        "1.7.1", "0.8.2", "0.3.2", "2.4.1")
+    assert {"opencv-python", "pyyaml", "scikit-learn"} <= set(pins)  # imported, unpinned
+    assert f"# source: {repo} candidate 1 (exact torch 1.7.1+cpu)" in out.read_text()

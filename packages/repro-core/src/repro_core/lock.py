@@ -358,12 +358,30 @@ def _req_file_lines(path: str) -> Tuple[List[str], str]:
     return out, variant
 
 
+def _plan(report: Any, hardware: Any, cpu_only: bool) -> Any:
+    """The one call into plan: for ``hardware`` (a ``repro_core.hardware.Hardware``; default
+    this machine, probed), or CPU builds only."""
+    from repro_core import plan as planning
+
+    try:
+        from repro_core.hardware import Hardware
+    except ImportError:  # before the knowledge layer (issue 8): plan probes the GPU itself
+        return planning.plan(report, gpu=None if cpu_only else "auto")  # type: ignore
+    if cpu_only:
+        hardware = Hardware()
+    elif hardware is None:
+        from repro_core.probe import hardware as probe_hardware
+
+        hardware = probe_hardware()
+    return planning.plan(report, hardware)
+
+
 def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = None,
               python: Optional[str] = None, cuda: Optional[str] = None,
-              platform: str = "linux", gpu: Optional[str] = "auto") -> Lock:
-    """Lock a repository folder (scan + plan, then `lock_plan`), a saved `repro plan --json`
-    file, or requirements files."""
-    from repro_core.plan import Plan, plan
+              platform: str = "linux", hardware: Any = None) -> Lock:
+    """Lock a repository folder (scan, plan for ``hardware`` — default this machine — then
+    `lock_plan`), a saved `repro plan --json` file, or requirements files."""
+    from repro_core.plan import Plan
     from repro_core.scan import scan
 
     if not inputs:
@@ -371,8 +389,7 @@ def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = N
     first = inputs[0]
     if len(inputs) == 1 and os.path.isdir(first):
         report = scan(first)
-        gpu_for_plan = None if cuda and cuda.lower() in ("cpu", "none") else gpu
-        p = plan(report, gpu=gpu_for_plan)  # TODO(kb): plan(report, hardware) once it lands
+        p = _plan(report, hardware, cpu_only=bool(cuda and cuda.lower() in ("cpu", "none")))
         return lock_plan(p, candidate, date or report.reference_date, python, cuda, platform,
                          extra=_scan_extra(report))
     if len(inputs) == 1 and first.endswith(".json"):
