@@ -78,7 +78,7 @@ def test_lock_create_snapshot_uninstall_diff(tmp_path, registry):
     assert [(c.name, c.kind) for c in d.packages] == [("numpy", "removed")] and not d.facts
 
     with pytest.raises(ReproError, match="already exists"):
-        create_env(str(lock_file), prefix=env.path)
+        create_env(lk, prefix=env.path)  # a Lock value works as well as its file
 
 
 @pytest.mark.network

@@ -17,9 +17,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_text
@@ -169,11 +169,19 @@ def _say(progress: bool, text: str) -> None:
         print(f"repro env: {text}", file=sys.stderr, flush=True)
 
 
-def create_env(lock_file: str, python: Optional[str] = None, prefix: Optional[str] = None,
-               name: Optional[str] = None, progress: bool = False) -> Env:
-    """Create a venv from ``lock_file`` at ``prefix`` (or ~/.cache/repro/envs/NAME; default
-    NAME: lock-<hash of the lock>) with an interpreter of the lock's Python (or ``python``: X.Y
-    or a path), installing the pins with hashes required. ``progress`` shows uv's output."""
+def create_env(lock_file: Union[str, Lock], python: Optional[str] = None,
+               prefix: Optional[str] = None, name: Optional[str] = None,
+               progress: bool = False) -> Env:
+    """Create a venv from ``lock_file`` (a path, or a ``Lock``) at ``prefix`` (or
+    ~/.cache/repro/envs/NAME; default NAME: lock-<hash of the lock text>) with an interpreter
+    of the lock's Python (or ``python``: X.Y or a path), installing the pins with hashes
+    required. ``progress`` shows uv's output."""
+    if isinstance(lock_file, Lock):  # uv reads a file: the lock's own text
+        with tempfile.TemporaryDirectory(prefix="repro-env-") as d:
+            path = os.path.join(d, "requirements.lock")
+            atomic_write_text(path, lock_file.text())
+            env = create_env(path, python, prefix, name, progress)
+        return replace(env, lock=lock_file.source or "(a Lock value)")
     lk = read_lock(lock_file)
     spec = python or lk.python
     if not spec:
