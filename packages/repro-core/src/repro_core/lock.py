@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 from repro_core import __version__
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_text
+from repro_core.hardware import Hardware
 from repro_core.uvtool import run_uv
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl/{variant}"
@@ -358,15 +359,11 @@ def _req_file_lines(path: str) -> Tuple[List[str], str]:
     return out, variant
 
 
-def _plan(report: Any, hardware: Any, cpu_only: bool) -> Any:
-    """The one call into plan: for ``hardware`` (a ``repro_core.hardware.Hardware``; default
-    this machine, probed), or CPU builds only."""
+def _plan(report: Any, hardware: Optional[Hardware], cpu_only: bool) -> Any:
+    """The one call into plan: for ``hardware`` (default this machine, probed), or CPU builds
+    only."""
     from repro_core import plan as planning
 
-    try:
-        from repro_core.hardware import Hardware
-    except ImportError:  # before the knowledge layer (issue 8): plan probes the GPU itself
-        return planning.plan(report, gpu=None if cpu_only else "auto")  # type: ignore
     if cpu_only:
         hardware = Hardware()
     elif hardware is None:
@@ -378,7 +375,7 @@ def _plan(report: Any, hardware: Any, cpu_only: bool) -> Any:
 
 def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = None,
               python: Optional[str] = None, cuda: Optional[str] = None,
-              platform: str = "linux", hardware: Any = None) -> Lock:
+              platform: str = "linux", hardware: Optional[Hardware] = None) -> Lock:
     """Lock a repository folder (scan, plan for ``hardware`` — default this machine — then
     `lock_plan`), a saved `repro plan --json` file, or requirements files."""
     from repro_core.plan import Plan
