@@ -16,8 +16,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from packaging.version import Version
 
 from repro_core import compat, kb
-from repro_core.datamanifest import _atomic_write  # TODO(integrator): one fsutil helper
 from repro_core.errors import ReproError
+from repro_core.fsutil import atomic_write_text
 
 FLAVORS = ("runtime", "devel")
 VENV = "/opt/venv"
@@ -299,7 +299,7 @@ def write(spec: ContainerSpec, path: str, repro_version: str = "") -> Tuple[Path
     an existing .dockerignore is kept). Returns both paths."""
     p = Path(path)
     ignore = p.parent / ".dockerignore"
-    _atomic_write(p, dockerfile(spec, repro_version))
+    atomic_write_text(p, dockerfile(spec, repro_version))
     if not ignore.exists():
-        _atomic_write(ignore, DOCKERIGNORE)
+        atomic_write_text(ignore, DOCKERIGNORE)
     return p, ignore

@@ -88,7 +88,7 @@ class Manifest:
         return cls(_unique(files, where), bool(d.get("complete", True)))
 
     def write(self, path: PathLike) -> None:
-        _atomic_write(path, json.dumps(self.to_json(), indent=2) + "\n")
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
 
 @dataclass(frozen=True)
@@ -446,16 +446,3 @@ def _dvc_dir(dvc_file: Path, md5: str, rel: str, algo: str, where: str) -> List[
 
 
 # --- writing -------------------------------------------------------------------------------
-
-
-def _atomic_write(path: PathLike, text: str) -> None:
-    """Temp file + rename; refuse to replace anything but a regular file."""
-    p = Path(path)
-    try:
-        st = os.lstat(p)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISREG(st.st_mode):
-            raise ReproError(f"{p}: exists and is not a regular file; not overwritten")
-    atomic_write_text(p, text)

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import List
 
 from repro_core import ci
-from repro_core.datamanifest import _atomic_write  # TODO(integrator): one fsutil helper
 from repro_core.errors import ReproError
+from repro_core.fsutil import atomic_write_text
 
 NAME = "ci"
 HELP = ("Write a GitHub Actions workflow (and a noxfile for the same matrix) that runs a "
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
         shown = wf_path.relative_to(root).as_posix()
     except ValueError:
         shown = str(wf_path)
-    _atomic_write(wf_path, ci.to_yaml(doc, f"{ci.MARK}: the smoke command over {len(rows)} "
+    atomic_write_text(wf_path, ci.to_yaml(doc, f"{ci.MARK}: the smoke command over {len(rows)} "
                                            f"torch/Python rows (CPU)."))
-    _atomic_write(nox_path, ci.noxfile(rows, args.run, args.requirements, shown))
+    atomic_write_text(nox_path, ci.noxfile(rows, args.run, args.requirements, shown))
     print(f"wrote {wf_path} and {nox_path}: {len(rows)} rows")
     for r in rows:
         print(f"  {r.name}: Python {r.python} {' '.join(r.pins)}")
