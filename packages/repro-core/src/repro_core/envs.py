@@ -261,8 +261,6 @@ def environment_yml(lk: Lock, name: str = "repro") -> str:
 
 def write_environment_yml(lock_file: str, out: str = "environment.yml",
                           name: Optional[str] = None) -> str:
-    if os.path.exists(out) and not os.path.isfile(out):
-        raise ReproError(f"{out}: exists and is not a regular file")
     text = environment_yml(read_lock(lock_file), name or "repro")
     atomic_write_text(out, text)
     return text

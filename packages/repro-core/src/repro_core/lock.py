@@ -414,8 +414,6 @@ def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = N
 
 def write_lock(lk: Lock, path: str) -> None:
     """Write the lock text atomically (never over a folder or other non-regular file)."""
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise ReproError(f"{path}: exists and is not a regular file")
     atomic_write_text(path, lk.text())
 
 

@@ -160,8 +160,6 @@ def read_snapshot(path: str) -> Snapshot:
 
 def write_snapshot(snap: Snapshot, path: str, fmt: str = "json") -> None:
     """Write ``snap`` as JSON or pip freeze text, atomically."""
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise ReproError(f"{path}: exists and is not a regular file")
     atomic_write_text(path, snap.to_json() + "\n" if fmt == "json" else snap.freeze())
 
 
