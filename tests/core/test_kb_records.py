@@ -107,3 +107,18 @@ def test_queries():
     # the list plan.py held as code before it became data
     assert kb.python_versions() == ("2.7",) + tuple(f"3.{m}" for m in range(5, 15))
     assert kb.named_arches()["Ampere"] == "8.0;8.6+PTX"
+
+
+def test_cuda_image_rows_are_checked(tmp_path):
+    data = _copy(tmp_path, "cuda_images")
+    assert kb.cuda_images(tmp_path) == kb.cuda_images()
+    data["images"][0]["tags"].append("12.1.0-devel-ubuntu22.04")  # another CUDA's tag
+    _write(tmp_path, "cuda_images", data)
+    kb.cuda_images.cache_clear()
+    msg = _error(kb.cuda_images, tmp_path)
+    assert msg == (f"{tmp_path / 'cuda_images.json'}: images[0] ({data['images'][0]['cuda']}): "
+                   f"field tags: '12.1.0-devel-ubuntu22.04' is of another CUDA version")
+    data["images"][0]["status"] = "gone"
+    _write(tmp_path, "cuda_images", data)
+    kb.cuda_images.cache_clear()
+    assert "field status: expected supported or unsupported" in _error(kb.cuda_images, tmp_path)

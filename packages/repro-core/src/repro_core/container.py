@@ -5,7 +5,7 @@ torch build's CUDA minor; ``devel`` when extensions are built, ``runtime`` other
 Ubuntu whose own python3 is the wanted one (else the deadsnakes PPA), the torch pins or the
 lock to install with ``--require-hashes``, and ``TORCH_CUDA_ARCH_LIST`` for the target GPU.
 ``dockerfile(spec)`` renders it; ``write(spec, path)`` writes it and a ``.dockerignore``.
-Image tags come from ``kb/data/cuda_images.json`` (read only through ``images()``).
+Image tags come from the knowledge base (``kb.cuda_images()``, ``kb/data/cuda_images.json``).
 """
 
 import re
@@ -18,6 +18,7 @@ from packaging.version import Version
 from repro_core import compat, kb
 from repro_core.errors import ReproError
 from repro_core.fsutil import atomic_write_text
+from repro_core.kb import CudaImage
 
 FLAVORS = ("runtime", "devel")
 VENV = "/opt/venv"
@@ -43,29 +44,6 @@ dist/
 
 
 @dataclass(frozen=True)
-class CudaImage:
-    """One CUDA update's published Ubuntu images (a row of kb/data/cuda_images.json)."""
-
-    cuda: str  # "11.3.1"
-    cudnn_tag: Optional[str]  # "cudnn8", "cudnn9", "cudnn" (= 9) or None
-    cudnn_major: Optional[int]
-    status: str  # "supported" | "unsupported" (NVIDIA's listing)
-    tags: Tuple[str, ...]
-    uncertain: Optional[str] = None
-
-    def tag(self, flavor: str, ubuntu: str) -> Optional[str]:
-        """The cuDNN tag of this flavour on this Ubuntu, if published."""
-        if self.cudnn_tag is None:
-            return None
-        t = f"{self.cuda}-{self.cudnn_tag}-{flavor}-ubuntu{ubuntu}"
-        return t if t in self.tags else None
-
-    @property
-    def ubuntus(self) -> List[str]:
-        return sorted({t.rsplit("-ubuntu", 1)[1] for t in self.tags}, key=Version)
-
-
-@dataclass(frozen=True)
 class ImageFacts:
     images: Tuple[CudaImage, ...]
     ubuntu_python: Dict[str, str]
@@ -74,23 +52,9 @@ class ImageFacts:
 
 
 def images() -> ImageFacts:
-    """The image facts of kb/data/cuda_images.json, checked (one place reads that file)."""
-    where = "kb/data/cuda_images.json"
-    data = kb.load("cuda_images")
-    rows = []
-    for i, r in enumerate(data["images"]):
-        try:
-            rows.append(CudaImage(r["cuda"], r["cudnn_tag"], r["cudnn_major"], r["status"],
-                                  tuple(r["tags"]), r.get("uncertain")))
-        except (KeyError, TypeError) as e:
-            raise ReproError(f"{where}: images[{i}]: missing or bad field {e}") from None
-        bad = [t for t in r["tags"] if not t.startswith(r["cuda"] + "-")]
-        if bad:
-            raise ReproError(f"{where}: images[{i}] ({r['cuda']}): tag {bad[0]!r} is of "
-                             f"another CUDA version")
-    ds = data["deadsnakes"]
-    return ImageFacts(tuple(rows), dict(data["ubuntu_python"]), tuple(ds["ubuntu"]),
-                      ds.get("uncertain", ""))
+    """The image facts of the knowledge base (``kb.cuda_images()`` and friends)."""
+    ds = kb.deadsnakes()
+    return ImageFacts(kb.cuda_images(), kb.ubuntu_pythons(), ds.ubuntu, ds.uncertain)
 
 
 def cuda_image(cuda_mm: str) -> CudaImage:

@@ -20,7 +20,9 @@ from packaging.version import Version
 from repro_core.errors import ReproError
 from repro_core.kb import schema
 from repro_core.kb.records import (
+    CudaImage,
     CudaToolkit,
+    Deadsnakes,
     Gpu,
     GpuFamily,
     ImportMap,
@@ -135,6 +137,41 @@ def named_arch_rows(data_dir: Path = DATA) -> Tuple[NamedArch, ...]:
     return _table(data_dir, "named_arches", "named_arches", NamedArch, key="name")
 
 
+@lru_cache(maxsize=None)
+def cuda_images(data_dir: Path = DATA) -> Tuple[CudaImage, ...]:
+    """Published ``nvidia/cuda`` images per CUDA update, oldest first (``cuda_images.json``);
+    every tag must belong to its row's CUDA update."""
+    rows = _table(data_dir, "cuda_images", "images", CudaImage, key="cuda")
+    path = str(Path(data_dir) / "cuda_images.json")
+    for i, r in enumerate(rows):
+        bad = [t for t in r.tags if not t.startswith(r.cuda + "-")]
+        if bad:
+            raise ReproError(f"{path}: images[{i}] ({r.cuda}): field tags: {bad[0]!r} is of "
+                             f"another CUDA version")
+    return rows
+
+
+@lru_cache(maxsize=None)
+def ubuntu_pythons(data_dir: Path = DATA) -> Dict[str, str]:
+    """Ubuntu release -> the python3 minor it ships (``cuda_images.json``)."""
+    path = str(Path(data_dir) / "cuda_images.json")
+    data = _json(data_dir, "cuda_images")
+    table = data.get("ubuntu_python") if isinstance(data, dict) else None
+    if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise ReproError(f"{path}: field ubuntu_python: expected an object of strings")
+    return dict(table)
+
+
+@lru_cache(maxsize=None)
+def deadsnakes(data_dir: Path = DATA) -> Deadsnakes:
+    """The deadsnakes PPA facts (``cuda_images.json``)."""
+    path = str(Path(data_dir) / "cuda_images.json")
+    data = _json(data_dir, "cuda_images")
+    return schema.record(Deadsnakes, data.get("deadsnakes") if isinstance(data, dict) else None,
+                         path, "deadsnakes")
+
+
 def sources(name: str, data_dir: Path = DATA) -> Dict[str, str]:
     """The ``sources`` map of a fact file (source id -> where the facts were read)."""
     return dict(_json(data_dir, name).get("sources", {}))
@@ -238,7 +275,8 @@ __all__ = [
     "gpu_families", "gpus", "gpu", "gpu_ccs", "embedded_ccs", "numpy_releases", "numpy_release",
     "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
     "python_versions", "named_arch_rows", "named_arches", "sources",
-    "Pattern", "Rule", "rule", "rules",
+    "Pattern", "Rule", "rule", "rules", "CudaImage", "Deadsnakes", "cuda_images",
+    "ubuntu_pythons", "deadsnakes",
 ]
 
 

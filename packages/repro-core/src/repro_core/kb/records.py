@@ -6,7 +6,7 @@ these type hints at load. Versions are strings ("1.10", "11.3", "3.9"), compute 
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from repro_core.kb.schema import CC, VERSION, pattern
 
@@ -149,3 +149,36 @@ class NamedArch:
 
     name: str
     arch_list: str
+
+
+@dataclass(frozen=True)
+class CudaImage:
+    """One CUDA update's published Ubuntu ``nvidia/cuda`` images (``cuda_images.json``)."""
+
+    cuda: str = pattern(r"\d+\.\d+\.\d+", "a CUDA update such as 11.3.1")
+    cudnn_tag: Optional[str] = pattern(r"cudnn\d*", "a tag token such as cudnn8")  # None: no cuDNN
+    cudnn_major: Optional[int]
+    status: str = pattern("supported|unsupported", "supported or unsupported")
+    tags: Tuple[str, ...]
+    uncertain: Optional[str] = None
+
+    def tag(self, flavor: str, ubuntu: str) -> Optional[str]:
+        """The cuDNN tag of this flavour on this Ubuntu, if published."""
+        if self.cudnn_tag is None:
+            return None
+        t = f"{self.cuda}-{self.cudnn_tag}-{flavor}-ubuntu{ubuntu}"
+        return t if t in self.tags else None
+
+    @property
+    def ubuntus(self) -> List[str]:
+        return sorted({t.rsplit("-ubuntu", 1)[1] for t in self.tags},
+                      key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+@dataclass(frozen=True)
+class Deadsnakes:
+    """The deadsnakes PPA: the Ubuntu releases it builds other Pythons for."""
+
+    ppa: str
+    ubuntu: Tuple[str, ...] = pattern(MAJOR_MINOR, "an Ubuntu release such as 22.04")
+    uncertain: str = ""
