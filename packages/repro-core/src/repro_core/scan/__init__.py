@@ -5,6 +5,7 @@ or built). One reader per source kind; ``combine`` turns their evidence into con
     report = scan("path/to/repo")          # -> ScanReport (frozen; to_json()/from_json())
 """
 
+import contextlib
 import gc
 import os
 import re
@@ -12,6 +13,7 @@ import stat
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from repro_core.errors import ReproError
+from repro_core.fsutil import SkippedFile, read_text_inside
 from repro_core.rules import for_source
 from repro_core.scan import (
     conda,
@@ -56,11 +58,19 @@ def _is_venv(path: str, names: List[str]) -> bool:
         os.path.isfile(os.path.join(path, "bin", "activate")))
 
 
-def walk(root: str) -> Iterator[Tuple[str, int]]:
+def walk(root: str, skipped: Optional[List[str]] = None) -> Iterator[Tuple[str, int]]:
     """(posix relative path, size) of the regular files worth reading, sorted per folder.
-    Symlinks are never followed (no loops, nothing outside the repository)."""
+    Symlinks are never followed (no loops, nothing outside the repository); ``skipped``
+    receives a warning per unreadable folder and per linked or special file of a kind scan
+    reads."""
     count = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def onerror(e: OSError) -> None:
+        if skipped is not None and e.filename:
+            rel = os.path.relpath(e.filename, root).replace(os.sep, "/")
+            skipped.append(f"{rel}: folder skipped (unreadable: {e.strerror or e})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in SKIP_DIRS and not d.endswith(".egg-info")
@@ -73,6 +83,10 @@ def walk(root: str) -> Iterator[Tuple[str, int]]:
             except OSError:
                 continue
             if not stat.S_ISREG(st.st_mode):
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                if skipped is not None and _kind(rel):
+                    what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+                    skipped.append(f"{rel}: skipped ({what})")
                 continue
             count += 1
             if count > MAX_FILES:
@@ -120,18 +134,15 @@ def _kind(rel: str) -> Optional[str]:
 
 
 def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
-    """The file's text (UTF-8, undecodable bytes replaced); None for binary/huge/unreadable."""
-    full = os.path.join(root, rel)
+    """The file's text (UTF-8, or UTF-8/16/32 with a BOM, or BOM-less UTF-16; undecodable
+    bytes replaced). ``SkippedFile`` (binary, too large, unreadable, outside ``root``, not a
+    regular file); None when it does not exist."""
     try:
-        if os.path.islink(full) or not os.path.isfile(full):
+        return read_text_inside(root, rel, limit)
+    except SkippedFile as e:
+        if str(e) == "not found":
             return None
-        with open(full, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError:
-        return None
-    if len(data) > limit or b"\0" in data[:8192]:
-        return None
-    return data.decode("utf-8", errors="replace")
+        raise
 
 
 def scan(path: str) -> ScanReport:
@@ -146,11 +157,18 @@ def scan(path: str) -> ScanReport:
 
 
 def _scan(path: str) -> ScanReport:
+    if not os.fspath(path):
+        raise ReproError("scan: empty path (give the repository folder, e.g. '.')")
     root = os.path.abspath(os.fspath(path))
     if not os.path.isdir(root):
         raise ReproError(f"{path}: not a directory")
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as e:
+        raise ReproError(f"{path}: cannot read the folder ({e.strerror or e})") from None
     col = Collector()
-    files = list(walk(root))
+    files = list(walk(root, col.warnings))
     if len(files) >= MAX_FILES:
         col.warnings.append(f"{path}: more than {MAX_FILES} files; the rest were not read")
     by_kind: Dict[str, List[str]] = {}
@@ -164,42 +182,56 @@ def _scan(path: str) -> ScanReport:
             continue
         by_kind.setdefault(k, []).append(rel)
 
-    def load(rel: str) -> Optional[str]:
-        return _read_text(root, rel)
+    warned: Set[str] = set()
+
+    def load(rel: str, limit: int = MAX_BYTES) -> Optional[str]:
+        """The text of ``rel``; None (with one warning naming it) when it cannot be read."""
+        try:
+            return _read_text(root, rel, limit)
+        except SkippedFile as e:
+            if rel not in warned:
+                warned.add(rel)
+                col.warnings.append(f"{rel}: skipped ({e})")
+            return None
 
     local = _local_modules(by_kind)
     seen_req: Set[str] = set()
     for rel in by_kind.get("requirements", []):
         text = load(rel)
         if text is not None:
-            requirements.read(col, root, rel, text, load, seen_req)
+            with _one_file(col, rel):
+                requirements.read(col, root, rel, text, load, seen_req)
     readers = {"setup.cfg": metadata.read_setup_cfg, "pyproject": metadata.read_pyproject,
                "environment.yml": conda.read, "dockerfile": dockerfile.read}
     for kind, fn in readers.items():
         for rel in by_kind.get(kind, []):
             text = load(rel)
             if text is not None:
-                fn(col, rel, text)
+                with _one_file(col, rel):
+                    fn(col, rel, text)
     for kind in ("readme", "script", "doc"):
         for rel in by_kind.get(kind, []):
             text = load(rel)
             if text is None:
                 continue
-            if kind != "doc":
-                readme.read(col, rel, text, kind="readme" if kind == "readme" else "script")
-            col.dates.extend(readme.arxiv_dates(text))
+            with _one_file(col, rel):
+                if kind != "doc":
+                    readme.read(col, rel, text, kind="readme" if kind == "readme" else "script")
+                col.dates.extend(readme.arxiv_dates(text))
     imports: Dict[str, ImportUse] = {}
     for rel in by_kind.get("setup.py", []):
         text = load(rel)
         if text is not None:
-            setup_py.read(col, rel, text)
-            local.update(_ext_names(text))
+            with _one_file(col, rel):
+                setup_py.read(col, rel, text)
+                local.update(_ext_names(text))
     for rel in by_kind.get("setup.py", []) + by_kind.get("python", []):
         text = load(rel)
         if text is not None:
-            _python(col, rel, text, local, imports)
+            with _one_file(col, rel):
+                _python(col, rel, text, local, imports)
     for rel in by_kind.get("notebook", []):
-        text = _read_text(root, rel, MAX_NOTEBOOK_BYTES)
+        text = load(rel, MAX_NOTEBOOK_BYTES)
         if text is None:
             continue
         try:
@@ -207,23 +239,40 @@ def _scan(path: str) -> ScanReport:
         except ValueError as e:
             col.warnings.append(f"{rel}: not a readable notebook ({e})")
             continue
-        _python(col, rel, src, local, imports)
-        for line, cmd in shell:
-            for toks in commands(cmd):
-                for s in install_command(toks) or []:
-                    col.spec(s, rel, line, "notebook", "notebook install command")
+        with _one_file(col, rel):
+            _python(col, rel, src, local, imports)
+            for line, cmd in shell:
+                for toks in commands(cmd):
+                    if not col.charge(rel, len(toks)):
+                        break
+                    for s in install_command(toks) or []:
+                        col.spec(s, rel, line, "notebook", "notebook install command")
     for rel in by_kind.get("cpp", []):
         text = load(rel)
         if text is None or text.startswith("/* Generated by Cython"):
             continue
-        for rule, line, api in cpp.analyze(text):
-            if col.hit(rule, rel, line, api):
-                col.cpp_hits.setdefault(rel, []).append(LegacyApi(rel, line, api, rule.id))
+        with _one_file(col, rel):
+            for rule, line, api in cpp.analyze(text):
+                if col.hit(rule, rel, line, api):
+                    col.cpp_hits.setdefault(rel, []).append(LegacyApi(rel, line, api, rule.id))
     extensions = _extensions(col, by_kind.get("cpp", []), [r for r, _ in files])
-    gd = history.git_date(root)
-    if gd:
-        col.dates.append(gd)
+    with _one_file(col, ".git"):
+        gd = history.git_date(root, col.warnings)
+        if gd:
+            col.dates.append(gd)
     return _finish(col, os.fspath(path), imports, extensions, len(files))
+
+
+@contextlib.contextmanager
+def _one_file(col: Collector, rel: str) -> Iterator[None]:
+    """Run one file's reader: a failure on a hostile file is a warning naming it (what was
+    read before it stays), never the end of the scan."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - the promise is: one bad file never aborts a scan
+        msg = str(e).splitlines()[0][:120] if str(e) else ""
+        col.warnings.append(f"{rel}: not fully read ({type(e).__name__}{': ' if msg else ''}"
+                            f"{msg})")
 
 
 def _python(col: Collector, rel: str, text: str, local: Set[str],

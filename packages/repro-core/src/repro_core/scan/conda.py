@@ -24,6 +24,8 @@ def read(col: Collector, rel: str, text: str) -> None:
         if not in_deps or not body.startswith("-"):
             continue
         item = body[1:].strip().strip("'\"")
+        if not col.charge(rel):
+            return
         if deps_indent < 0:
             deps_indent = indent
         if pip_indent >= 0 and indent > pip_indent:

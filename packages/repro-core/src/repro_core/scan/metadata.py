@@ -32,6 +32,8 @@ def read_setup_cfg(col: Collector, rel: str, text: str) -> None:
     if not cp.has_section("options"):
         return
     for item in cp.get("options", "install_requires", fallback="").splitlines():
+        if not col.charge(rel):
+            break
         for s in parse_requirement(item):
             col.spec(s, rel, _line_of(text, item.strip()), "setup.cfg",
                      "setup.cfg install_requires")
@@ -54,10 +56,11 @@ def _fallback_toml(text: str) -> Dict[str, Any]:
             value = ast.literal_eval(re.sub(r"#[^\n\"']*$", "", m.group(3), flags=re.M))
         except (ValueError, SyntaxError):
             continue
-        node = out
+        node: Any = out
         for part in section.split("."):
-            node = node.setdefault(part, {}) if part else node
-        node[m.group(2)] = value
+            node = node.setdefault(part, {}) if part and isinstance(node, dict) else node
+        if isinstance(node, dict):
+            node[m.group(2)] = value
     return out
 
 
@@ -83,18 +86,33 @@ def read_pyproject(col: Collector, rel: str, text: str) -> None:
     except Exception as e:  # tomllib.TOMLDecodeError and friends
         col.warnings.append(f"{rel}: unreadable TOML ({e})")
         return
-    project = data.get("project", {}) if isinstance(data, dict) else {}
-    deps: List[str] = [d for d in project.get("dependencies", []) if isinstance(d, str)]
-    deps += [d for d in data.get("build-system", {}).get("requires", []) if isinstance(d, str)]
+
+    def field(table: Any, key: str, kind: type, where: str) -> Any:
+        """``table[key]`` when it has the expected type; else a warning naming it."""
+        value = table.get(key, kind()) if isinstance(table, dict) else kind()
+        if isinstance(value, kind):
+            return value
+        col.warnings.append(f"{rel}: {where}{key} is a {type(value).__name__}, not a "
+                            f"{'table' if kind is dict else 'list'}; ignored")
+        return kind()
+
+    project = field(data, "project", dict, "")
+    deps: List[str] = [d for d in field(project, "dependencies", list, "project.")
+                       if isinstance(d, str)]
+    deps += [d for d in field(field(data, "build-system", dict, ""), "requires", list,
+                              "build-system.") if isinstance(d, str)]
     for d in deps:
+        if not col.charge(rel):
+            break
         for s in parse_requirement(d):
             col.spec(s, rel, _line_of(text, d), "pyproject", "pyproject.toml dependency")
     py = project.get("requires-python")
     if isinstance(py, str):
         col.spec(Spec("python", py.replace(" ", "")), rel, _line_of(text, "requires-python"),
                  "pyproject", "pyproject.toml requires-python")
-    poetry = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    for name, v in poetry.items() if isinstance(poetry, dict) else ():
+    poetry = field(field(field(data, "tool", dict, ""), "poetry", dict, "tool."),
+                   "dependencies", dict, "tool.poetry.")
+    for name, v in poetry.items():
         spec = _poetry_spec(v)
         if spec is not None:
             col.spec(Spec(canon(name), spec), rel, _line_of(text, name), "pyproject",

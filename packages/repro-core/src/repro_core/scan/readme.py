@@ -63,6 +63,8 @@ def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
         if _INSTALL.search(cmd):
             for frag in re.findall(r"`([^`]*)`", line) or [cmd]:
                 for toks in commands(frag):
+                    if not col.charge(rel, len(toks)):
+                        return
                     for s in install_command(toks) or []:
                         col.spec(s, rel, lineno, kind, "install command")
             continue
