@@ -158,7 +158,7 @@ def scan(path: str) -> ScanReport:
 
 def _scan(path: str) -> ScanReport:
     if not os.fspath(path):
-        raise ReproError("scan: empty path (give the repository folder, e.g. '.')")
+        raise ReproError("empty path: give the repository folder (e.g. '.')")
     root = os.path.abspath(os.fspath(path))
     if not os.path.isdir(root):
         raise ReproError(f"{path}: not a directory")
