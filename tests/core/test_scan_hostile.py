@@ -353,3 +353,12 @@ def test_unreadable_root_is_an_error_and_unreadable_folder_a_warning(tmp_path, m
     denied.add(str(root))
     with pytest.raises(ReproError, match="cannot read the folder"):
         scan(root)
+
+
+def test_include_naming_a_folder_is_skipped_with_a_warning(tmp_path):
+    """Found by the git fuzz test: opening a folder succeeds on Linux, reading it fails."""
+    root = _repo(tmp_path, {"sub/a.py": "x = 1\n", "requirements.txt": "-r sub\nnumpy\n"})
+    r = scan(root)
+    assert "numpy" in r.constraints
+    assert "sub: skipped (not a regular file)" in r.warnings
+    assert "requirements.txt:1: included file sub not read" in r.warnings

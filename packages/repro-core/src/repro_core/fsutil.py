@@ -69,14 +69,17 @@ def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool 
         raise SkippedFile("not found") from None
     except OSError as e:
         raise SkippedFile(f"unreadable: {e.strerror or e}") from None
-    with os.fdopen(fd, "rb") as f:
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise SkippedFile("not a regular file")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SkippedFile("not a regular file")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1  # the file object owns it now
             data = f.read(limit + 1)
-        except OSError as e:
-            raise SkippedFile(f"unreadable: {e.strerror or e}") from None
+    except OSError as e:
+        raise SkippedFile(f"unreadable: {e.strerror or e}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     if len(data) > limit:
         if truncate:
             return data[:limit]
