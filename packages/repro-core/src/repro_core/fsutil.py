@@ -2,6 +2,7 @@
 confined to a root, so a scanned repository cannot point repro at files outside it."""
 
 import codecs
+import functools
 import json
 import os
 import stat
@@ -46,14 +47,29 @@ class SkippedFile(Exception):
     """A file that was not read; ``str(e)`` says why ("outside the repository", ...)."""
 
 
+@functools.lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    """realpath of a root, once per process (a scan reads thousands of files under it)."""
+    return os.path.realpath(root)
+
+
 def inside(root: PathLike, rel: PathLike) -> str:
     """The real path of ``rel`` (relative to ``root``, or absolute); ``SkippedFile`` when it
     resolves outside the real path of ``root``."""
-    base = os.path.realpath(os.fspath(root))
-    real = os.path.realpath(os.path.join(base, os.fspath(rel)))
-    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
+    base = _real_root(os.path.abspath(os.fspath(root)))
+    prefix = base.rstrip(os.sep) + os.sep
+    path = os.path.normpath(os.path.join(base, os.fspath(rel)))
+    if path != base and not path.startswith(prefix):
         raise SkippedFile("outside the repository")
-    return real
+    probe = path  # fast path: no link between base and path, so path is already real
+    while len(probe) > len(base):
+        if os.path.islink(probe):
+            path = os.path.realpath(path)
+            if path != base and not path.startswith(prefix):
+                raise SkippedFile("outside the repository")
+            break
+        probe = os.path.dirname(probe)
+    return path
 
 
 def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool = False) -> bytes:
