@@ -362,3 +362,39 @@ def test_include_naming_a_folder_is_skipped_with_a_warning(tmp_path):
     assert "numpy" in r.constraints
     assert "sub: skipped (not a regular file)" in r.warnings
     assert "requirements.txt:1: included file sub not read" in r.warnings
+
+
+# --- scanning never executes code ----------------------------------------------------------
+
+_RUNNERS_IMPORTED = {"subprocess", "runpy", "importlib", "multiprocessing", "ctypes", "pty",
+                     "code", "codeop", "pickle", "marshal", "shelve"}
+_RUNNERS_CALLED = {"exec", "eval", "compile", "__import__", "execfile", "system", "popen",
+                   "spawnl", "spawnv", "execv", "execve", "execvp", "startfile", "run_path",
+                   "run_module", "import_module"}
+
+
+def test_scan_sources_have_no_way_to_run_code():
+    """The scan package (and the fsutil reads it uses) neither imports a module that runs
+    code (pickle included) nor calls exec/eval/compile/os.system/... (``re.compile`` is not
+    Python's compile)."""
+    import ast
+
+    scan_dir = SRC / "repro_core" / "scan"
+    files = sorted(scan_dir.glob("*.py")) + [SRC / "repro_core" / "fsutil.py"]
+    assert len(files) > 10
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) \
+                    else [node.module or ""]
+                assert not {n.split(".")[0] for n in names} & _RUNNERS_IMPORTED, \
+                    (path.name, node.lineno)
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(
+                    f.value, ast.Name) else ""
+                if name == "compile" and owner == "re":
+                    continue
+                assert name not in _RUNNERS_CALLED, (path.name, node.lineno, name)
