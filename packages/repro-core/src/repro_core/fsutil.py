@@ -47,6 +47,10 @@ class SkippedFile(Exception):
     """A file that was not read; ``str(e)`` says why ("outside the repository", ...)."""
 
 
+class MissingFile(SkippedFile):
+    """The file does not exist."""
+
+
 @functools.lru_cache(maxsize=16)
 def _real_root(root: str) -> str:
     """realpath of a root, once per process (a scan reads thousands of files under it)."""
@@ -82,7 +86,7 @@ def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool 
     try:
         fd = os.open(real, flags)
     except FileNotFoundError:
-        raise SkippedFile("not found") from None
+        raise MissingFile("not found") from None
     except OSError as e:
         raise SkippedFile(f"unreadable: {e.strerror or e}") from None
     try:

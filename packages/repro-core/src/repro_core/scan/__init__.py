@@ -13,7 +13,7 @@ import stat
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from repro_core.errors import ReproError
-from repro_core.fsutil import SkippedFile, read_text_inside
+from repro_core.fsutil import MissingFile, SkippedFile, read_text_inside
 from repro_core.rules import for_source
 from repro_core.scan import (
     conda,
@@ -139,10 +139,8 @@ def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
     regular file); None when it does not exist."""
     try:
         return read_text_inside(root, rel, limit)
-    except SkippedFile as e:
-        if str(e) == "not found":
-            return None
-        raise
+    except MissingFile:
+        return None
 
 
 def scan(path: str) -> ScanReport:
