@@ -259,6 +259,22 @@ def test_config_files_with_thousands_of_late_dependencies(tmp_path):
     assert [tuple(x) for x in out] == want
 
 
+def test_long_runs_that_made_regexes_backtrack(tmp_path):
+    """100,000 spaces after "PyTorch" (README), a 100,000-letter ENV word (Dockerfile) and
+    100,000 spaces inside a conda item each made a regex quadratic (minutes)."""
+    root = _repo(tmp_path, {
+        "README.md": "PyTorch" + " " * 100_000 + "x\nTested with PyTorch 1.7.1\n",
+        "Dockerfile": "ENV " + "a" * 100_000 + "\nENV TORCH_VERSION=1.10.2\n",
+        "environment.yml": "dependencies:\n  - a" + " " * 100_000 + "b\n  - python=3.8\n"})
+    out = json.loads(_run(
+        "import json; from repro_core.scan import scan; "
+        f"r = scan({str(root)!r}); "
+        "print(json.dumps(sorted((e.path, e.package, e.specifier) for e in r.evidence)))"))
+    assert [tuple(x) for x in out] == [("Dockerfile", "torch", "==1.10.2"),
+                                       ("README.md", "torch", "==1.7.1"),
+                                       ("environment.yml", "python", "==3.8.*")]
+
+
 # --- one bad file is a warning, never the end of the scan ----------------------------------
 
 NOTEBOOKS = {

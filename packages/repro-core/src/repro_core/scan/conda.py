@@ -12,7 +12,7 @@ def read(col: Collector, rel: str, text: str) -> None:
     deps_indent = -1
     pip_indent = -1
     for lineno, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"\s+#.*$", "", raw.rstrip())
+        line = re.sub(r"(?<!\s)\s+#.*$", "", raw.rstrip())  # a run's first space: linear
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         indent = len(line) - len(line.lstrip())

@@ -55,7 +55,7 @@ def read(col: Collector, rel: str, text: str) -> None:
         instr, _, rest = line.partition(" ")
         instr = instr.upper()
         if instr in ("ARG", "ENV"):
-            for m in re.finditer(r"(\w+)[= ]\"?([\w.\-]+)\"?", rest):
+            for m in re.finditer(r"(?<!\w)(\w+)[= ]\"?([\w.\-]+)\"?", rest):  # word starts
                 variables[m.group(1)] = m.group(2)
                 pkg = _VARS.get(m.group(1).lower())
                 ver = re.match(r"^v?(\d+\.\d+(?:\.\d+)?)", m.group(2))
