@@ -4,6 +4,8 @@
 
 Prints a table per repository shape: the full scan and, measured in the same run on the same
 tree, two baselines (walking + reading every file; walking + ast.parse of every .py file).
+Then hostile inputs (issue 14), each a small repository that must scan in seconds: thousands
+of bounds on one package, and 2 MiB of backslash-continued lines.
 """
 
 import argparse
@@ -164,6 +166,32 @@ def best(fn, root: Path, repeat: int) -> float:
     return min(times)
 
 
+HOSTILE_LINES = (2 << 20) // 3 - 100  # "a\\\n" lines: just under the 2 MiB text limit
+
+
+def hostile_repos(root: Path) -> dict:
+    """label -> repository folder, one per hostile input."""
+    def repo(name: str, files: dict) -> Path:
+        d = root / name
+        d.mkdir()
+        for rel, text in files.items():
+            (d / rel).write_text(text)
+        return d
+
+    def bounds(lo: int, hi: int) -> str:
+        return "".join(f"torch>=1.{i % 10}.{i}\n" for i in range(lo, hi))
+
+    return {
+        "5,000 torch>= lines, one file": repo("one", {"requirements.txt": bounds(0, 5000)}),
+        "1,000 torch>= lines, 10 files": repo("ten", {
+            f"requirements-{f}.txt": bounds(f * 100, f * 100 + 100) for f in range(10)}),
+        "2 MiB of a\\ lines, requirements": repo("cont", {
+            "requirements.txt": "a\\\n" * HOSTILE_LINES}),
+        "2 MiB of a\\ lines, Dockerfile RUN": repo("dock", {
+            "Dockerfile": "RUN pip install " + "a\\\n" * HOSTILE_LINES}),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=2000)
@@ -187,6 +215,12 @@ def main() -> None:
             rep = scan(root)
         print(f"{label:<34} {nfiles:>6} {lines:>9} {t_read:>7.3f} {t_parse:>8.3f} "
               f"{t_scan:>7.3f} {t_scan / t_parse:>8.2f} {len(rep.findings):>9}")
+    print(f"\n{'hostile input':<34} {'bytes':>9} {'scan s':>7} {'warnings':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, root in hostile_repos(Path(tmp)).items():
+            size = sum(p.stat().st_size for p in root.iterdir())
+            t_scan = best(scan, root, args.repeat)
+            print(f"{label:<34} {size:>9} {t_scan:>7.3f} {len(scan(root).warnings):>9}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""File helpers shared by every package: atomic writes, so nothing is half-written."""
+"""File helpers shared by every package: atomic writes, so nothing is half-written; reads
+confined to a root, so a scanned repository cannot point repro at files outside it."""
 
+import codecs
+import functools
 import glob
 import json
 import os
@@ -101,3 +104,101 @@ def atomic_write_text(path: PathLike, text: str) -> None:
 
 def atomic_write_json(path: PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# --- Reading inside a root (scan): one way to open a file a repository names. Every path is
+# resolved (symlinks included) and refused when it lands outside the root; only regular files
+# are read (a FIFO or device never blocks or streams forever); text is decoded from UTF-8,
+# UTF-8/16/32 with a BOM, or BOM-less UTF-16.
+
+class SkippedFile(Exception):
+    """A file that was not read; ``str(e)`` says why ("outside the repository", ...)."""
+
+
+class MissingFile(SkippedFile):
+    """The file does not exist."""
+
+
+@functools.lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    """realpath of a root, once per process (a scan reads thousands of files under it)."""
+    return os.path.realpath(root)
+
+
+def inside(root: PathLike, rel: PathLike) -> str:
+    """The real path of ``rel`` (relative to ``root``, or absolute); ``SkippedFile`` when it
+    resolves outside the real path of ``root``."""
+    base = _real_root(os.path.abspath(os.fspath(root)))
+    prefix = base.rstrip(os.sep) + os.sep
+    path = os.path.normpath(os.path.join(base, os.fspath(rel)))
+    if path != base and not path.startswith(prefix):
+        raise SkippedFile("outside the repository")
+    probe = path  # fast path: no link between base and path, so path is already real
+    while len(probe) > len(base):
+        if os.path.islink(probe):
+            path = os.path.realpath(path)
+            if path != base and not path.startswith(prefix):
+                raise SkippedFile("outside the repository")
+            break
+        probe = os.path.dirname(probe)
+    return path
+
+
+def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool = False) -> bytes:
+    """At most ``limit`` bytes of the regular file ``rel`` inside ``root``; ``SkippedFile``
+    (outside the root, missing, unreadable, not a regular file, larger than ``limit`` unless
+    ``truncate``: then its first ``limit`` bytes)."""
+    real = inside(root, rel)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
+        getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(real, flags)
+    except FileNotFoundError:
+        raise MissingFile("not found") from None
+    except OSError as e:
+        raise SkippedFile(f"unreadable: {e.strerror or e}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SkippedFile("not a regular file")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1  # the file object owns it now
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise SkippedFile(f"unreadable: {e.strerror or e}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        if truncate:
+            return data[:limit]
+        raise SkippedFile(f"larger than {limit} bytes")
+    return data
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a file's bytes (undecodable bytes replaced); ``SkippedFile`` for binary data
+    (a NUL byte in the first 8 KB that is not BOM-less UTF-16)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace")
+    head = data[:8192]
+    if b"\0" in head:
+        even = head[:len(head) // 2 * 2]
+        zeros_odd, zeros_even = even[1::2].count(0), even[0::2].count(0)
+        half = len(even) // 2
+        if half >= 2 and zeros_odd == half and zeros_even == 0:
+            return data.decode("utf-16-le", errors="replace")
+        if half >= 2 and zeros_even == half and zeros_odd == 0:
+            return data.decode("utf-16-be", errors="replace")
+        raise SkippedFile("binary (a NUL byte in the first 8 KB)")
+    return data.decode("utf-8", errors="replace")
+
+
+def read_text_inside(root: PathLike, rel: PathLike, limit: int) -> str:
+    """``decode_text(read_bytes_inside(root, rel, limit))``."""
+    return decode_text(read_bytes_inside(root, rel, limit))

@@ -5,6 +5,7 @@ or built). One reader per source kind; ``combine`` turns their evidence into con
     report = scan("path/to/repo")          # -> ScanReport (frozen; to_json()/from_json())
 """
 
+import contextlib
 import functools
 import gc
 import os
@@ -13,6 +14,7 @@ import stat
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from repro_core.errors import ReproError
+from repro_core.fsutil import MissingFile, SkippedFile, read_text_inside
 from repro_core.match import requirements as match_requirements
 from repro_core.scan import (
     conda,
@@ -54,11 +56,19 @@ def _is_venv(path: str, names: List[str]) -> bool:
         os.path.isfile(os.path.join(path, "bin", "activate")))
 
 
-def walk(root: str) -> Iterator[Tuple[str, int]]:
+def walk(root: str, skipped: Optional[List[str]] = None) -> Iterator[Tuple[str, int]]:
     """(posix relative path, size) of the regular files worth reading, sorted per folder.
-    Symlinks are never followed (no loops, nothing outside the repository)."""
+    Symlinks are never followed (no loops, nothing outside the repository); ``skipped``
+    receives a warning per unreadable folder and per linked or special file of a kind scan
+    reads."""
     count = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def onerror(e: OSError) -> None:
+        if skipped is not None and e.filename:
+            rel = os.path.relpath(e.filename, root).replace(os.sep, "/")
+            skipped.append(f"{rel}: folder skipped (unreadable: {e.strerror or e})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in SKIP_DIRS and not d.endswith(".egg-info")
@@ -71,6 +81,10 @@ def walk(root: str) -> Iterator[Tuple[str, int]]:
             except OSError:
                 continue
             if not stat.S_ISREG(st.st_mode):
+                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                if skipped is not None and _kind(rel):
+                    what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+                    skipped.append(f"{rel}: skipped ({what})")
                 continue
             count += 1
             if count > MAX_FILES:
@@ -118,18 +132,13 @@ def _kind(rel: str) -> Optional[str]:
 
 
 def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
-    """The file's text (UTF-8, undecodable bytes replaced); None for binary/huge/unreadable."""
-    full = os.path.join(root, rel)
+    """The file's text (UTF-8, or UTF-8/16/32 with a BOM, or BOM-less UTF-16; undecodable
+    bytes replaced). ``SkippedFile`` (binary, too large, unreadable, outside ``root``, not a
+    regular file); None when it does not exist."""
     try:
-        if os.path.islink(full) or not os.path.isfile(full):
-            return None
-        with open(full, "rb") as f:
-            data = f.read(limit + 1)
-    except OSError:
+        return read_text_inside(root, rel, limit)
+    except MissingFile:
         return None
-    if len(data) > limit or b"\0" in data[:8192]:
-        return None
-    return data.decode("utf-8", errors="replace")
 
 
 def scan(path: str) -> ScanReport:
@@ -147,11 +156,18 @@ Reader = Callable[[Collector, str, str], None]  # (collector, posix relative pat
 
 
 def _scan(path: str) -> ScanReport:
+    if not os.fspath(path):
+        raise ReproError("empty path: give the repository folder (e.g. '.')")
     root = os.path.abspath(os.fspath(path))
     if not os.path.isdir(root):
         raise ReproError(f"{path}: not a directory")
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as e:
+        raise ReproError(f"{path}: cannot read the folder ({e.strerror or e})") from None
     col = Collector()
-    files = list(walk(root))
+    files = list(walk(root, col.warnings))
     if len(files) >= MAX_FILES:
         col.warnings.append(f"{path}: more than {MAX_FILES} files; the rest were not read")
     by_kind: Dict[str, List[str]] = {}
@@ -168,13 +184,15 @@ def _scan(path: str) -> ScanReport:
     for kind, reader in _readers(root, _local_modules(by_kind), imports):
         limit = MAX_NOTEBOOK_BYTES if kind == "notebook" else MAX_BYTES
         for rel in by_kind.get(kind, []):
-            text = _read_text(root, rel, limit)
+            text = _load(col, root, rel, limit)
             if text is not None:
-                reader(col, rel, text)
+                with _one_file(col, rel):
+                    reader(col, rel, text)
     extensions = _extensions(col, by_kind.get("cpp", []), [r for r, _ in files])
-    gd = history.git_date(root)
-    if gd:
-        col.dates.append(gd)
+    with _one_file(col, ".git"):
+        gd = history.git_date(root, col.warnings)
+        if gd:
+            col.dates.append(gd)
     return _finish(col, os.fspath(path), imports, extensions, len(files),
                    lambda rel: _source_text(root, rel))
 
@@ -187,7 +205,7 @@ def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]
     seen_req: Set[str] = set()
 
     def reqs(col: Collector, rel: str, text: str) -> None:  # -r includes read from the tree
-        requirements.read(col, root, rel, text, lambda inc: _read_text(root, inc), seen_req)
+        requirements.read(col, root, rel, text, lambda inc: _load(col, root, inc), seen_req)
 
     def prose(kind: str) -> Reader:
         def read(col: Collector, rel: str, text: str) -> None:
@@ -219,19 +237,44 @@ def _notebook(col: Collector, rel: str, text: str, *, python: Reader) -> None:
     python(col, rel, src)
     for line, cmd in shell:
         for toks in commands(cmd):
+            if not col.charge(rel, len(toks)):
+                return
             for s in install_command(toks) or []:
                 col.spec(s, rel, line, "notebook", "notebook install command")
 
 
 def _source_text(root: str, rel: str) -> Optional[str]:
     """The text line numbers of ``rel`` refer to (a notebook's: its joined code cells)."""
-    if not rel.endswith(".ipynb"):
-        return _read_text(root, rel)
-    text = _read_text(root, rel, MAX_NOTEBOOK_BYTES)
     try:
+        if not rel.endswith(".ipynb"):
+            return _read_text(root, rel)
+        text = _read_text(root, rel, MAX_NOTEBOOK_BYTES)
         return notebook.code(text)[0] if text is not None else None
-    except ValueError:
+    except (SkippedFile, ValueError):
         return None
+
+
+def _load(col: Collector, root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
+    """The text of ``rel``; None (with one warning naming it) when it cannot be read."""
+    try:
+        return _read_text(root, rel, limit)
+    except SkippedFile as e:
+        warning = f"{rel}: skipped ({e})"
+        if warning not in col.warnings:
+            col.warnings.append(warning)
+        return None
+
+
+@contextlib.contextmanager
+def _one_file(col: Collector, rel: str) -> Iterator[None]:
+    """Run one file's reader: a failure on a hostile file is a warning naming it (what was
+    read before it stays), never the end of the scan."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - the promise is: one bad file never aborts a scan
+        msg = str(e).splitlines()[0][:120] if str(e) else ""
+        col.warnings.append(f"{rel}: not fully read ({type(e).__name__}{': ' if msg else ''}"
+                            f"{msg})")
 
 
 def _local_modules(by_kind: Dict[str, List[str]]) -> Set[str]:

@@ -13,6 +13,10 @@ PRIORITY = {"requirements": 0, "setup.py": 0, "setup.cfg": 0, "pyproject": 0,
             "readme": 4, "api": 5}
 NOT_PIP = ("cuda", "python")
 EVIDENCE_PER_RULE = 5
+# What one file can contribute: requirement entries / install-command words read, and
+# version statements per package (no real file pins one package a hundred times).
+MAX_ENTRIES_PER_FILE = 5000
+MAX_SPECS_PER_PACKAGE = 100
 _ABSURD = re.compile(r"\d{10,}")  # no real version has a 10-digit part
 
 
@@ -31,12 +35,33 @@ class Collector:
         self.rule_ids: set = set()  # every rule detected so far
         self._per_rule: Dict[str, int] = {}
         self.requirement_rows: List[Tuple[Requirement, str]] = []  # (req, path) for req rules
+        self._entries: Dict[str, int] = {}  # path -> entries read
+        self._specs: Dict[Tuple[str, str], int] = {}  # (path, package) -> statements kept
+
+    def charge(self, path: str, n: int = 1) -> bool:
+        """Count ``n`` entries (requirement lines, install-command words) read from ``path``;
+        False, with one warning, once the file has used its ``MAX_ENTRIES_PER_FILE``."""
+        used = self._entries.get(path, 0)
+        self._entries[path] = used + n
+        if used + n <= MAX_ENTRIES_PER_FILE:
+            return True
+        if used <= MAX_ENTRIES_PER_FILE:
+            self.warnings.append(f"{path}: more than {MAX_ENTRIES_PER_FILE} requirement entries "
+                                 "or install words; the rest of the file was not read")
+        return False
 
     def spec(self, s: Spec, path: str, line: int, kind: str, reason: str,
              requirement: bool = True) -> None:
         """Version evidence from a source; ``requirement``: also a stated dependency."""
         if _ABSURD.search(s.specifier):
             self.warnings.append(f"{path}:{line}: ignored {s.package}{s.specifier[:40]}...")
+            return
+        n = self._specs.get((path, s.package), 0)
+        self._specs[(path, s.package)] = n + 1
+        if n >= MAX_SPECS_PER_PACKAGE:
+            if n == MAX_SPECS_PER_PACKAGE:
+                self.warnings.append(f"{path}:{line}: more than {MAX_SPECS_PER_PACKAGE} version "
+                                     f"statements for {s.package}; the rest were ignored")
             return
         if requirement and s.package not in NOT_PIP and kind != "api":
             req = Requirement(s.package, s.specifier, f"{path}:{line}")

@@ -6,7 +6,7 @@ is reported as a conflict."""
 import re
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from repro_core import kb
@@ -50,9 +50,86 @@ def _key(e: Evidence) -> Tuple[int, str, int]:
     return PRIORITY.get(e.kind, 9), e.path, e.line
 
 
+MAX_EVIDENCE_PER_PACKAGE = 1000  # most trusted first; the rest is not combined (a warning)
+_CLASH_SEARCH = 20  # kept sources searched for the one a rejected specifier clashes with
+
+
+def _plain(spec: Specifier) -> Optional[Version]:
+    """The version of a specifier on a plain release (no pre/post/dev/local part, no
+    wildcard), for which PEP 440 comparisons nest; else None."""
+    try:
+        v = Version(spec.version)
+    except (InvalidVersion, AttributeError, TypeError):
+        return None
+    if v.is_prerelease or v.is_postrelease or v.local is not None:
+        return None
+    return v
+
+
+class _Conjunction:
+    """The specifiers kept so far for one package, tested in O(1) for the common operators:
+    of several ``>=``/``>`` (``<=``/``<``) bounds on plain releases only the tightest matters,
+    and ``!=`` versions are a set; any other specifier is tested as is."""
+
+    def __init__(self) -> None:
+        self.bounds: Dict[str, Tuple[Version, Specifier]] = {}  # op -> tightest
+        self.excluded: Set[Version] = set()
+        self.others: List[SpecifierSet] = []  # one each: SpecifierSet semantics (===)
+        self._seen: Set[Specifier] = set()
+
+    def add(self, spec: Specifier) -> None:
+        if spec in self._seen:
+            return
+        self._seen.add(spec)
+        op = getattr(spec, "operator", "")
+        v = _plain(spec) if op in (">=", ">", "<=", "<") else None
+        if v is not None:
+            old = self.bounds.get(op)
+            if old is None or (v > old[0] if op.startswith(">") else v < old[0]):
+                self.bounds[op] = (v, spec)
+            return
+        if op == "!=" and not spec.version.endswith(".*") and "+" not in spec.version:
+            try:
+                self.excluded.add(Version(spec.version))
+                return
+            except InvalidVersion:
+                pass
+        self.others.append(SpecifierSet(str(spec)))
+
+    def ok(self, v: Version) -> bool:
+        """Does ``v`` satisfy every specifier added (pre-releases allowed)?"""
+        for _, spec in self.bounds.values():
+            if not spec.contains(v, prereleases=True):
+                return False
+        if self.excluded and (Version(v.public) if v.local else v) in self.excluded:
+            return False
+        return all(o.contains(v, prereleases=True) for o in self.others)
+
+
+def _witness(alive: List[Version], conj: _Conjunction, s: SpecifierSet,
+             new: List[Version]) -> bool:
+    """Is there a candidate version that satisfies ``conj`` and ``s``? ``alive`` (candidates
+    that satisfied ``conj`` when added) loses the ones ``conj`` now rules out, and a witness
+    moves to its front, so a run of compatible specifiers costs O(1) each."""
+    i = 0
+    while i < len(alive):
+        v = alive[i]
+        if not conj.ok(v):
+            alive[i] = alive[-1]
+            alive.pop()
+            continue
+        if s.contains(v, prereleases=True):
+            alive[0], alive[i] = alive[i], alive[0]
+            return True
+        i += 1
+    return any(s.contains(v, prereleases=True) and conj.ok(v) for v in new)
+
+
 def constraints(evidence: Iterable[Evidence]) -> Tuple[Dict[str, str], List[Conflict],
                                                         List[str]]:
-    """(package -> specifier string, conflicts, warnings)."""
+    """(package -> specifier string, conflicts, warnings). Linear in the evidence: each
+    specifier is tested against a summary of the kept ones (``_Conjunction``) on the candidate
+    versions still alive, not against every kept specifier on every candidate."""
     by_pkg: Dict[str, List[Evidence]] = {}
     for e in evidence:
         by_pkg.setdefault(e.package, []).append(e)
@@ -60,26 +137,35 @@ def constraints(evidence: Iterable[Evidence]) -> Tuple[Dict[str, str], List[Conf
     conflicts: List[Conflict] = []
     warnings: List[str] = []
     for pkg in sorted(by_pkg):
-        evs = sorted(by_pkg[pkg], key=_key)
+        evs = [e for e in sorted(by_pkg[pkg], key=_key) if e.specifier]
+        if len(evs) > MAX_EVIDENCE_PER_PACKAGE:
+            warnings.append(f"{pkg}: {len(evs)} version statements; only the "
+                            f"{MAX_EVIDENCE_PER_PACKAGE} most trusted were combined")
+            evs = evs[:MAX_EVIDENCE_PER_PACKAGE]
         current = SpecifierSet("")
         kept: List[Tuple[Evidence, SpecifierSet]] = []
+        conj = _Conjunction()
+        alive = _candidates(pkg, [])  # "0" (and every torch release for torch)
+        known = set(alive)
         for e in evs:
-            if not e.specifier:
-                continue
             try:
                 s = SpecifierSet(e.specifier)
             except InvalidSpecifier:
                 warnings.append(f"{e.path}:{e.line}: invalid specifier {e.specifier!r} for {pkg}")
                 continue
-            merged = current & s
-            if satisfiable(pkg, merged, [k.specifier for k, _ in kept]):
-                current = merged
+            new = [v for v in _candidates("", [str(s), e.specifier]) if v not in known]
+            if _witness(alive, conj, s, new):
+                current = current & s
                 kept.append((e, s))
+                for spec in s:
+                    conj.add(spec)
+                known.update(new)
+                alive.extend(new)
                 continue
             if not kept:
                 warnings.append(f"{e.path}:{e.line}: {pkg}{e.specifier} matches no version")
                 continue
-            other = _clash(pkg, kept, s) or kept[0][0]
+            other = _clash(pkg, kept[:_CLASH_SEARCH], s) or kept[0][0]
             conflicts.append(Conflict(pkg, other, e, (
                 f"{pkg}: {other.path}:{other.line} gives {other.specifier} but {e.path}:{e.line} "
                 f"gives {e.specifier}; kept {other.specifier} ({other.kind} outranks {e.kind})")))

@@ -12,7 +12,7 @@ def read(col: Collector, rel: str, text: str) -> None:
     deps_indent = -1
     pip_indent = -1
     for lineno, raw in enumerate(text.splitlines(), 1):
-        line = re.sub(r"\s+#.*$", "", raw.rstrip())
+        line = re.sub(r"(?<!\s)\s+#.*$", "", raw.rstrip())  # a run's first space: linear
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         indent = len(line) - len(line.lstrip())
@@ -24,6 +24,8 @@ def read(col: Collector, rel: str, text: str) -> None:
         if not in_deps or not body.startswith("-"):
             continue
         item = body[1:].strip().strip("'\"")
+        if not col.charge(rel):
+            return
         if deps_indent < 0:
             deps_indent = indent
         if pip_indent >= 0 and indent > pip_indent:

@@ -47,13 +47,15 @@ def from_image(image: str) -> list:
 def read(col: Collector, rel: str, text: str) -> None:
     variables: Dict[str, str] = {}
     for start, line in logical_lines(text):
+        if not col.charge(rel):
+            return
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         instr, _, rest = line.partition(" ")
         instr = instr.upper()
         if instr in ("ARG", "ENV"):
-            for m in re.finditer(r"(\w+)[= ]\"?([\w.\-]+)\"?", rest):
+            for m in re.finditer(r"(?<!\w)(\w+)[= ]\"?([\w.\-]+)\"?", rest):  # word starts
                 variables[m.group(1)] = m.group(2)
                 pkg = _VARS.get(m.group(1).lower())
                 ver = re.match(r"^v?(\d+\.\d+(?:\.\d+)?)", m.group(2))
@@ -70,5 +72,7 @@ def read(col: Collector, rel: str, text: str) -> None:
                 col.spec(s, rel, start, "dockerfile", f"FROM {image}")
         elif instr == "RUN":
             for toks in commands(rest):
+                if not col.charge(rel, len(toks)):
+                    return
                 for s in install_command(toks) or []:
                     col.spec(s, rel, start, "dockerfile", "Dockerfile install command")

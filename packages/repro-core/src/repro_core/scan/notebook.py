@@ -13,7 +13,11 @@ def code(text: str) -> Tuple[str, List[Tuple[int, str]]]:
         raise ValueError(f"not JSON: {e}") from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if cells is None and isinstance(nb, dict):  # nbformat 3
-        cells = [c for ws in nb.get("worksheets", []) for c in ws.get("cells", [])]
+        sheets = nb.get("worksheets", [])
+        if not isinstance(sheets, list) or not all(
+                isinstance(ws, dict) and isinstance(ws.get("cells", []), list) for ws in sheets):
+            raise ValueError("'worksheets' is not a list of worksheets with cell lists")
+        cells = [c for ws in sheets for c in ws.get("cells", [])]
     if not isinstance(cells, list):
         raise ValueError("no cells")
     lines: List[str] = []
@@ -22,7 +26,10 @@ def code(text: str) -> Tuple[str, List[Tuple[int, str]]]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         src = cell.get("source", cell.get("input", ""))
-        src = "".join(src) if isinstance(src, list) else str(src)
+        if isinstance(src, list) and all(isinstance(x, str) for x in src):
+            src = "".join(src)
+        elif not isinstance(src, str):
+            raise ValueError("a code cell's source is not text")
         for ln in src.splitlines():
             stripped = ln.lstrip()
             if stripped.startswith(("!", "%")):

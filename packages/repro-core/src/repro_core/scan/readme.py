@@ -9,7 +9,7 @@ from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_comma
 
 _STATEMENT = re.compile(
     r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)\b"
-    r"[\s:]*(?:version\s*|v)?\s*(>=|≥|==|=|<=|<|>)?\s*(\d+\.\d+(?:\.\d+)?)(?![\d.]*\w)"
+    r"[\s:]*(?:(?:version|v)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?(\d+\.\d+(?:\.\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
 _ARXIV = re.compile(r"arxiv(?:\.org/(?:abs|pdf)/|:\s*)(\d{2})(\d{2})\.(\d{4,5})", re.I)
@@ -63,6 +63,8 @@ def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
         if _INSTALL.search(cmd):
             for frag in re.findall(r"`([^`]*)`", line) or [cmd]:
                 for toks in commands(frag):
+                    if not col.charge(rel, len(toks)):
+                        return
                     for s in install_command(toks) or []:
                         col.spec(s, rel, lineno, kind, "install command")
             continue

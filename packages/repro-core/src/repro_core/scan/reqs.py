@@ -188,9 +188,18 @@ def logical_lines(text: str) -> Iterator[Tuple[int, str]]:
     lines = text.splitlines()
     i = 0
     while i < len(lines):
-        start, line = i + 1, lines[i]
-        while line.rstrip().endswith("\\") and i + 1 < len(lines):
+        # the pieces of one logical line, joined once (linear in the text); trailing
+        # whitespace-only pieces count as the joined line's trailing whitespace
+        start, parts = i + 1, [lines[i]]
+        while i + 1 < len(lines):
+            j = len(parts) - 1
+            while j >= 0 and not parts[j].strip():
+                j -= 1
+            if j < 0 or not parts[j].rstrip().endswith("\\"):
+                break
+            del parts[j + 1:]
+            parts[j] = parts[j].rstrip()[:-1]
             i += 1
-            line = line.rstrip()[:-1] + " " + lines[i]
+            parts.append(lines[i])
         i += 1
-        yield start, line
+        yield start, " ".join(parts)

@@ -20,6 +20,8 @@ def read(col: Collector, root: str, rel: str, text: str,
         return
     seen.add(rel)
     for lineno, line in logical_lines(text):
+        if not col.charge(rel):
+            break
         line = re.sub(r"(^|\s)#.*$", "", line).strip()
         if not line:
             continue
@@ -27,9 +29,15 @@ def read(col: Collector, root: str, rel: str, text: str,
         if m:
             inc = os.path.normpath(os.path.join(os.path.dirname(rel), m.group(2)))
             outside = os.path.isabs(m.group(2)) or inc.startswith("..")
-            inc_text = None if outside else load(inc)  # never read outside the repository
-            if inc_text is None:
-                col.warnings.append(f"{rel}:{lineno}: included file {m.group(2)} not found")
+            # never read outside the repository: load() also refuses a path that resolves
+            # outside it through a symlink
+            inc_text = None if outside else load(inc)
+            if outside:
+                col.warnings.append(f"{rel}:{lineno}: included file {m.group(2)} is outside "
+                                    "the repository; not read")
+            elif inc_text is None:
+                why = "not read" if os.path.lexists(os.path.join(root, inc)) else "not found"
+                col.warnings.append(f"{rel}:{lineno}: included file {m.group(2)} {why}")
             else:
                 read(col, root, inc.replace(os.sep, "/"), inc_text, load, seen)
             continue

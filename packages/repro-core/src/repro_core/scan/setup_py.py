@@ -50,6 +50,8 @@ def read(col: Collector, rel: str, text: str) -> None:
         if fn == "setup":
             for key in ("install_requires", "setup_requires"):
                 for item in _strings(kw[key], names) or [] if key in kw else []:
+                    if not col.charge(rel):
+                        return
                     for s in parse_requirement(item):
                         col.spec(s, rel, node.lineno, "setup.py", f"setup.py {key}")
             if "python_requires" in kw:
