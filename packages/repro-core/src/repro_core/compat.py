@@ -396,6 +396,8 @@ def gpu_cc(name_or_cc: str) -> Tuple[CC, str]:
         pass
     best = kb.gpu(str(name_or_cc))
     if best is None:
-        raise ReproError(f"unknown GPU name {name_or_cc!r}; give its compute capability "
-                         f"instead (e.g. 8.9)")
+        close = kb.close_gpu_names(str(name_or_cc))
+        near = f" (closest known: {', '.join(close)})" if close else ""
+        raise ReproError(f"unknown GPU name {name_or_cc!r}{near}; give a known name, or its "
+                         f"compute capability (e.g. 8.9)")
     return parse_cc(best.cc), best.name
