@@ -95,5 +95,5 @@ def test_every_known_name_resolves_to_itself_with_suffixes():
 
 
 def test_no_close_name_for_something_else():
-    with pytest.raises(ReproError, match=r"^unknown GPU name 'Radeon RX 7900'; give a known"):
+    with pytest.raises(ReproError, match=r"^unknown GPU name 'Radeon RX 7900'; give its compute"):
         compat.gpu_cc("Radeon RX 7900")
