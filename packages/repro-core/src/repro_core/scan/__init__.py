@@ -187,7 +187,8 @@ def _scan(path: str) -> ScanReport:
                 continue
             if kind != "doc":
                 readme.read(col, rel, text, kind="readme" if kind == "readme" else "script")
-            col.dates.extend(readme.arxiv_dates(text))
+            col.dates.extend(history.DateSource(d, why, "arxiv")
+                             for d, why in readme.arxiv_dates(text))
     imports: Dict[str, ImportUse] = {}
     for rel in by_kind.get("setup.py", []):
         text = load(rel)
@@ -222,7 +223,7 @@ def _scan(path: str) -> ScanReport:
     extensions = _extensions(col, by_kind.get("cpp", []), [r for r, _ in files])
     gd = history.git_date(root)
     if gd:
-        col.dates.append(gd)
+        col.dates.append(history.DateSource(gd[0], gd[1], "git"))
     return _finish(col, os.fspath(path), imports, extensions, len(files))
 
 
@@ -329,7 +330,7 @@ def _finish(col: Collector, path: str, imports: Dict[str, ImportUse],
     dates = sorted(set(col.dates))
     return ScanReport(
         path=path, reference_date=history.pick(dates),
-        date_sources=tuple(f"{why} ({d})" for d, why in dates),
+        date_sources=tuple(f"{s.label} ({s.date})" for s in dates),
         requirements=tuple(reqs), constraints=cons, evidence=tuple(col.evidence),
         extensions=tuple(extensions), findings=tuple(findings),
         conflicts=tuple(conflicts), imports=uses, files_scanned=nfiles,

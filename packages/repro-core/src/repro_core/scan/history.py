@@ -4,7 +4,8 @@ import datetime as _dt
 import os
 import re
 import zlib
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
 
 
 def _read(path: str, limit: int = 1 << 20) -> Optional[bytes]:
@@ -89,10 +90,21 @@ def git_date(root: str) -> Optional[Tuple[str, str]]:
     return None
 
 
-def pick(dates: List[Tuple[str, str]]) -> Optional[str]:
+@dataclass(frozen=True, order=True)
+class DateSource:
+    """A reference date and where it comes from: ``kind`` is "git" (the HEAD commit or the
+    reflog) or "arxiv" (an arXiv id in a README); ``label`` says which, for people
+    ("git HEAD commit 1a2b3c4d5e", "arXiv:2111.06377")."""
+
+    date: str  # YYYY-MM-DD
+    label: str
+    kind: str
+
+
+def pick(sources: Sequence[DateSource]) -> Optional[str]:
     """The reference date: the git commit date when known, else the newest arXiv id (a README
     cites older papers, rarely newer ones)."""
-    git = [d for d, why in dates if why.startswith("git")]
+    git = [s.date for s in sources if s.kind == "git"]
     if git:
         return max(git)
-    return max((d for d, _ in dates), default=None)
+    return max((s.date for s in sources), default=None)
