@@ -66,3 +66,20 @@ def test_doctor_timeout_flag(capsys, tmp_path):
     assert err == f"--python {exe}: the probe did not finish in 0.5 s (it was ended)"
     err = _one_line_error(capsys, ["doctor", "--timeout", "0"], "doctor")
     assert err == "--timeout 0.0: not a positive number of seconds"
+
+
+def test_plan_auto_driver_checked_before_the_probe_and_replaces_its_driver(capsys, monkeypatch):
+    from repro_core.probe import gpu as probe
+
+    def no_probe():
+        raise AssertionError("probed before the --driver check")
+
+    monkeypatch.setattr(probe, "probe_gpus", no_probe)
+    err = _one_line_error(capsys, ["plan", str(REPOS / "style2023"), "--driver", "5x"], "plan")
+    assert err.startswith("--driver 5x: not an NVIDIA driver version")
+    fake = {"gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "cc": "9.0",
+                      "memory_mib": 81559}], "driver": "550.54.15", "driver_cuda": "12.4",
+            "reason": None}
+    monkeypatch.setattr(probe, "probe_gpus", lambda: fake)
+    assert main(["plan", str(REPOS / "style2023"), "--driver", "580.95.05", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["driver"] == "580.95.05"
