@@ -66,11 +66,6 @@ def test_legacy_uses_found(report):
     assert ext["sources"] == ["csrc/smooth_onehot.cpp", "csrc/smooth_onehot_cuda.cu"]
 
 
-@pytest.mark.xfail(strict=True, reason="rules torch-six-container-abcs and timm-032-torch-six "
-                   "bound torch<1.8, but torch 1.8.1 still has torch._six.container_abcs and "
-                   "runs timm 0.3.2 (tests/data/logs/legacy-vit_py38-torch181_ok.log); the "
-                   "removal came later (torch 1.10.2 fails: torch1102-timm032_container-abcs"
-                   ".log)")
 def test_pins_agree_with_the_code(report):
     assert report["conflicts"] == []
 

@@ -225,11 +225,27 @@ def test_torch_build_lookup():
     assert b.torchvision == "0.11.3" and b.spec == "1.10.2+cu113"
     assert compat.torch_build("2.1.0").variant == "cu121"  # the PyPI default
     assert compat.torch_build("1.8.0+cu111").arch_list == "5.0;7.0;8.0;8.6"  # patch-specific
+    assert compat.torch_build("2.1.2+cu118").version == "2.1.2"  # a real patch release
+    assert compat.torch_build("1.10").version == "1.10.0"
+
+
+@pytest.mark.parametrize("text", ["535.104.05", "384.81", " 470.57.02 ", "535"])
+def test_driver_version(text):
+    assert compat.driver_version(text) == text.strip()
+
+
+@pytest.mark.parametrize("text", ["abc", "", "535.", "535.104.05.1", "v535.1", "1.0rc1"])
+def test_driver_version_refused(text):
+    with pytest.raises(ReproError, match=r"^not an NVIDIA driver version: "):
+        compat.driver_version(text)
 
 
 @pytest.mark.parametrize("bad,msg", [
     ("1.10.2+cu999", "no cu999 wheel"), ("banana", "not VERSION"), ("9.9.0+cu118", "not in"),
     ("1.10.2+rocm4.2", "not VERSION"),
+    ("1.10.9+cu113", r"^torch 1.10.9 was never released \(known 1.10 releases: 1.10.0, 1.10.1, "
+                     r"1.10.2\)$"),  # issue 14: was accepted
+    ("2.1.3", "never released"), ("1.4.1+cpu", "never released"),
 ])
 def test_torch_build_errors(bad, msg):
     with pytest.raises(ReproError, match=msg):
@@ -267,7 +283,11 @@ def test_numpy_python_range():
 
 def test_timm_on_torch():
     assert compat.timm_torch_ok("0.3.2", "1.10.2")[0] is False
-    assert compat.timm_torch_ok("0.3.2", "1.8.1")[0] is False  # container_abcs gone in 1.8
+    # issue 9: torch/_six.py of the 1.8.0 and 1.8.1 wheels still defines container_abcs (and
+    # `import timm` 0.3.2 works on torch 1.8.1); the 1.9.0 wheel's does not (ImportError)
+    assert compat.timm_torch_ok("0.3.2", "1.8.1")[0] is True
+    assert compat.timm_torch_ok("0.3.4", "1.8.0")[0] is True
+    assert compat.timm_torch_ok("0.3.2", "1.9.0")[0] is False
     assert compat.timm_torch_ok("0.3.2", "1.7.1")[0] is True
     assert compat.timm_torch_ok("0.4.12", "1.10.2+cu102")[0] is True
     assert compat.timm_torch_ok("0.6.12", "1.6.0")[0] is False

@@ -49,6 +49,20 @@ def test_release_row(row):
     assert row.sources and set(row.sources) <= set(kb.sources("torch_releases"))
 
 
+# `pip index versions torch --only-binary :all:` on PyPI for Python 3.7, 3.8 and 3.11
+# (2026-11-30); 1.8.2 LTS lives on download.pytorch.org only.
+PYPI_TORCH = """1.4.0 1.5.0 1.5.1 1.6.0 1.7.0 1.7.1 1.8.0 1.8.1 1.9.0 1.9.1 1.10.0 1.10.1 1.10.2
+1.11.0 1.12.0 1.12.1 1.13.0 1.13.1 2.0.0 2.0.1 2.1.0 2.1.1 2.1.2 2.2.0 2.2.1 2.2.2 2.3.0 2.3.1
+2.4.0 2.4.1 2.5.0 2.5.1 2.6.0 2.7.0 2.7.1 2.8.0 2.9.0 2.9.1 2.10.0 2.11.0 2.12.0 2.12.1 2.13.0
+2.14.0 2.14.1 2.15.0""".split()
+
+
+def test_patch_releases_are_the_published_ones():
+    minors = {r.version for r in RELEASES}
+    published = {v for v in PYPI_TORCH if v.rsplit(".", 1)[0] in minors} | {"1.8.2"}
+    assert {v for r in RELEASES for v in r.patch_versions()} == published
+
+
 def test_numpy_abi_switch_is_at_23():
     built = {r.version: r.numpy_built_against for r in RELEASES}
     assert built["2.2"] == "1" and built["2.3"] == "2"

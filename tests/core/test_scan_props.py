@@ -171,7 +171,7 @@ def test_pyproject_fallback_parser_fuzz(text):
 @FUZZ
 @given(_text(CPP))
 def test_cpp_reader_fuzz(text):
-    cpp.analyze(text)
+    cpp.read(Collector(), "k.cu", text)
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),

@@ -42,7 +42,7 @@ def test_legacy_2018_repo():
 def test_style_2021_repo():
     r = scan(REPOS / "style2021")
     c = r.constraints
-    assert "==1.7.1" in c["torch"] and "<1.8" in c["torch"]
+    assert "==1.7.1" in c["torch"] and "<1.9" in c["torch"]
     assert c["cuda"] == "==11.0.*"
     assert "==0.3.2" in c["timm"] and "<0.4.12" in c["timm"]
     assert "<1.21" in c["numpy"] and "<1.24" in c["numpy"]

@@ -215,6 +215,18 @@ def _v(s: str, what: str) -> Version:
         raise ReproError(f"not a {what} version: {s!r}") from None
 
 
+_DRIVER_RE = re.compile(r"\d+(?:\.\d+){0,2}")
+
+
+def driver_version(text: str) -> str:
+    """A Linux NVIDIA driver version as nvidia-smi prints it ("535.104.05", "384.81");
+    ReproError for anything else."""
+    v = str(text).strip()
+    if not _DRIVER_RE.fullmatch(v):
+        raise ReproError(f"not an NVIDIA driver version: {text!r} (expected e.g. 535.104.05)")
+    return v
+
+
 def min_driver(cuda_version: str) -> str:
     """The Linux driver shipped with the toolkit's GA release (always sufficient)."""
     return toolkit(cuda_version).min_driver
@@ -307,6 +319,10 @@ def torch_build(spec: str) -> TorchBuild:
         raise ReproError(f"{spec!r} is not VERSION+cuXYZ (e.g. 1.10.2+cu113)")
     version, variant = _full(m.group(1)), m.group(2)
     row = torch_release(version)
+    if version not in row.patch_versions():
+        known = ", ".join(sorted(row.patch_versions(), key=Version))
+        raise ReproError(f"torch {version} was never released (known {row.version} releases: "
+                         f"{known})")
     variant = variant or row.pypi_default
     if variant == "cpu":
         arch = ""
@@ -396,6 +412,8 @@ def gpu_cc(name_or_cc: str) -> Tuple[CC, str]:
         pass
     best = kb.gpu(str(name_or_cc))
     if best is None:
-        raise ReproError(f"unknown GPU name {name_or_cc!r}; give its compute capability "
+        close = kb.close_gpu_names(str(name_or_cc))
+        near = f" (closest known: {', '.join(close)})" if close else ""
+        raise ReproError(f"unknown GPU name {name_or_cc!r}{near}; give its compute capability "
                          f"instead (e.g. 8.9)")
     return parse_cc(best.cc), best.name

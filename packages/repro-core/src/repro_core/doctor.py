@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from repro_core import compat
 from repro_core.errors import BadValue, ReproError
 from repro_core.hardware import Hardware
-from repro_core.probe import probe_host, probe_interpreter
+from repro_core.probe import PROBE_TIMEOUT, probe_host, probe_interpreter
 
 CHECKS = ("torch_gpu", "nvcc_gpu", "driver", "numpy_abi", "torch_python", "timm_torch",
           "nvcc_torch", "nvcc_gcc", "cuda_home")
@@ -70,10 +70,14 @@ def _torch_build(spec: str) -> compat.TorchBuild:
 
 
 def collect(python: Optional[str] = None, torch_build: Optional[str] = None,
-            gpu: Optional[str] = None, hardware: Optional[Hardware] = None) -> DoctorReport:
-    """Probe the ``python`` interpreter and the host compilers, and judge them with this
-    machine's ``hardware`` (default: probed). ``torch_build`` ("1.10.2+cu113") and ``gpu``
-    (a capability or name) are judged instead of the installed torch and the detected GPUs."""
+            gpu: Optional[str] = None, hardware: Optional[Hardware] = None,
+            timeout: float = PROBE_TIMEOUT) -> DoctorReport:
+    """Probe the ``python`` interpreter (for at most ``timeout`` seconds) and the host
+    compilers, and judge them with this machine's ``hardware`` (default: probed).
+    ``torch_build`` ("1.10.2+cu113") and ``gpu`` (a capability or name) are judged instead of
+    the installed torch and the detected GPUs."""
+    if not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
+        raise BadValue("not a positive number of seconds", "timeout", str(timeout))
     assumed: Dict[str, Any] = {}
     if torch_build is not None:
         b = _torch_build(torch_build)
@@ -82,7 +86,7 @@ def collect(python: Optional[str] = None, torch_build: Optional[str] = None,
                                   "torchvision": b.torchvision}
     if gpu is not None:
         assumed["gpu"] = _parse_gpu(gpu)
-    interp = probe_interpreter(python)
+    interp = probe_interpreter(python, timeout)
     if hardware is None:
         from repro_core.probe import hardware as probe_hardware
 

@@ -6,7 +6,7 @@ they do not have. plan, doctor and ``repro-cuda build`` take one; nothing here p
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Dict, Optional, Tuple
 
 from repro_core import compat
@@ -42,14 +42,25 @@ class Hardware:
     @classmethod
     def stated(cls, gpu: Optional[str] = None, driver: Optional[str] = None) -> "Hardware":
         """The hardware a user names: ``gpu`` a compute capability ("8.9", "sm_89") or a GPU
-        name ("RTX 4090"), None for no GPU; BadValue (field "gpu") for an unknown one."""
-        if gpu is None:
-            return cls(driver=driver)
+        name ("RTX 4090"), None for no GPU; ``driver`` a driver version, checked even without
+        a GPU. BadValue (field "gpu" or "driver") for an unknown GPU or a bad version."""
+        hw = cls()
+        if gpu is not None:
+            try:
+                cc, name = compat.gpu_cc(gpu)
+            except ReproError as e:
+                raise BadValue(str(e), "gpu", gpu) from None
+            hw = cls(gpus=(GpuDevice(name=name, cc=compat.cc_str(cc)),))
+        return hw if driver is None else hw.with_driver(driver)
+
+    def with_driver(self, driver: str) -> "Hardware":
+        """This hardware with a stated driver version ("535.104.05"; the newest CUDA it
+        supports becomes unknown); BadValue (field "driver") for one that is not a version."""
         try:
-            cc, name = compat.gpu_cc(gpu)
+            version = compat.driver_version(driver)
         except ReproError as e:
-            raise BadValue(str(e), "gpu", gpu) from None
-        return cls(gpus=(GpuDevice(name=name, cc=compat.cc_str(cc)),), driver=driver)
+            raise BadValue(str(e), "driver", driver) from None
+        return replace(self, driver=version, driver_cuda=None)
 
     @property
     def gpu(self) -> Optional[GpuDevice]:

@@ -11,7 +11,7 @@ A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed.
 """
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from packaging.requirements import Requirement
@@ -333,6 +333,7 @@ def _hardware_notes(hardware: Hardware) -> List[str]:
 def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) -> Plan:
     """Ranked candidates for ``report`` on ``hardware`` (its first GPU, none: CPU builds, and
     its driver when known). Pure: no probing, no scanning."""
+    report.check(report.path)
     notes = _hardware_notes(hardware)
     g = hardware.gpu
     cc = compat.parse_cc(g.cc) if g else None
@@ -362,7 +363,9 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
     if forward and not any(_same(forward[-1], p) for p in picked):
         picked.append(forward[-1])  # the newest release, for the fewest surprises later
     if not picked:
-        raise ReproError("no candidate environment: " + _why_none(ctx, cc))
+        blame = _driver_blame(report, hardware, limit)
+        raise ReproError("no candidate environment: " + (f"{blame}; " if blame else "")
+                         + _why_none(ctx, cc))
     if not exact:
         notes.append("no exact candidate: " + _why_none(ctx, cc))
     return Plan(path=report.path, gpu=compat.cc_str(cc) if cc else None, gpu_name=gpu_name,
@@ -372,6 +375,24 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
 def _same(a: Candidate, b: Candidate) -> bool:
     return (a.torch, a.cuda, a.python, a.timm, a.numpy) == (b.torch, b.cuda, b.python, b.timm,
                                                              b.numpy)
+
+
+def _driver_blame(report: ScanReport, hardware: Hardware, limit: int) -> Optional[str]:
+    """When the driver alone rules out every candidate: what it lacks, else None. (A driver
+    cannot rule out only the exact ones: forward-ports are newer and need newer CUDA.)"""
+    if not hardware.driver or hardware.gpu is None:
+        return None
+    try:
+        free = plan(report, replace(hardware, driver=None), limit)
+    except ReproError:
+        return None
+    best = min((c for c in free.candidates if c.cuda), key=lambda c: Version(c.cuda or ""),
+               default=None)
+    if best is None:
+        return None
+    return (f"driver {hardware.driver} is too old for every candidate: without it, the least "
+            f"demanding would be torch {best.torch_build}, which needs "
+            f"{compat.driver_requirement(best.cuda or '')}")
 
 
 def _why_none(ctx: _Ctx, cc: Optional[Tuple[int, int]]) -> str:
@@ -391,9 +412,10 @@ def read_report(path: str) -> ScanReport:
     if os.path.isfile(path):
         try:
             with open(path, encoding="utf-8") as f:
-                return ScanReport.from_json(f.read())
-        except (OSError, ValueError, KeyError, TypeError) as e:
+                text = f.read()
+        except (OSError, ValueError) as e:
             raise ReproError(f"{path}: not a scan report ({e})") from None
+        return ScanReport.from_json(text, source=path)
     return scan(path)
 
 

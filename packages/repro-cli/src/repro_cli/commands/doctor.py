@@ -7,6 +7,7 @@ from typing import Any, Dict, List
 from repro_cli.render import print_json
 from repro_core.doctor import DoctorReport, collect
 from repro_core.errors import flags
+from repro_core.probe import PROBE_TIMEOUT
 
 NAME = "doctor"
 HELP = "Report Python, torch, GPUs, driver and compilers, with compatibility verdicts."
@@ -23,11 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(e.g. 1.10.2+cu113)")
     parser.add_argument("--gpu", metavar="CC|NAME",
                         help="judge this GPU instead of the detected ones (e.g. 8.9, 'RTX 4090')")
+    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=PROBE_TIMEOUT,
+                        help=f"give up on an interpreter whose probe takes longer "
+                             f"(default {PROBE_TIMEOUT:g})")
 
 
 def run(args: argparse.Namespace) -> int:
-    with flags(python="--python", torch_build="--torch-build", gpu="--gpu"):
-        report = collect(python=args.python, torch_build=args.torch_build, gpu=args.gpu)
+    with flags(python="--python", torch_build="--torch-build", gpu="--gpu", timeout="--timeout"):
+        report = collect(python=args.python, torch_build=args.torch_build, gpu=args.gpu,
+                         timeout=args.timeout)
     if args.json:
         print_json(report.to_dict(), sys.stdout)  # sys.stdout at call time (capture)
     else:

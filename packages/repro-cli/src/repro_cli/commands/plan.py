@@ -1,11 +1,11 @@
 """`repro plan PATH`: ranked environments that can run a repository on given hardware."""
 
 import argparse
-import dataclasses
 import sys
 from typing import List, Optional
 
 from repro_cli.render import print_json, table
+from repro_core.errors import flags
 from repro_core.hardware import Hardware
 from repro_core.plan import Plan, plan, read_report
 
@@ -30,14 +30,18 @@ def hardware(gpu: str, driver: Optional[str]) -> Hardware:
     if gpu.lower() == "auto":
         from repro_core.probe import hardware as probe_hardware
 
+        if driver is not None:
+            Hardware.stated(driver=driver)  # a bad --driver fails before the probe
         found = probe_hardware()
-        return dataclasses.replace(found, driver=driver) if driver else found
+        return found.with_driver(driver) if driver is not None else found
     return Hardware.stated(None if gpu.lower() == "none" else gpu, driver)
 
 
 def run(args: argparse.Namespace) -> int:
+    with flags(gpu="--gpu", driver="--driver"):
+        hw = hardware(args.gpu, args.driver)
     report = read_report(args.path)
-    p = plan(report, hardware(args.gpu, args.driver))
+    p = plan(report, hw)
     if args.json:
         print_json(p.to_dict(), sys.stdout)
     else:

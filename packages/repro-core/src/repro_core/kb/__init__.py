@@ -219,16 +219,51 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", _DROP.sub("", name.lower()))
 
 
+@lru_cache(maxsize=None)
+def gpu_name_suffixes(data_dir: Path = DATA) -> Tuple[str, ...]:
+    """What may follow a known GPU name in a normalised name (``gpus.json`` "name_suffixes":
+    regular expressions such as ``\\d+gb``, ``sxm\\d*``, ``ti``)."""
+    path = str(Path(data_dir) / "gpus.json")
+    found = schema.strings(_json(data_dir, "gpus").get("name_suffixes"), path, "name_suffixes")
+    for i, s in enumerate(found):
+        try:
+            re.compile(s)
+        except re.error as e:
+            raise ReproError(f"{path}: name_suffixes[{i}]: not a regular expression ({e})"
+                             ) from None
+    return found
+
+
+@lru_cache(maxsize=None)
+def _suffix_re() -> "re.Pattern[str]":
+    return re.compile("(?:" + "|".join(gpu_name_suffixes()) + ")*")
+
+
 def gpu(name: str) -> Optional[Gpu]:
-    """The GPU model a name denotes ("NVIDIA GeForce RTX 4090" -> RTX 4090): the longest known
-    name that prefixes it after normalising (see ``gpus.json``); None if none does."""
+    """The GPU model a name denotes ("NVIDIA GeForce RTX 4090" -> RTX 4090, "Tesla
+    V100-SXM2-16GB" -> V100): after normalising, a known name followed by nothing or by
+    ``gpu_name_suffixes()`` only, the longest such name winning (see ``gpus.json``); None if
+    there is none ("RTX 40901234", "H100zzzz")."""
     key = _norm(str(name))
     best: Optional[Gpu] = None
     for g in gpus():
         n = _norm(g.name)
-        if key.startswith(n) and (best is None or len(n) > len(_norm(best.name))):
+        if (key.startswith(n) and _suffix_re().fullmatch(key[len(n):])
+                and (best is None or len(n) > len(_norm(best.name)))):
             best = g
     return best if key else None
+
+
+def close_gpu_names(name: str, n: int = 3) -> Tuple[str, ...]:
+    """Known GPU names nearest to ``name`` (for an error message): those its normalised form
+    starts with, longest first, then the closest by ``difflib``."""
+    import difflib
+
+    key = _norm(str(name))
+    by_norm = {_norm(g.name): g.name for g in gpus()}
+    prefixes = sorted((k for k in by_norm if k and key.startswith(k)), key=len, reverse=True)
+    close = difflib.get_close_matches(key, list(by_norm), n=n, cutoff=0.5)
+    return tuple(by_norm[k] for k in dict.fromkeys(prefixes + close))[:n]
 
 
 def gpu_ccs(discrete_only: bool = True) -> FrozenSet[str]:
@@ -272,7 +307,8 @@ __all__ = [
     "CudaToolkit", "Gpu", "GpuFamily", "ImportMap", "NamedArch", "NumpyRelease", "PythonRange",
     "PythonRelease", "TimmRelease", "TorchPatch", "TorchRelease", "DATA", "load", "names",
     "torch_releases", "torch_release", "cuda_toolkits", "cuda_toolkit", "compat_driver_floors",
-    "gpu_families", "gpus", "gpu", "gpu_ccs", "embedded_ccs", "numpy_releases", "numpy_release",
+    "gpu_families", "gpus", "gpu", "gpu_name_suffixes", "close_gpu_names", "gpu_ccs",
+    "embedded_ccs", "numpy_releases", "numpy_release",
     "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
     "python_versions", "named_arch_rows", "named_arches", "sources",
     "Pattern", "Rule", "rule", "rules", "CudaImage", "Deadsnakes", "cuda_images",

@@ -59,7 +59,7 @@ def _convert(hint: Any, value: Any, meta: Any) -> Any:
             raise _Bad("", f"expected an object, got {_short(value)}")
         return _build(hint, value)
     if origin in (tuple, frozenset):
-        if not isinstance(value, list):
+        if not isinstance(value, (list, tuple)):
             raise _Bad("", f"expected a list, got {_short(value)}")
         items = []
         for i, v in enumerate(value):

@@ -192,7 +192,7 @@ def _scan(path: str) -> ScanReport:
     with _one_file(col, ".git"):
         gd = history.git_date(root, col.warnings)
         if gd:
-            col.dates.append(gd)
+            col.dates.append(history.DateSource(gd[0], gd[1], "git"))
     return _finish(col, os.fspath(path), imports, extensions, len(files),
                    lambda rel: _source_text(root, rel))
 
@@ -211,7 +211,8 @@ def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]
         def read(col: Collector, rel: str, text: str) -> None:
             if kind != "doc":
                 readme.read(col, rel, text, kind=kind)
-            col.dates.extend(readme.arxiv_dates(text))
+            col.dates.extend(history.DateSource(d, why, "arxiv")
+                             for d, why in readme.arxiv_dates(text))
         return read
 
     def setup(col: Collector, rel: str, text: str) -> None:
@@ -356,7 +357,7 @@ def _finish(col: Collector, path: str, imports: Dict[str, ImportUse],
     dates = sorted(set(col.dates))
     return ScanReport(
         path=path, reference_date=history.pick(dates),
-        date_sources=tuple(f"{why} ({d})" for d, why in dates),
+        date_sources=tuple(f"{s.label} ({s.date})" for s in dates),
         requirements=tuple(reqs), constraints=cons, evidence=tuple(col.evidence),
         extensions=tuple(extensions), findings=tuple(findings),
         conflicts=tuple(conflicts), imports=uses, files_scanned=nfiles,

@@ -4,6 +4,7 @@ import re
 from typing import Dict, List, Tuple
 
 from repro_core.rules import Rule
+from repro_core.scan.history import DateSource
 from repro_core.scan.report import Evidence, Finding, ImportUse, LegacyApi, Requirement
 from repro_core.scan.reqs import Spec
 
@@ -27,7 +28,7 @@ class Collector:
         self.findings: List[Finding] = []
         self.imports: List[ImportUse] = []
         self.warnings: List[str] = []
-        self.dates: List[Tuple[str, str]] = []  # (YYYY-MM-DD, description)
+        self.dates: List[DateSource] = []
         self.cpp_hits: Dict[str, List[LegacyApi]] = {}
         self.build_hits: Dict[str, List[LegacyApi]] = {}
         self.ext_builds: Dict[str, str] = {}  # directory -> build file declaring an extension

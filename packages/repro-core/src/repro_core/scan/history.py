@@ -4,7 +4,8 @@ import datetime as _dt
 import os
 import re
 import zlib
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
 from repro_core.fsutil import SkippedFile, inside, read_bytes_inside
 
@@ -113,10 +114,21 @@ def git_date(root: str, warnings: Optional[List[str]] = None) -> Optional[Tuple[
     return None
 
 
-def pick(dates: List[Tuple[str, str]]) -> Optional[str]:
+@dataclass(frozen=True, order=True)
+class DateSource:
+    """A reference date and where it comes from: ``kind`` is "git" (the HEAD commit or the
+    reflog) or "arxiv" (an arXiv id in a README); ``label`` says which, for people
+    ("git HEAD commit 1a2b3c4d5e", "arXiv:2111.06377")."""
+
+    date: str  # YYYY-MM-DD
+    label: str
+    kind: str
+
+
+def pick(sources: Sequence[DateSource]) -> Optional[str]:
     """The reference date: the git commit date when known, else the newest arXiv id (a README
     cites older papers, rarely newer ones)."""
-    git = [d for d, why in dates if why.startswith("git")]
+    git = [s.date for s in sources if s.kind == "git"]
     if git:
         return max(git)
-    return max((d for d, _ in dates), default=None)
+    return max((s.date for s in sources), default=None)

@@ -4,6 +4,13 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional, Tuple
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from repro_core.errors import ReproError
+from repro_core.kb import schema
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -90,26 +97,43 @@ class ScanReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "ScanReport":
-        kw = dict(d)
-        kw["requirements"] = tuple(Requirement(**r) for r in d.get("requirements", ()))
-        kw["evidence"] = tuple(Evidence(**e) for e in d.get("evidence", ()))
-        kw["extensions"] = tuple(
-            Extension(**{**x, "sources": tuple(x["sources"]),
-                         "legacy_apis": tuple(LegacyApi(**a) for a in x.get("legacy_apis", ()))})
-            for x in d.get("extensions", ()))
-        kw["findings"] = tuple(Finding(**f) for f in d.get("findings", ()))
-        kw["conflicts"] = tuple(
-            Conflict(package=c["package"], kept=Evidence(**c["kept"]),
-                     dropped=Evidence(**c["dropped"]), message=c["message"])
-            for c in d.get("conflicts", ()))
-        kw["imports"] = tuple(ImportUse(**i) for i in d.get("imports", ()))
-        kw["date_sources"] = tuple(d.get("date_sources", ()))
-        kw["warnings"] = tuple(d.get("warnings", ()))
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in kw.items() if k in names})
+    def check(self, source: str = "JSON text") -> None:
+        """ReproError ``SOURCE: scan report: field F: problem`` unless every constraint is a version
+        specifier (``>=1.7,<1.9``) and every finding's bound a requirement (``torch<2.0``):
+        what plan reads from a report."""
+        for key, spec in self.constraints.items():
+            try:
+                SpecifierSet(spec)
+            except (InvalidSpecifier, TypeError):
+                raise ReproError(f"{source}: scan report: field constraints[{key!r}]: not a "
+                                 f"version specifier: {spec!r}") from None
+        for i, f in enumerate(self.findings):
+            try:
+                if f.bound:
+                    PackagingRequirement(f.bound)
+            except (InvalidRequirement, TypeError):
+                raise ReproError(f"{source}: scan report: field findings[{i}].bound: not a "
+                                 f"requirement such as torch<2.0: {f.bound!r}") from None
 
     @classmethod
-    def from_json(cls, text: str) -> "ScanReport":
-        return cls.from_dict(json.loads(text))
+    def from_dict(cls, d: Any, source: str = "JSON text") -> "ScanReport":
+        """The report of a ``to_dict()``/JSON object; ReproError naming ``source`` and the
+        field for a missing field, a value of the wrong type or a bad specifier (see
+        ``check``). Unknown top-level keys are ignored."""
+        if not isinstance(d, dict):
+            raise ReproError(f"{source}: not a scan report (a JSON {type(d).__name__}, not an "
+                             f"object)")
+        names = {f.name for f in fields(cls)}
+        report = schema.record(cls, {k: v for k, v in d.items() if k in names}, source,
+                               "scan report")
+        report.check(source)
+        return report
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "JSON text") -> "ScanReport":
+        """``from_dict`` of a JSON text (``source`` names it in errors, e.g. the file)."""
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ReproError(f"{source}: not a scan report (invalid JSON: {e})") from None
+        return cls.from_dict(data, source)
