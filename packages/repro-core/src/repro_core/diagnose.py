@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Optional, Pattern, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from repro_core import compat, kb
 from repro_core.errors import ReproError
@@ -107,6 +107,16 @@ class Diagnosis:
         errors = sum(f.severity == "error" for f in self.findings)
         return (f"{len(self.findings)} finding(s), {errors} error(s); "
                 f"first: {self.findings[0].id}")
+
+    def fixes(self, kinds: Optional[Sequence[str]] = None) -> Tuple[Fix, ...]:
+        """For a retry loop: each error finding's first fix of one of ``kinds`` (any kind when
+        None), in rank order, without repeats (``kinds=("pin",)`` for an exact rebuild)."""
+        out: List[Fix] = []
+        for f in self.findings:
+            fix = next((x for x in f.fixes if kinds is None or x.kind in kinds), None)
+            if f.severity == "error" and fix is not None and fix not in out:
+                out.append(fix)
+        return tuple(out)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"recognised": self.recognised, "summary": self.summary,
