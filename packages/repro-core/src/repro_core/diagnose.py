@@ -146,15 +146,11 @@ def normalize(line: str) -> str:
     return " ".join(_ANSI.sub("", line).translate(_QUOTES).split())
 
 
-def _text_regex(text: str) -> Pattern[str]:
-    """A rule's literal error text as a regex (normalised, a trailing '.' optional). Digits
-    stay literal: 'compute_35' must not match 'compute_70' (the links cover variable parts)."""
-    return re.compile(re.escape(normalize(text).rstrip(".")))
-
-
 @lru_cache(maxsize=None)
-def _rule_texts() -> Tuple[Tuple[Rule, Pattern[str]], ...]:
-    return tuple((r, _text_regex(e)) for r in kb.rules() for e in r.errors)
+def _rule_texts() -> Tuple[Tuple[Rule, str], ...]:
+    """Each rule's error texts as matched: normalised, without a trailing period. Digits stay
+    literal: 'compute_35' must not match 'compute_70' (the links cover variable parts)."""
+    return tuple((r, normalize(e).rstrip(".")) for r in kb.rules() for e in r.errors)
 
 
 @lru_cache(maxsize=None)
@@ -278,21 +274,30 @@ def _fill(template: str, fields: Dict[str, Optional[str]]) -> Optional[str]:
 
 
 class _Collector:
+    """Findings by id: the first one's texts and fixes (the higher priority's), all lines."""
+
     def __init__(self) -> None:
         self.found: Dict[str, Finding] = {}
+        self.lines: Dict[str, set] = {}
+        self.errors: set = set()
 
     def add(self, f: Finding) -> None:
         old = self.found.get(f.id)
-        if old is None:
+        if old is None or f.priority > old.priority:
             self.found[f.id] = f
-            return
-        lines = tuple(sorted(set(old.lines) | set(f.lines), key=lambda x: x.number))
-        severity = "error" if "error" in (old.severity, f.severity) else "warning"
-        rules = tuple(dict.fromkeys(old.rules + f.rules))
-        keep = old if old.priority >= f.priority else f
-        self.found[f.id] = Finding(keep.id, keep.source, severity, keep.what, keep.why,
-                                   keep.advice, keep.fixes, lines, rules,
-                                   max(old.priority, f.priority))
+        self.lines.setdefault(f.id, set()).update(f.lines)
+        if f.severity == "error":
+            self.errors.add(f.id)
+
+    def findings(self) -> List[Finding]:
+        out = []
+        for fid, f in self.found.items():
+            rules = tuple(dict.fromkeys(f.rules))
+            out.append(Finding(f.id, f.source, "error" if fid in self.errors else "warning",
+                               f.what, f.why, f.advice, f.fixes,
+                               tuple(sorted(self.lines[fid], key=lambda x: x.number)), rules,
+                               f.priority))
+        return out
 
 
 def _severity(line: str) -> str:
@@ -348,9 +353,8 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
         if not line:
             continue
         sev = _severity(line)
-        hits = [r for r, rx in _rule_texts() if rx.search(line)]
-        hits = list(dict.fromkeys(hits))
-        for r in _narrow(hits, _context(norm, i)):
+        hits = list(dict.fromkeys(r for r, t in _rule_texts() if t in line))
+        for r in _narrow(hits, _context(norm, i)) if len(hits) > 1 else hits:
             out.add(_rule_finding(r, [logl[i]], sev, 70, "its error text"))
         for d, regexes in _diagnostic_regexes():
             for rx in regexes:
@@ -358,7 +362,7 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
                 if m:
                     _apply(d, m, i, norm, logl, fields, out)
                     break
-    ranked = sorted(out.found.values(),
+    ranked = sorted(out.findings(),
                     key=lambda f: (f.severity != "error", -f.priority, f.lines[0].number))
     return Diagnosis(findings=tuple(ranked), examined=_examined(logl))
 
