@@ -87,8 +87,15 @@ def test_build_log_maps_each_compiler_error_to_its_cpp_rule():
     d = run("legacy-aten")
     errors = [f.id for f in d.findings if f.severity == "error"]
     assert errors == ["cpp-at-check", "cpp-thcudacheck", "cpp-thcceildiv", "cpp-dispatch-type"]
+    # the Tensor.type() deprecation warning is cpp-type-is-cuda's text, but the code gcc
+    # quotes under it is AT_DISPATCH_FLOATING_TYPES(x.type(), ...): not that rule
     warnings = {f.id for f in d.findings if f.severity == "warning"}
-    assert warnings == {"cpp-type-is-cuda", "cpp-data-template"}
+    assert warnings == {"cpp-data-template"}
+    # and where the quoted code is x.type().is_cuda(), the same warning text is that rule
+    typed = run("type-is-cuda")
+    assert [(f.id, f.severity) for f in typed.findings] == [("cpp-type-is-cuda", "warning")]
+    assert [x.number for x in typed.findings[0].lines] == [18, 19]
+    assert typed.fixes() == ()  # a warning: nothing a retry loop must do
     at_check = d.findings[0]
     # the error line and the source line gcc quoted under it
     assert [x.number for x in at_check.lines] == [6, 7]

@@ -333,6 +333,16 @@ def _narrow(rules: List[Rule], context: str) -> List[Rule]:
     return seen or rules
 
 
+def _excerpt(logl: List[LogLine], i: int) -> Optional[Tuple[int, str]]:
+    """The source line a compiler quotes under its message on line ``i`` (``  12 | code``):
+    its index and the code, or None."""
+    for j in range(i + 1, min(i + 4, len(logl))):
+        m = _SOURCE.match(logl[j].text)
+        if m:
+            return j, m.group("code")
+    return None
+
+
 def _examined(lines: List[LogLine]) -> Tuple[LogLine, ...]:
     """The lines a reader would look at: the last exception lines of tracebacks, then the
     first error lines of a build log; else the last non-empty lines."""
@@ -354,6 +364,12 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
             continue
         sev = _severity(line)
         hits = list(dict.fromkeys(r for r, t in _rule_texts() if t in line))
+        if any(r.source == "cpp" for r in hits):
+            # a C++ rule whose pattern misses the source line the compiler quoted (a generic
+            # deprecation warning on other code) is not what this line is about
+            code = _excerpt(logl, i)
+            hits = [r for r in hits if r.source != "cpp" or code is None
+                    or any(re.search(p.value, code[1]) for p in r.patterns)]
         for r in _narrow(hits, _context(norm, i)) if len(hits) > 1 else hits:
             out.add(_rule_finding(r, [logl[i]], sev, 70, "its error text"))
         for d, regexes in _diagnostic_regexes():
@@ -377,12 +393,10 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
     lines = [logl[i]]
     linked: List[Rule] = []
     if d.link == "source":
-        for j in range(i + 1, min(i + 4, len(norm))):
-            code = _SOURCE.match(logl[j].text)
-            if code:
-                lines.append(logl[j])
-                linked = _by_source(code.group("code"))
-                break
+        code = _excerpt(logl, i)
+        if code:
+            lines.append(logl[code[0]])
+            linked = _by_source(code[1])
     elif d.link:
         subject = _fill(d.subject or "", groups)
         if subject:
