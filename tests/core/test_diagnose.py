@@ -74,6 +74,14 @@ def test_shared_error_text_is_narrowed_by_the_traceback():
     assert [f.id for f in run("torch-six").findings] == ["torch-six"]
 
 
+def test_the_failing_frame_picks_among_rules_sharing_a_text():
+    # timm 0.3.2 fails inside site-packages/timm/models/layers/helpers.py: its own rule
+    # leads, torch-six (the traceback shows torch._six too) follows
+    d = run("timm032-torch-six")
+    assert [f.id for f in d.findings] == ["timm-032-torch-six", "torch-six"]
+    assert [x.number for x in d.findings[0].lines] == [20]
+
+
 def test_rule_fixes_come_from_the_rule_row():
     f = run("np-float").findings[0]
     r = kb.rule("np-builtin-aliases")

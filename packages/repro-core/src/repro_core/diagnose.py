@@ -324,6 +324,14 @@ def _context(norm: List[str], i: int) -> str:
     return "\n".join(norm[start:i + 4])
 
 
+def _innermost_frame(norm: List[str], i: int) -> str:
+    """The last ``File "...", line N`` line of the traceback above line ``i`` ("" if none)."""
+    for j in range(i - 1, max(-1, i - 40), -1):
+        if norm[j].startswith('File "'):
+            return norm[j]
+    return ""
+
+
 def _narrow(rules: List[Rule], context: str) -> List[Rule]:
     """Rules sharing one error text: keep those whose names the traceback shows, if any."""
     if len(rules) < 2:
@@ -370,8 +378,12 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
             code = _excerpt(logl, i)
             hits = [r for r in hits if r.source != "cpp" or code is None
                     or any(re.search(p.value, code[1]) for p in r.patterns)]
+        frame = _innermost_frame(norm, i) if len(hits) > 1 else ""
         for r in _narrow(hits, _context(norm, i)) if len(hits) > 1 else hits:
-            out.add(_rule_finding(r, [logl[i]], sev, 70, "its error text"))
+            # of rules sharing the text, the one whose name the failing frame shows leads
+            # (timm 0.3.2's torch._six import fails inside site-packages/timm/)
+            lead = any(re.search(rf"\b{re.escape(t)}\b", frame) for t in _tails(r))
+            out.add(_rule_finding(r, [logl[i]], sev, 70 + lead, "its error text"))
         for d, regexes in _diagnostic_regexes():
             for rx in regexes:
                 m = rx.search(line)
