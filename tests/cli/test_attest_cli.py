@@ -1,6 +1,7 @@
 """`repro attest` and `repro verify` as a user runs them: files written, side-by-side output,
 exit codes (0 match, 1 difference, 2 edited document or bad input)."""
 
+import hashlib
 import json
 
 from repro_cli.main import main
@@ -38,7 +39,9 @@ def test_attest_then_verify_then_change_data(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     rows = {ln.split()[0] + " " + ln.split()[1]: ln.split()[2:] for ln in lines[2:-1]}
     assert rows["metric total"] == ["7.0", "8.0"]
-    assert rows["data x.csv"][:2] == ["recorded", "content"]
+    old, new = (hashlib.sha256(t).hexdigest()[:12] for t in (b"1.5,2.5,3", b"1.5,2.5,4"))
+    assert rows["data x.csv"] == ["9", "B,", "sha256", old + "…", "9", "B,", "sha256",
+                                  new + "…"]
     assert lines[-1].startswith("3 differences")  # manifest hash, x.csv, total
     assert main(["verify", str(doc), "--json", "--ignore", "total"]) == 1
     r = json.loads(capsys.readouterr().out)

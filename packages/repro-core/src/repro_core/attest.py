@@ -495,7 +495,12 @@ def _natural(key: str) -> List[Any]:
 
 
 def _check(name: str, recorded: Optional[str], now: Optional[str]) -> Check:
-    return Check(name, recorded or "(none)", now or "(none)", recorded == now)
+    return Check(name, "(absent)" if recorded is None else recorded,
+                 "(absent)" if now is None else now, recorded == now)
+
+
+def _file_state(size: Optional[int], digest: str) -> str:
+    return f"{size if size is not None else '?'} B, sha256 {digest[:12]}…"
 
 
 def _env_checks(recorded: Dict[str, Any], now: Snapshot) -> List[Check]:
@@ -560,14 +565,19 @@ def verify_attestation(a: Attestation, rtol: float = 1e-6, atol: float = 0.0,
             v = datamanifest.verify(ddir, recorded)
             now = datamanifest.hash_tree(ddir).to_json() if not v.ok else a.data_manifest
             checks.append(_check("data manifest hash", a.data_hash, manifest_hash(now)))
-            details = dict(v.details)
-            checks.extend(Check(f"data {p}", "present", "missing", False) for p in v.missing)
-            checks.extend(Check(f"data {p}", "absent", "extra", False) for p in v.extra)
-            checks.extend(Check(f"data {p}", "recorded content",
-                                f"changed ({details.get(p, 'content')})", False)
-                          for p in v.changed)
+            entries = {f.path: f for f in recorded.files}
+            for p in v.changed:
+                e = entries[p]
+                now_file = ddir / p
+                checks.append(Check(f"data {p}", _file_state(e.size, e.digest), _file_state(
+                    now_file.stat().st_size, datamanifest.hash_file(now_file)), False))
+            checks.extend(Check(f"data {p}", _file_state(entries[p].size, entries[p].digest),
+                                "(missing)", False) for p in v.missing)
+            checks.extend(Check(f"data {p}", "(absent)", "(extra file)", False)
+                          for p in v.extra)
     env_now = seed_env()
-    for k in sorted(set(a.seed_env) | set(env_now)):
+    in_snapshot = set(a.snapshot.get("env", {})) | set(snap.env)  # compared there already
+    for k in sorted((set(a.seed_env) | set(env_now)) - in_snapshot):
         checks.append(_check(f"seed variable {k}", a.seed_env.get(k), env_now.get(k)))
     mpath = _at(a.metrics_file, root) if a.metrics_file else None
     before = _stat(mpath) if mpath else None
