@@ -199,3 +199,29 @@ def test_metric_comparison_rules():
     assert [(c.name, c.recorded, c.now, c.ok) for c in checks] == [
         ("metric x", "1", "1", True), ("metric y", "a", "(absent)", False),
         ("metric z", "(absent)", "2", False)]
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_lock_builds_the_env_and_verify_names_a_changed_pin(tmp_path, registry, monkeypatch):
+    from repro_core.lock import lock_requirements, write_lock
+    from repro_core.uvtool import run_uv
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    lock = tmp_path / "repo" / "requirements.lock"
+    repo = make_repo(tmp_path)
+    write_lock(lock_requirements(["six==1.16.0"], date="2024-01-01", python=minor), str(lock))
+    a = do_attest(repo, "python -c 'import json, six; print(json.dumps({\"six\": "
+                  "six.__version__}))'", lock=lock, echo=False)
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    env = tmp_path / "cache" / "repro" / "envs" / f"lock-{digest[:12]}"
+    assert (a.python_source, a.python, a.lock) == ("lock", str(env / "bin" / "python"),
+                                                    "requirements.lock")
+    assert a.lock_hash == f"sha256:{digest}" and a.metrics == {"six": "1.16.0"}
+    assert verify_attestation(a, echo=False).ok
+    run_uv(["pip", "install", "--python", str(env / "bin" / "python"), "six==1.15.0"],
+           "install")
+    r = verify_attestation(a, echo=False)
+    assert {(c.name, c.recorded, c.now) for c in r.differences} >= {
+        ("package six", "1.16.0", "1.15.0"), ("metric six", "1.16.0", "1.15.0")}
