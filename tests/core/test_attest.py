@@ -225,3 +225,15 @@ def test_lock_builds_the_env_and_verify_names_a_changed_pin(tmp_path, registry, 
     r = verify_attestation(a, echo=False)
     assert {(c.name, c.recorded, c.now) for c in r.differences} >= {
         ("package six", "1.16.0", "1.15.0"), ("metric six", "1.16.0", "1.15.0")}
+
+
+def test_a_re_signed_document_with_a_bad_field_is_refused(attested):
+    repo, py, a, out = attested
+    d = json.loads(out.read_text())
+    d["exit_code"] = "0"
+    body = {k: v for k, v in d.items() if k != "hash"}
+    d["hash"] = "sha256:" + hashlib.sha256(json.dumps(
+        body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    out.write_text(json.dumps(d))
+    with pytest.raises(ReproError, match="field 'exit_code' has a bad value '0'"):
+        read_attestation(out)

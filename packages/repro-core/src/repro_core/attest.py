@@ -98,6 +98,10 @@ class Attestation:
         missing = [n for n in names if n not in d and n not in ("repro_version", "hash")]
         if missing:
             raise ReproError(f"{where}: missing field(s) {', '.join(missing)}")
+        for n, kinds in _TYPES.items():
+            if n in d and (not isinstance(d[n], kinds) or isinstance(d[n], bool)
+                           and n in ("code_files", "exit_code", "seed", "wall_time_s")):
+                raise ReproError(f"{where}: field {n!r} has a bad value {d[n]!r}")
         kw = {n: d[n] for n in names if n in d}
         kw["excludes"], kw["ignore"] = tuple(d["excludes"]), tuple(d["ignore"])
         return cls(**kw)
@@ -112,6 +116,17 @@ class Attestation:
     def write(self, path: PathLike) -> None:
         """Write it (pretty JSON) whole or not at all; a non-regular target is refused."""
         atomic_write(path, (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8"))
+
+
+_OPT_STR = (str, type(None))
+_TYPES: Dict[str, Any] = {
+    "path": str, "command": str, "code_commit": _OPT_STR, "code_hash": str, "code_files": int,
+    "excludes": list, "python": str, "python_source": str, "python_version": str,
+    "lock": _OPT_STR, "lock_hash": _OPT_STR, "snapshot_hash": str, "snapshot": dict,
+    "data": _OPT_STR, "data_hash": _OPT_STR, "data_manifest": (dict, type(None)),
+    "seed": (int, type(None)), "seed_env": dict, "metrics_file": _OPT_STR, "ignore": list,
+    "exit_code": int, "wall_time_s": (int, float), "hardware": dict, "created": str,
+    "repro_version": str, "hash": str}
 
 
 def canonical(obj: Any) -> bytes:
@@ -393,13 +408,12 @@ def attest(path: PathLike, command: str, data: Optional[PathLike] = None,
 @dataclass(frozen=True)
 class Check:
     """One compared item: what was recorded, what is found now, whether they agree (within
-    tolerance for numbers). ``skipped``: could not be checked now (the reason is in ``now``)."""
+    tolerance for numbers)."""
 
     name: str
     recorded: str
     now: str
     ok: bool
-    skipped: bool = False
 
 
 @dataclass(frozen=True)
