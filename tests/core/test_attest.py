@@ -237,3 +237,11 @@ def test_a_re_signed_document_with_a_bad_field_is_refused(attested):
     out.write_text(json.dumps(d))
     with pytest.raises(ReproError, match="field 'exit_code' has a bad value '0'"):
         read_attestation(out)
+
+
+def test_excludes_are_normalised_and_must_stay_inside(tmp_path):
+    repo = make_repo(tmp_path)
+    a = do_attest(repo, "true", exclude=["./data/", "*.md"], echo=False)
+    assert a.excludes == ("data", "*.md") and a.code_files == 1
+    with pytest.raises(ReproError, match="--exclude ../x: not a path or glob inside"):
+        do_attest(repo, "true", exclude=["../x"], echo=False)

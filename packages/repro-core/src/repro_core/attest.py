@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import re
 import subprocess
 import sys
@@ -371,7 +372,12 @@ def attest(path: PathLike, command: str, data: Optional[PathLike] = None,
     if output is not None:
         from repro_core.fsutil import check_destination
         check_destination(output)
-    excludes = list(exclude)
+    excludes = []
+    for e in exclude:
+        norm = posixpath.normpath(e.replace(os.sep, "/"))
+        if norm in (".", "") or norm.startswith(("/", "../")) or norm == "..":
+            raise ReproError(f"--exclude {e}: not a path or glob inside {path}")
+        excludes.append(norm)
     for inside in (_rel(p, root) for p in (data, output) if p is not None):
         if not os.path.isabs(inside) and inside != "." and inside not in excludes:
             excludes.append(inside)
