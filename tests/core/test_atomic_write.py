@@ -97,3 +97,24 @@ def test_remove_stale_temps_only_of_that_file(tmp_path):
     (tmp_path / ".checkpoint.pth.dir.tmp").mkdir()  # not a regular file: left alone
     assert remove_stale_temps(target) == sorted(str(p) for p in stale)
     assert all(p.exists() for p in others) and (tmp_path / ".checkpoint.pth.dir.tmp").is_dir()
+
+
+def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):
+    """A plain open() gives 0666 less the umask; a temp file + rename must give the same."""
+    import os
+    import stat
+
+    from repro_core.fsutil import atomic_write
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "new.txt"
+        atomic_write(new, b"x")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        kept = tmp_path / "kept.txt"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        atomic_write(kept, b"new")
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_bytes() == b"new"
+    finally:
+        os.umask(old)

@@ -57,6 +57,17 @@ def check_destination(path: PathLike, overwrite: bool = True) -> None:
         raise OutputExistsError(path)
 
 
+def _mode_for(path: Path) -> int:
+    """The permission bits a replaced file keeps, else those of a new file (0666 less the
+    umask), as ``open(path, "w")`` would give."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: PathLike, data: bytes, *, overwrite: bool = True,
                  make_parents: bool = False) -> None:
     """Write ``data`` to ``path`` whole or not at all: a temp file ``.NAME.*.tmp`` in the
@@ -76,6 +87,7 @@ def atomic_write(path: PathLike, data: bytes, *, overwrite: bool = True,
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; keep what a plain open() gives
         check_destination(path, overwrite)  # again: it may have changed meanwhile
         os.replace(tmp, path)
         tmp = None
