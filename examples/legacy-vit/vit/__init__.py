@@ -1,0 +1,1 @@
+from .model import TinyViT, build_model  # noqa: F401

@@ -1,0 +1,335 @@
+"""The smoke command of a paper repository, inferred statically (nothing is run or imported).
+
+In order of preference (issue 12):
+
+1. a training command the README (or a top-level ``*.md``) documents: ``python train.py ...``
+   with a script or module that exists in the repository; launchers
+   (``python -m torch.distributed.launch``, ``torchrun``) become a single ``python`` process;
+   training-named scripts first, then the fewest steps, then the first written; step flags
+   (``--steps``, ``--epochs``, ``--max_iter``, ``--iters``, ``SOLVER.MAX_ITER`` ...) are
+   lowered to 1;
+2. a module-level ``build_model``/``create_model`` function callable without arguments;
+3. importing every module of the repository (``setup.py``, tests and docs left out).
+
+    from repro_core.smoke import infer
+    plan = infer("path/to/repo")     # -> SmokePlan (frozen; to_json()/from_json())
+    plan.argv, plan.cwd, plan.source, plan.fallbacks
+"""
+
+import ast
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from repro_core.errors import ReproError
+from repro_core.scan import walk
+from repro_core.scan.reqs import commands, logical_lines
+
+KINDS = ("readme", "build_model", "import")
+# flags whose value is a number of steps/epochs/iterations (compared with - and _ alike)
+STEP_FLAGS = frozenset((
+    "steps", "num_steps", "max_steps", "total_steps", "train_steps", "n_steps",
+    "epochs", "epoch", "num_epochs", "n_epochs", "max_epochs", "nepochs", "total_epochs",
+    "iters", "iter", "max_iter", "max_iters", "num_iters", "n_iter", "niter", "iterations",
+    "num_iterations", "max_iterations", "total_iters", "train_iters",
+))
+_TRAIN_NAME = re.compile(r"train|main|pretrain|finetune|fit|run", re.I)
+_CONFIG_KEY = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z][A-Z0-9_]*)+$")  # SOLVER.MAX_ITER
+_PYTHON = re.compile(r"^python(\d(\.\d+)?)?$")
+_LAUNCHERS = ("torch.distributed.launch", "torch.distributed.run")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SKIP_DIRS = ("test", "tests", "doc", "docs", "examples", "scripts")
+_SKIP_FILES = ("setup.py", "conftest.py", "__main__.py")
+_FACTORIES = ("build_model", "create_model")
+_MAX_TEXT = 1 << 20
+
+
+@dataclass(frozen=True)
+class SmokePlan:
+    """How to smoke-test a repository: run ``argv`` from ``cwd`` (relative to the repository,
+    with ``env`` added; ``argv[0]`` is ``python``, meaning the environment's interpreter).
+    ``source`` says where it came from (``README.md:12``, ``models.py:40``, or ``""`` for
+    the import fallback), ``why`` explains it; ``fallbacks`` are the next plans to try."""
+
+    argv: Tuple[str, ...]
+    cwd: str = "."
+    kind: str = "import"
+    source: str = ""
+    why: str = ""
+    env: Tuple[Tuple[str, str], ...] = ()
+    fallbacks: Tuple["SmokePlan", ...] = field(default=())
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"argv": list(self.argv), "cwd": self.cwd, "kind": self.kind,
+                "source": self.source, "why": self.why,
+                "env": {k: v for k, v in self.env},
+                "fallbacks": [f.to_json() for f in self.fallbacks]}
+
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "SmokePlan":
+        try:
+            kind = d["kind"]
+            if kind not in KINDS:
+                raise ReproError(f"smoke plan: kind {kind!r} is not one of {', '.join(KINDS)}")
+            return cls(tuple(d["argv"]), d["cwd"], kind, d["source"], d["why"],
+                       tuple(sorted(d.get("env", {}).items())),
+                       tuple(cls.from_json(f) for f in d.get("fallbacks", ())))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ReproError(f"smoke plan: missing or malformed field {e}") from None
+
+
+def infer(root: str) -> SmokePlan:
+    """The smoke plan of the repository at ``root``, read statically."""
+    if not os.path.isdir(root):
+        raise ReproError(f"{root}: not a directory")
+    files = [rel for rel, _size in walk(root)]
+    plans: List[SmokePlan] = []
+    documented = _readme_commands(root, files)
+    if documented:
+        plans.append(documented[0])
+    plans.extend(_factories(root, files))
+    plans.append(import_all(files))
+    first = plans[0]
+    return SmokePlan(first.argv, first.cwd, first.kind, first.source, first.why, first.env,
+                     tuple(plans[1:]))
+
+
+# ---- 1. the README's training command ---------------------------------------------------
+
+def documented(root: str) -> List[SmokePlan]:
+    """Every ``python`` command the repository's docs document whose script exists, best
+    first (training-named, then fewest steps, then first written); steps lowered to 1."""
+    return _readme_commands(root, [rel for rel, _size in walk(root)])
+
+
+def _docs(files: List[str]) -> List[str]:
+    """README files first (top level before nested), then other top-level markdown."""
+    readmes = [f for f in files if f.rsplit("/", 1)[-1].lower().startswith("readme")
+               and f.lower().endswith((".md", ".rst", ".markdown", ".txt", "readme"))]
+    readmes.sort(key=lambda f: (f.count("/"), f))
+    others = sorted(f for f in files if "/" not in f and f.lower().endswith(".md")
+                    and f not in readmes)
+    return readmes + others
+
+
+def _readme_commands(root: str, files: List[str]) -> List[SmokePlan]:
+    """Every documented ``python`` command whose script exists, best first."""
+    present = set(files)
+    ranked: List[Tuple[Tuple[int, float, int], SmokePlan]] = []
+    order = 0
+    for doc in _docs(files):
+        text = _read(root, doc)
+        if text is None:
+            continue
+        base = doc.rsplit("/", 1)[0] if "/" in doc else "."
+        for lineno, line in logical_lines(text):
+            for frag in re.findall(r"`([^`]+)`", line) or [line]:
+                cwd = base
+                for toks in commands(re.sub(r"^\s*(\$|>|%|!)\s*", "", frag)):
+                    if toks[0] == "cd" and len(toks) == 2:
+                        cwd = os.path.normpath(os.path.join(cwd, toks[1])).replace(os.sep, "/")
+                        continue
+                    plan = _python_command(toks, cwd, present, f"{doc}:{lineno}")
+                    if plan is None:
+                        continue
+                    plan, steps, name = plan
+                    order += 1
+                    key = (0 if _TRAIN_NAME.search(name) else 1,
+                           steps if steps is not None else float("inf"), order)
+                    ranked.append((key, plan))
+    ranked.sort(key=lambda kp: kp[0])
+    return [p for _k, p in ranked]
+
+
+def _python_command(toks: List[str], cwd: str, present: set, where: str
+                    ) -> Optional[Tuple[SmokePlan, Optional[float], str]]:
+    env = []
+    while toks and _ENV.match(toks[0]):
+        k, v = toks[0].split("=", 1)
+        env.append((k, v))
+        toks = toks[1:]
+    if not toks:
+        return None
+    head = toks[0].rsplit("/", 1)[-1]
+    launched = False
+    if head == "torchrun":
+        rest, launched = _after_launcher_options(toks[1:]), True
+    elif _PYTHON.match(head):
+        rest = toks[1:]
+        while rest and rest[0] in ("-u", "-O", "-B", "-W", "-X") or (
+                rest and rest[0].startswith(("-W", "-X")) and len(rest[0]) > 2):
+            rest = rest[2:] if rest[0] in ("-W", "-X") else rest[1:]
+        if rest[:1] == ["-m"] and len(rest) > 1 and rest[1] in _LAUNCHERS:
+            rest, launched = _after_launcher_options(rest[2:]), True
+    else:
+        return None
+    if not rest:
+        return None
+    if rest[0] == "-m" and len(rest) > 1:
+        module, args = rest[1], rest[2:]
+        target = ["-m", module]
+        rel = _join(cwd, module.replace(".", "/"))
+        if rel + ".py" not in present and rel + "/__main__.py" not in present:
+            return None
+        name = module.rsplit(".", 1)[-1]
+    elif rest[0].endswith(".py"):
+        script, args = rest[0], rest[1:]
+        target = [script]
+        if _join(cwd, script) not in present:
+            return None
+        name = script.rsplit("/", 1)[-1]
+        if name in ("setup.py",):
+            return None
+    else:
+        return None
+    args, steps, lowered = _lower_steps(args)
+    why = f"the command {where} documents"
+    if launched:
+        why += ", run as one process (its launcher left out)"
+    if lowered:
+        why += f", with {', '.join(lowered)} lowered to 1"
+    plan = SmokePlan(tuple(["python"] + target + args), cwd, "readme", where, why,
+                     tuple(sorted(env)))
+    return plan, steps, name
+
+
+def _after_launcher_options(toks: List[str]) -> List[str]:
+    """The script and its arguments after a launcher's own options."""
+    i = 0
+    while i < len(toks) and toks[i].startswith("-") and toks[i] != "-m":
+        if "=" not in toks[i] and i + 1 < len(toks) and not toks[i + 1].startswith("-") \
+                and not toks[i + 1].endswith(".py") and toks[i] not in ("--standalone",
+                                                                          "--use_env",
+                                                                          "--use-env"):
+            i += 2
+        else:
+            i += 1
+    return toks[i:]
+
+
+def _lower_steps(args: List[str]) -> Tuple[List[str], Optional[float], List[str]]:
+    """``args`` with every step/epoch/iteration value set to 1; the smallest value seen."""
+    out = list(args)
+    smallest: Optional[float] = None
+    lowered: List[str] = []
+    i = 0
+    while i < len(out):
+        tok = out[i]
+        flag, value, inline = _flag_value(out, i)
+        if flag is not None and value is not None and _number(value) is not None:
+            n = _number(value)
+            smallest = n if smallest is None else min(smallest, n)
+            if inline:
+                out[i] = f"{tok.split('=', 1)[0]}=1"
+            else:
+                out[i + 1] = "1"
+            lowered.append(flag)
+            i += 1 if inline else 2
+            continue
+        i += 1
+    return out, smallest, lowered
+
+
+def _flag_value(toks: List[str], i: int) -> Tuple[Optional[str], Optional[str], bool]:
+    tok = toks[i]
+    if tok.startswith("-"):
+        name, _, inline = tok.lstrip("-").partition("=")
+        if name.lower().replace("-", "_") not in STEP_FLAGS:
+            return None, None, False
+        if inline:
+            return tok.split("=", 1)[0], inline, True
+        return tok, toks[i + 1] if i + 1 < len(toks) else None, False
+    if _CONFIG_KEY.match(tok) and tok.rsplit(".", 1)[-1].lower() in STEP_FLAGS:
+        return tok, toks[i + 1] if i + 1 < len(toks) else None, False
+    return None, None, False
+
+
+def _number(text: str) -> Optional[float]:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _join(cwd: str, rel: str) -> str:
+    return os.path.normpath(os.path.join(cwd, rel)).replace(os.sep, "/")
+
+
+# ---- 2. build_model / create_model ---------------------------------------------------------
+
+def _factories(root: str, files: List[str]) -> List[SmokePlan]:
+    out = []
+    for rel in _modules(files):
+        text = _read(root, rel)
+        if text is None or not any(f"def {n}" in text for n in _FACTORIES):
+            continue
+        try:
+            tree = ast.parse(text, rel)
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in _FACTORIES \
+                    and _callable_bare(node.args):
+                module = _module_name(rel)
+                code = f"import {module} as m; print(type(m.{node.name}()).__name__)"
+                out.append(SmokePlan(("python", "-c", code), ".", "build_model",
+                                     f"{rel}:{node.lineno}",
+                                     f"{module}.{node.name}() takes no required argument"))
+    return out
+
+
+def _callable_bare(args: ast.arguments) -> bool:
+    positional = list(getattr(args, "posonlyargs", [])) + list(args.args)
+    required = len(positional) - len(args.defaults)
+    kw_required = sum(1 for d in args.kw_defaults if d is None)
+    return required == 0 and kw_required == 0
+
+
+# ---- 3. import every module -------------------------------------------------------------
+
+def _modules(files: List[str]) -> List[str]:
+    out = []
+    for rel in files:
+        parts = rel.split("/")
+        if not rel.endswith(".py") or parts[-1] in _SKIP_FILES \
+                or any(p.lower() in _SKIP_DIRS for p in parts[:-1]) \
+                or parts[-1].startswith("test_") \
+                or not all(p.isidentifier() for p in parts[:-1] + [parts[-1][:-3]]):
+            continue
+        out.append(rel)
+    return out
+
+
+def _module_name(rel: str) -> str:
+    name = rel[:-3].replace("/", ".")
+    return name[:-len(".__init__")] if name.endswith(".__init__") else name
+
+
+def import_all(files: List[str]) -> SmokePlan:
+    """Import every module of the repository from its root; each failure's traceback is
+    printed and the exit status is 1 when any failed."""
+    names = sorted({_module_name(rel) for rel in _modules(files)})
+    code = ("import importlib, sys, traceback\nsys.path.insert(0, '')\nfailed = 0\n"
+            f"for name in {names!r}:\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except BaseException:\n        failed += 1\n"
+            "        print('import failed: ' + name, file=sys.stderr)\n"
+            "        traceback.print_exc()\n"
+            "sys.exit(1 if failed else 0)\n")
+    return SmokePlan(("python", "-c", code), ".", "import", "",
+                     f"import every module of the repository ({len(names)})")
+
+
+def _read(root: str, rel: str) -> Optional[str]:
+    full = os.path.join(root, rel)
+    try:
+        if os.path.islink(full):
+            return None
+        with open(full, "rb") as f:
+            data = f.read(_MAX_TEXT + 1)
+    except OSError:
+        return None
+    if len(data) > _MAX_TEXT:
+        return None
+    return data.decode("utf-8", errors="replace")
