@@ -107,3 +107,24 @@ def test_queries():
     # the list plan.py held as code before it became data
     assert kb.python_versions() == ("2.7",) + tuple(f"3.{m}" for m in range(5, 15))
     assert kb.named_arches()["Ampere"] == "8.0;8.6+PTX"
+
+
+def test_diagnostics_rows_are_checked(tmp_path):
+    data = _copy(tmp_path, "diagnostics")
+    assert kb.diagnostics.__wrapped__(tmp_path) == kb.diagnostics()  # (not cached)
+    path = tmp_path / "diagnostics.json"
+    data["diagnostics"][0]["fix"]["kind"] = "upgrade"
+    _write(tmp_path, "diagnostics", data)
+    assert _error(kb.diagnostics.__wrapped__, tmp_path) == (
+        f"{path}: diagnostics[0] (no-kernel-image): field fix.kind: expected one of pin, "
+        "migrate, env, arch, install, build, got 'upgrade'")
+    data = _copy(tmp_path, "diagnostics")
+    data["diagnostics"][2]["regex"][1] = "_ARRAY_API (not found"
+    _write(tmp_path, "diagnostics", data)
+    msg = _error(kb.diagnostics.__wrapped__, tmp_path)
+    assert msg.startswith(f"{path}: diagnostics[2] (numpy-abi): field regex[1]: invalid regular")
+    data = _copy(tmp_path, "diagnostics")
+    del data["diagnostics"][7]["subject"]
+    _write(tmp_path, "diagnostics", data)
+    assert _error(kb.diagnostics.__wrapped__, tmp_path) == (
+        f"{path}: diagnostics[7] (module-not-found): 'link' and 'subject' go together")

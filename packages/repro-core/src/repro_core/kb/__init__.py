@@ -21,6 +21,8 @@ from repro_core.errors import ReproError
 from repro_core.kb import schema
 from repro_core.kb.records import (
     CudaToolkit,
+    Diagnostic,
+    DiagnosticFix,
     Gpu,
     GpuFamily,
     ImportMap,
@@ -135,6 +137,31 @@ def named_arch_rows(data_dir: Path = DATA) -> Tuple[NamedArch, ...]:
     return _table(data_dir, "named_arches", "named_arches", NamedArch, key="name")
 
 
+@lru_cache(maxsize=None)
+def diagnostics(data_dir: Path = DATA) -> Tuple[Diagnostic, ...]:
+    """Failures diagnose recognises besides the rules' errors texts (``diagnostics.json``);
+    every regex is compiled at load (a bad one is a ReproError naming the row)."""
+    rows = _table(data_dir, "diagnostics", "diagnostics", Diagnostic, key="id")
+    path = str(Path(data_dir) / "diagnostics.json")
+    seen = set()
+    for i, d in enumerate(rows):
+        if d.id in seen:
+            raise ReproError(f"{path}: diagnostics[{i}] ({d.id}): duplicate id")
+        seen.add(d.id)
+        for j, rx in enumerate(d.regex):
+            try:
+                re.compile(rx)
+            except re.error as e:
+                raise ReproError(f"{path}: diagnostics[{i}] ({d.id}): field regex[{j}]: "
+                                 f"invalid regular expression: {e}") from None
+        if not d.regex:
+            raise ReproError(f"{path}: diagnostics[{i}] ({d.id}): field regex: empty")
+        if (d.link is None) != (d.subject is None):
+            raise ReproError(f"{path}: diagnostics[{i}] ({d.id}): 'link' and 'subject' go "
+                             "together")
+    return rows
+
+
 def sources(name: str, data_dir: Path = DATA) -> Dict[str, str]:
     """The ``sources`` map of a fact file (source id -> where the facts were read)."""
     return dict(_json(data_dir, name).get("sources", {}))
@@ -232,12 +259,13 @@ def named_arches() -> Dict[str, str]:
 
 
 __all__ = [
-    "CudaToolkit", "Gpu", "GpuFamily", "ImportMap", "NamedArch", "NumpyRelease", "PythonRange",
+    "CudaToolkit", "Diagnostic", "DiagnosticFix", "Gpu", "GpuFamily", "ImportMap", "NamedArch",
+    "NumpyRelease", "PythonRange",
     "PythonRelease", "TimmRelease", "TorchPatch", "TorchRelease", "DATA", "load", "names",
     "torch_releases", "torch_release", "cuda_toolkits", "cuda_toolkit", "compat_driver_floors",
     "gpu_families", "gpus", "gpu", "gpu_ccs", "embedded_ccs", "numpy_releases", "numpy_release",
     "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
-    "python_versions", "named_arch_rows", "named_arches", "sources",
+    "python_versions", "named_arch_rows", "named_arches", "sources", "diagnostics",
     "Pattern", "Rule", "rule", "rules",
 ]
 

@@ -149,3 +149,38 @@ class NamedArch:
 
     name: str
     arch_list: str
+
+
+FIX_KINDS = ("pin", "migrate", "env", "arch", "install", "build")
+
+
+@dataclass(frozen=True)
+class DiagnosticFix:
+    """The fix a diagnostic names: ``kind`` (one of FIX_KINDS) and ``value``, a template whose
+    ``{group}`` fields come from the regex's named groups or diagnose's computed fields
+    (``{distribution}``, ``{arch_list}``)."""
+
+    kind: str = pattern("|".join(FIX_KINDS), "one of " + ", ".join(FIX_KINDS))
+    value: str = ""
+    note: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A failure ``repro diagnose`` recognises beyond the rules' ``errors`` texts
+    (``diagnostics.json``): ``regex`` searched in each log line; ``link`` hands a named
+    group (``subject``, a template) to the rules' patterns: "name" (a dotted name vs
+    name/call patterns), "keyword" (a call's keyword), "arch" (a compiler arch flag vs
+    string patterns), "source" (the compiler's source excerpt vs cpp patterns)."""
+
+    id: str = pattern(r"[a-z0-9][a-z0-9-]*", "lower-case words joined by '-'")
+    regex: Tuple[str, ...]
+    what: str
+    why: str
+    fix: Optional[DiagnosticFix] = None
+    advice: Optional[str] = None  # what to do when there is no automatic fix
+    link: Optional[str] = pattern("name|keyword|arch|source", "one of name, keyword, arch, "
+                                  "source", default=None)
+    subject: Optional[str] = None
+    severity: str = pattern("error|warning", "error or warning", default="error")
+    priority: int = 50

@@ -1,0 +1,195 @@
+"""repro_core.diagnose on real logs (tests/data/logs/diagnose/, see its README for how each
+was produced). Expected ids, fixes and line numbers were read off the logs by hand."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from repro_core import kb
+from repro_core.diagnose import Diagnosis, arch_list, diagnose, distribution, normalize
+from repro_core.errors import ReproError
+from repro_core.hardware import GpuDevice, Hardware
+
+LOGS = Path(__file__).resolve().parents[1] / "data" / "logs" / "diagnose"
+
+
+def run(name: str, hardware=None) -> Diagnosis:
+    return diagnose((LOGS / f"{name}.log").read_text(encoding="utf-8"), hardware)
+
+
+# log -> (first finding id, its fixes (kind, value) in order, the log line numbers it used);
+# "rule": the rule row's, read off the row here (its codemod, then its bound), since the
+# migrate branch may give more rules a codemod
+CASES = {
+    "np-float": ("np-builtin-aliases", "rule", [7]),
+    "np-nan": ("np2-expired-attrs", "rule", [7]),
+    "torch-six": ("torch-six", "rule", [4]),
+    "tb": ("module-not-found", ("install", "tensorboard"), [6]),
+    "weights": ("torch-load-weights-only", "rule", [7, 10]),
+    "local-rank": ("torch-distributed-local-rank", "rule", [11]),
+    "collections-abc": ("py-collections-abc", "rule", [4]),
+    "pil-antialias": ("pil-antialias", "rule", [5]),
+    "timm-layers": ("timm-layers-submodules", "rule", [6]),
+    "timm-qk": ("timm-block-qk-scale", "rule", [5]),
+    "data-index": ("torch-data-index", "rule", [5]),
+    "cpickle": ("py2-modules", "rule", [4]),
+    "tv-ft": ("tv-functional-tensor", "rule", [4]),
+    "add-wd": ("timm-add-weight-decay", "rule", [6]),
+    "symeig": ("torch-symeig", "rule", [7]),
+    "thc-include": ("cpp-thc-include", "rule", [5, 6]),
+    "numpy-abi": ("numpy-abi", ("pin", "numpy<2"), [2, 35, 40]),
+    "numpy-abi-scipy": ("numpy-abi", ("pin", "numpy<2"), [4, 19, 27]),
+    "gcc-too-new": ("gcc-too-new", ("env", "NVCC_CCBIN=g++-15"), [3, 4]),
+    "stale-ext": ("stale-extension", ("build", "/tmp/build/b3/stale_ext.so"), [19]),
+    "cuda-call": ("no-nvidia-driver", None, [7]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_real_log(name):
+    want_id, want_fix, want_lines = CASES[name]
+    d = run(name)
+    assert d.recognised
+    top = d.findings[0]
+    assert top.id == want_id
+    assert [x.number for x in top.lines] == want_lines
+    got = [(x.kind, x.value) for x in top.fixes]
+    if want_fix is None:
+        assert got == [] and top.advice
+    elif want_fix == "rule":
+        r = kb.rule(want_id)
+        assert top.source == "rule"
+        assert got == [("migrate", r.id)] * bool(r.codemod) + [("pin", r.bound)] * bool(r.bound)
+        assert got  # every rule a real log reaches has a fix
+    else:
+        assert got[0] == want_fix
+
+
+def test_shared_error_text_is_narrowed_by_the_traceback():
+    # five rules share "This function was deprecated since version 1.9 and is now removed";
+    # the traceback shows torch.symeig; "No module named 'torch._six'" is also timm 0.3.2's
+    # error, but no timm frame is in the traceback
+    assert [f.id for f in run("symeig").findings] == ["torch-symeig"]
+    assert [f.id for f in run("torch-six").findings] == ["torch-six"]
+
+
+def test_rule_fixes_come_from_the_rule_row():
+    f = run("np-float").findings[0]
+    r = kb.rule("np-builtin-aliases")
+    assert f.what == r.message and f.advice == r.fix
+    assert [(x.kind, x.value) for x in f.fixes] == [("migrate", r.id), ("pin", r.bound)]
+    assert f.fixes[0].command == "repro migrate . --rules np-builtin-aliases --write"
+    assert f.fixes[0].rules == ("np-builtin-aliases",)
+
+
+def test_build_log_maps_each_compiler_error_to_its_cpp_rule():
+    d = run("legacy-aten")
+    errors = [f.id for f in d.findings if f.severity == "error"]
+    assert errors == ["cpp-at-check", "cpp-thcudacheck", "cpp-thcceildiv", "cpp-dispatch-type"]
+    warnings = {f.id for f in d.findings if f.severity == "warning"}
+    assert warnings == {"cpp-type-is-cuda", "cpp-data-template"}
+    at_check = d.findings[0]
+    # the error line and the source line gcc quoted under it
+    assert [x.number for x in at_check.lines] == [6, 7]
+    assert "AT_CHECK(x.dim() == 2" in at_check.lines[1].text
+
+
+def test_nvcc_arch_uses_the_hardware():
+    d = run("nvcc-arch", Hardware.stated("RTX 4090"))
+    top = d.findings[0]
+    assert top.id == "nvcc-unsupported-arch" and top.rules == ("cuda-arch-kepler",)
+    assert (top.fix.kind, top.fix.value) == ("arch", "8.9")
+    assert top.fix.command == "export TORCH_CUDA_ARCH_LIST='8.9'"
+    assert d.findings[1].id == "cuda-arch-kepler"
+    assert ("pin", "cuda<12.0") in [(x.kind, x.value) for x in d.findings[1].fixes]
+    # without hardware: no value to give, and the advice says what is missing
+    bare = run("nvcc-arch").findings
+    assert bare[0].id == "nvcc-unsupported-arch" or bare[1].id == "nvcc-unsupported-arch"
+    arch = [f for f in bare if f.id == "nvcc-unsupported-arch"][0]
+    assert arch.fixes == () and "--gpu" in arch.advice
+
+
+def test_arch_list_for_several_gpus_and_nvcc():
+    hw = Hardware(gpus=(GpuDevice("H100", "9.0"), GpuDevice("RTX 4090", "8.9", index=1)))
+    assert arch_list(hw) == "8.9;9.0"
+    # nvcc 11.7 cannot target 8.9: compat.best_arch compiles 8.6, whose SASS runs on 8.9
+    old = Hardware(gpus=(GpuDevice("RTX 4090", "8.9"),), nvcc="11.7")
+    assert arch_list(old) == "8.6"
+    assert arch_list(None) is None
+
+
+def test_no_kernel_image_message_text():
+    # Not reproducible here (no GPU): the CUDA runtime's message text, as torch prints it.
+    text = ("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+            "RuntimeError: CUDA error: no kernel image is available for execution on the "
+            "device\n")
+    d = diagnose(text, Hardware.stated("8.9"))
+    assert d.findings[0].id == "no-kernel-image"
+    assert (d.findings[0].fix.kind, d.findings[0].fix.value) == ("arch", "8.9")
+
+
+def test_torch_not_compiled_with_cuda_message_text():
+    # Not reproducible here (every Linux torch wheel on PyPI is a CUDA build): torch's text.
+    d = diagnose('  File "x.py", line 1\nAssertionError: Torch not compiled with CUDA enabled\n')
+    assert d.findings[0].id == "torch-without-cuda" and d.findings[0].advice
+
+
+def test_every_rule_error_text_is_recognised():
+    # Circular by construction (a rule's own text fed back): it checks the matching logic
+    # (normalising, the narrowing of shared texts), not that the texts are real.
+    for r in kb.rules():
+        for e in r.errors:
+            ids = {f.id for f in diagnose(e).findings}
+            # a text several rules share may be narrowed to the one whose name it shows
+            # (timm 0.3.2's "cannot import name 'container_abcs' from 'torch._six'")
+            sharing = {x.id for x in kb.rules() if e in x.errors}
+            assert r.id in ids or (len(sharing) > 1 and ids & sharing), (r.id, e)
+
+
+def test_unknown_error_shows_the_lines_it_looked_at():
+    text = ("Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\n"
+            "    run()\nValueError: learning rate must be positive\n")
+    d = diagnose(text)
+    assert not d.recognised and d.findings == ()
+    assert [(x.number, x.text) for x in d.examined] == [
+        (4, "ValueError: learning rate must be positive")]
+    assert "no known error" in d.summary
+
+
+def test_json_round_trip():
+    d = run("nvcc-arch", Hardware.stated("8.6"))
+    assert Diagnosis.from_json(d.to_json()) == d
+    with pytest.raises(ReproError):
+        Diagnosis.from_json('{"findings": 1}')
+
+
+def test_distribution_for_missing_modules():
+    assert distribution("tensorboard") == "tensorboard"
+    assert distribution("torch.utils.tensorboard") == "tensorboard"
+    assert distribution("cv2") == "opencv-python"
+    assert distribution("torch.nonexistent") is None  # torch is there; a submodule is not
+    assert distribution("einops_like_local_module") == "einops_like_local_module"
+    assert distribution("sqlite3") is None  # standard library
+
+
+def test_normalize():
+    assert normalize("\x1b[1merror:\x1b[0m  ‘AT_CHECK’\twas") == "error: 'AT_CHECK' was"
+
+
+def test_every_diagnostic_row_matches_a_real_log():
+    # the two the README names as not reproducible here are tested on their message text
+    lines = [normalize(x) for p in LOGS.glob("*.log")
+             for x in p.read_text(encoding="utf-8").splitlines()]
+    unmatched = {d.id for d in kb.diagnostics()
+                 if not any(re.search(rx, x) for rx in d.regex for x in lines)}
+    assert unmatched == {"no-kernel-image", "torch-without-cuda"}
+
+
+def test_fixes_by_kind_for_a_retry_loop():
+    d = run("legacy-aten")
+    assert [x.value for x in d.fixes()] == [
+        "cpp-at-check", "cpp-thcudacheck", "cpp-thcceildiv", "cpp-dispatch-type"]
+    assert [x.value for x in d.fixes(kinds=("pin",))] == [
+        "torch<1.5", "torch<1.11", "torch<2.6"]
+    assert run("weights").fixes(kinds=("env",)) == ()

@@ -1,0 +1,1 @@
+from timm.optim.optim_factory import add_weight_decay

@@ -1,0 +1,4 @@
+import torch
+
+loss = torch.tensor(1.5)
+print(loss.data[0])

@@ -1,0 +1,4 @@
+import torch
+
+a = torch.eye(2)
+x = torch.symeig(a)

@@ -1,0 +1,1 @@
+from timm.models.layers.helpers import to_2tuple

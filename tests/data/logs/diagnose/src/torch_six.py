@@ -1,0 +1,1 @@
+from torch._six import string_classes

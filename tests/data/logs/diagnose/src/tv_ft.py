@@ -1,0 +1,1 @@
+from torchvision.transforms.functional_tensor import rgb_to_grayscale
