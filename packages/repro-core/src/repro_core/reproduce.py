@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from repro_core.errors import ReproError
@@ -38,6 +39,7 @@ from repro_core.hardware import Hardware
 STAGES = ("scan", "plan", "lock", "env", "copy", "migrate", "build", "smoke", "diagnose", "fix",
           "snapshot")
 STRATEGIES = ("auto", "exact", "forward-port")
+FIX_KINDS = ("pin", "install", "migrate", "env", "arch", "build")
 JOURNAL = os.path.join(".reproduce", "journal.json")
 REPORT_JSON = "reproduce-report.json"
 REPORT_MD = "reproduce-report.md"
@@ -166,6 +168,12 @@ class Steps:
         from repro_core import diagnose as diagnosing  # type: ignore[attr-defined]
 
         return _as_dict(diagnosing.diagnose(text, hardware=hardware))
+
+    def pythons(self) -> List[str]:
+        """The Python minors ("3.10") that env creation can find on this machine."""
+        from repro_core.envs import find_pythons
+
+        return sorted({i.minor for i in find_pythons()})
 
     def snapshot(self, python: str) -> str:
         from repro_core.snapshot import take_snapshot
@@ -372,6 +380,21 @@ def order_candidates(plan: Any, strategy: str) -> List[int]:
     return exact + forward
 
 
+def python_for(cand: Any, have: Sequence[str]) -> Tuple[str, str]:
+    """The Python to build ``cand``'s env with: its own when installed here, else the newest
+    installed one its torch has wheels for; and a note when it is not the candidate's."""
+    from repro_core import compat, kb
+
+    if cand.python in have or not have:
+        return cand.python, ""
+    torch = cand.torch.split("+")[0]
+    ok = [p for p in reversed(kb.python_versions()) if p in have and compat.python_ok(torch, p)[0]]
+    if not ok:
+        return cand.python, ""
+    return ok[0], (f"Python {cand.python} is not installed here; Python {ok[0]} instead "
+                   f"(torch {torch} has wheels for it)")
+
+
 def _requirement_name(spec: str) -> str:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
@@ -484,7 +507,7 @@ class Reproducer:
         return self.finish(the_plan, attempts, best)
 
     def candidate(self, report: Any, the_plan: Any, n: int) -> Tuple[Attempt, Dict[str, Any]]:
-        from repro_core.lock import Lock, _scan_extra
+        from repro_core.lock import Lock
 
         cand = the_plan.candidates[n - 1]
         desc = f"candidate {n}: {cand.strategy} torch {cand.torch_build}, Python {cand.python}"
@@ -501,9 +524,14 @@ class Reproducer:
             return Attempt(n, cand.strategy, cand.torch_build, cand.python, outcome, why,
                            rounds), state
 
+        py, note = python_for(cand, self.steps.pythons())
+        if note:
+            _log(self.progress, note)
+        cand = replace(cand, python=py)
         generation = 0
         python = ""
-        applied: List[str] = []
+        applied: List[str] = []  # what each round's fix did
+        tried: List[str] = []  # the fixes applied, as _fix_text gives them
         for rnd in range(1, self.max_rounds + 1):
             # (re)lock and (re)create the env when the requirements changed
             want = dict(fixes.requirements)
@@ -520,20 +548,9 @@ class Reproducer:
                         if "==" not in want[k]:
                             extra.append(want[k])
 
-                def do_lock() -> Tuple[str, str, Dict[str, Any]]:
-                    try:
-                        lk = self.steps.lock(the_plan, n, c2, report.reference_date,
-                                             _scan_extra(report) + extra)
-                    except ReproError as e:
-                        return "failed", str(e), {"error": str(e)}
-                    path = os.path.join(cdir, f"requirements{gen}.lock")
-                    atomic_write_text(path, lk.text())
-                    return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
-                                  f"{lk.variant or 'none'}, as of {lk.date} -> "
-                                  f"{os.path.relpath(path, self.workdir)}"), \
-                        {"lock": lk.to_dict(), "file": path}
-
-                s = self.step(f"c{n}.lock{gen}", "lock", do_lock, n, rnd)
+                s = self.step(f"c{n}.lock{gen}", "lock",
+                              partial(self._lock, the_plan, n, c2, report, extra, cdir, gen),
+                              n, rnd)
                 if s.status != "ok":
                     return attempt("rejected", f"lock failed: {s.summary}")
                 lk = Lock.from_json(json.dumps(s.data["lock"]))
@@ -541,17 +558,7 @@ class Reproducer:
                 state["requirements"] = want
                 prefix = os.path.join(self.workdir, "envs", f"c{n}-{gen}")
 
-                def do_env() -> Tuple[str, str, Dict[str, Any]]:
-                    if os.path.lexists(prefix):
-                        shutil.rmtree(prefix, ignore_errors=True)
-                    try:
-                        py = self.steps.env(lk, prefix)
-                    except ReproError as e:
-                        return "failed", str(e), {"error": str(e)}
-                    return "ok", f"{prefix} ({len(lk.pins)} packages)", {"python": py,
-                                                                        "prefix": prefix}
-
-                s = self.step(f"c{n}.env{gen}", "env", do_env, n, rnd,
+                s = self.step(f"c{n}.env{gen}", "env", partial(self._env, lk, prefix), n, rnd,
                               valid=lambda d: os.path.exists(d.get("python", "")))
                 if s.status != "ok":
                     return attempt("rejected", f"env create failed: {s.summary}")
@@ -562,35 +569,28 @@ class Reproducer:
             code = os.path.join(cdir, "code")
             state["code"] = code
             if rnd == 1:
-                def do_copy() -> Tuple[str, str, Dict[str, Any]]:
-                    if os.path.lexists(code):
-                        shutil.rmtree(code)
-                    skipped = copy_tree(self.path, code)
-                    return "ok", (f"{self.path} -> {code}" + (
-                        f" ({len(skipped)} link(s) out of the tree left out)" if skipped
-                        else "")), {"code": code, "links_left_out": skipped}
-
-                self.step(f"c{n}.copy", "copy", do_copy, n, rnd,
+                self.step(f"c{n}.copy", "copy", partial(self._copy, code), n, rnd,
                           valid=lambda d: os.path.isdir(d.get("code", "")))
                 if cand.strategy == "forward-port":
                     self.step(f"c{n}.migrate", "migrate",
-                              lambda: self._migrate(code, _target(cand), None), n, rnd)
+                              partial(self._migrate, code, _target(cand), None), n, rnd)
                 state["migrations"] = tree_diff(self.path, code)
 
             # build the repository's own extensions
             if fixes.rebuild or rnd == 1:
                 fixes.rebuild = False
                 bstage = self.step(f"c{n}.r{rnd}.build", "build",
-                                   lambda: self._build(report, code, python, fixes.env, cdir,
-                                                       rnd), n, rnd)
+                                   partial(self._build, report, code, python, dict(fixes.env),
+                                           cdir, rnd), n, rnd)
                 state["build"] = bstage.data
             sstage = self.step(f"c{n}.r{rnd}.smoke", "smoke",
-                               lambda: self._smoke(code, python, fixes.env, cdir, rnd), n, rnd)
+                               partial(self._smoke, code, python, dict(fixes.env), cdir, rnd),
+                               n, rnd)
             rounds = rnd
             state["smoke"] = sstage.data
             if sstage.status == "ok":
                 snap = self.step(f"c{n}.snapshot", "snapshot",
-                                 lambda: self._snapshot(python), n, rnd)
+                                 partial(self._snapshot, python), n, rnd)
                 state["snapshot"] = snap.data.get("hash", "")
                 why = (f"the smoke run passed in round {rnd} with {cand.strategy} torch "
                        f"{cand.torch_build} on Python {cand.python}")
@@ -600,26 +600,65 @@ class Reproducer:
             if rnd == self.max_rounds:
                 return attempt("rejected", f"the smoke run still fails after {rnd} round(s) "
                                            f"(--max-rounds {self.max_rounds})")
-            # diagnose and fix
-            text = _read(os.path.join(self.workdir, state["build"].get("log", ""))) \
-                if state["build"].get("status") == "failed" else ""
-            text += "\n" + _read(os.path.join(self.workdir, sstage.data.get("log", "")))
+            # diagnose (the smoke output first, then a failed build's log) and fix
+            text = _read(os.path.join(self.workdir, sstage.data.get("log", "")))
+            if state["build"].get("status") == "failed":
+                text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
-                               lambda: self._diagnose(text, applied), n, rnd)
-            fix = dstage.data.get("fix")
-            if not fix:
+                               partial(self._diagnose, text, list(tried)), n, rnd)
+            todo = dstage.data.get("fixes") or []
+            if not todo:
                 return attempt("rejected", f"round {rnd}: {dstage.summary}")
             fstage = self.step(f"c{n}.r{rnd}.fix", "fix",
-                               lambda: self._apply(fix, fixes, code), n, rnd)
-            if fstage.status != "ok":
+                               partial(self._apply_all, todo, code, _target(cand)), n, rnd)
+            done = fstage.data.get("applied") or []
+            if not done:
                 return attempt("rejected", f"round {rnd}: cannot apply the fix: "
                                            f"{fstage.summary}")
-            self._replay(fix, fixes)
+            for fix in done:
+                self._replay(fix, fixes)
+            tried.extend(_fix_text(f) for f in todo)
             applied.append(fstage.summary)
             state["migrations"] = tree_diff(self.path, code)
         return attempt("rejected", "no round left")  # pragma: no cover (loop returns)
 
     # -- stage bodies --------------------------------------------------------------------
+
+    def _lock(self, the_plan: Any, n: int, cand: Any, report: Any, extra: List[str],
+              cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
+        from repro_core.lock import _scan_extra
+
+        try:
+            lk = self.steps.lock(the_plan, n, cand, report.reference_date,
+                                 _scan_extra(report) + extra)
+        except ReproError as e:
+            return "failed", str(e), {"error": str(e)}
+        path = os.path.join(cdir, f"requirements{gen}.lock")
+        atomic_write_text(path, lk.text())
+        return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
+                      f"{lk.variant or 'none'}, as of {lk.date} -> "
+                      f"{os.path.relpath(path, self.workdir)}"), \
+            {"lock": lk.to_dict(), "file": path}
+
+    def _env(self, lk: Any, prefix: str) -> Tuple[str, str, Dict[str, Any]]:
+        if os.path.lexists(prefix):  # a run interrupted after the rename, before the journal
+            shutil.rmtree(prefix, ignore_errors=True)
+        try:
+            py = self.steps.env(lk, prefix)
+        except ReproError as e:
+            return "failed", str(e), {"error": str(e)}
+        return "ok", f"{prefix} ({len(lk.pins)} packages)", {"python": py, "prefix": prefix}
+
+    def _copy(self, code: str) -> Tuple[str, str, Dict[str, Any]]:
+        if os.path.lexists(code):
+            shutil.rmtree(code)
+        try:
+            skipped = copy_tree(self.path, code)
+        except OSError as e:
+            raise ReproError(f"cannot copy {self.path} to {code}: {e}") from None
+        return "ok", (f"{self.path} -> {code}" + (
+            f" ({len(skipped)} link(s) out of the tree left out)" if skipped else "")), \
+            {"code": code, "links_left_out": skipped}
 
     def _migrate(self, code: str, target: str,
                  rules: Optional[Sequence[str]]) -> Tuple[str, str, Dict[str, Any]]:
@@ -675,7 +714,7 @@ class Reproducer:
             if rc != 0:
                 status = "failed"
         archs = env.get("TORCH_CUDA_ARCH_LIST") or "CPU only"
-        summary = ", ".join(f"{r['folder']}: {'built' if r['exit'] == 0 else 'exit %d' % r['exit']}"
+        summary = ", ".join(r["folder"] + (": built" if r["exit"] == 0 else f": exit {r['exit']}")
                             for r in results) + f" (TORCH_CUDA_ARCH_LIST: {archs})"
         return status, summary, {"status": status, "builds": results,
                                  "arch_list": env.get("TORCH_CUDA_ARCH_LIST", ""),
@@ -708,26 +747,45 @@ class Reproducer:
             return "ok", f"passed (exit 0): {last[:160]}", data
         return "failed", f"exit {rc}: {last[:160]}", data
 
-    def _diagnose(self, text: str, applied: Sequence[str]) -> Tuple[str, str, Dict[str, Any]]:
+    def _diagnose(self, text: str, tried: Sequence[str]) -> Tuple[str, str, Dict[str, Any]]:
         if not available("diagnose"):
             return "skipped", "repro_core.diagnose is not installed here: no fix", {}
         try:
             d = self.steps.diagnose(text, self.hardware)
         except ReproError as e:
             return "failed", str(e), {"error": str(e)}
-        findings = d.get("findings") or []
-        for f in findings:
-            fix = f.get("fix") or {}
-            if fix.get("kind") and _fix_key(fix) not in applied:
-                return "ok", f"{_finding_title(f)} -> fix: {_fix_text(fix)}", {
-                    "diagnosis": d, "fix": fix, "finding": f}
+        findings = [f for f in d.get("findings") or () if f.get("severity", "error") == "error"]
+        todo: List[Dict[str, Any]] = []
+        why: List[str] = []
+        for f in findings:  # each error's preferred fix not tried yet, in rank order
+            fix = next((x for x in f.get("fixes") or () if x.get("kind") in FIX_KINDS
+                        and _fix_text(x) not in tried), None)
+            if fix is not None and _fix_text(fix) not in [_fix_text(t) for t in todo]:
+                todo.append(fix)
+                why.append(f"{_finding_title(f)} -> {_fix_text(fix)}")
+        if todo:
+            return "ok", "; ".join(why), {"diagnosis": d, "fixes": todo}
         if findings:
-            return "failed", ("no fix left to try (" + "; ".join(
+            return "failed", ("no untried fix (" + "; ".join(
                 _finding_title(f) for f in findings[:3]) + ")"), {"diagnosis": d}
-        return "failed", "unknown error: diagnose recognised nothing", {"diagnosis": d}
+        return "failed", "unknown error: " + str(d.get("summary") or "nothing recognised"), {
+            "diagnosis": d}
 
-    def _apply(self, fix: Dict[str, Any], fixes: _Fixes,
-               code: str) -> Tuple[str, str, Dict[str, Any]]:
+    def _apply_all(self, todo: List[Dict[str, Any]], code: str,
+                   target: str) -> Tuple[str, str, Dict[str, Any]]:
+        """Apply each fix; "ok" when all applied, "failed" when some could not be."""
+        done, said, failed = [], [], []
+        for fix in todo:
+            status, text, _data = self._apply(fix, code, target)
+            (said if status == "ok" else failed).append(text)
+            if status == "ok":
+                done.append(fix)
+        summary = "; ".join(said + [f"not applied: {t}" for t in failed])
+        return ("ok" if not failed else "failed"), summary, {"applied": done,
+                                                             "not_applied": failed}
+
+    def _apply(self, fix: Dict[str, Any], code: str,
+               target: str) -> Tuple[str, str, Dict[str, Any]]:
         kind = fix.get("kind")
         if kind in ("pin", "install"):
             spec = _fix_requirement(fix)
@@ -736,7 +794,7 @@ class Reproducer:
             return "ok", f"{kind} {spec} (new lock and env)", {"requirement": spec}
         if kind == "migrate":
             rules = _fix_rules(fix)
-            s, summary, data = self._migrate(code, "", rules)
+            s, summary, data = self._migrate(code, target, rules)
             if s != "ok":
                 return "failed", summary, data
             return "ok", f"migrate {', '.join(rules)}: {summary}", data
@@ -800,34 +858,26 @@ class Reproducer:
 
 
 def _finding_title(f: Dict[str, Any]) -> str:
-    return str(f.get("title") or f.get("what") or f.get("rule") or f.get("id") or "finding")
+    return f"{f.get('id') or 'finding'} ({f.get('what') or ''})".replace(" ()", "")
 
 
 def _fix_requirement(fix: Dict[str, Any]) -> str:
-    for k in ("requirement", "spec", "pin"):
-        if fix.get(k):
-            return str(fix[k])
-    name = fix.get("package") or fix.get("distribution") or fix.get("name")
-    if not name:
-        return ""
-    version = fix.get("version") or ""
-    if version and version[0].isdigit():
-        return f"{name}=={version}"
-    return f"{name}{version}"
+    """pin/install: the requirement ("numpy<2", "tensorboard")."""
+    return str(fix.get("value") or "").strip()
 
 
 def _fix_rules(fix: Dict[str, Any]) -> List[str]:
-    rules = fix.get("rules") or fix.get("rule") or fix.get("rule_id") or ()
-    return [rules] if isinstance(rules, str) else list(rules)
+    rules = list(fix.get("rules") or ())
+    return rules or [r.strip() for r in str(fix.get("value") or "").split(",") if r.strip()]
 
 
 def _fix_env(fix: Dict[str, Any]) -> Optional[Tuple[str, str]]:
-    if fix.get("var") or fix.get("name") or fix.get("variable"):
-        return (str(fix.get("var") or fix.get("variable") or fix.get("name")),
-                str(fix.get("value", "")))
-    if fix.get("kind") == "arch" and fix.get("value"):
-        return ("TORCH_CUDA_ARCH_LIST", str(fix["value"]))
-    return None
+    """env: ("NAME", "value") from "NAME=value"; arch: TORCH_CUDA_ARCH_LIST."""
+    value = str(fix.get("value") or "")
+    if fix.get("kind") == "arch":
+        return ("TORCH_CUDA_ARCH_LIST", value) if value else None
+    name, eq, val = value.partition("=")
+    return (name.strip(), val) if eq and name.strip() else None
 
 
 def _fix_text(fix: Dict[str, Any]) -> str:
@@ -839,13 +889,7 @@ def _fix_text(fix: Dict[str, Any]) -> str:
     if kind in ("env", "arch"):
         var = _fix_env(fix)
         return f"set {var[0]}={var[1]}" if var else str(kind)
-    return str(fix.get("text") or fix.get("command") or kind)
-
-
-def _fix_key(fix: Dict[str, Any]) -> str:
-    return {"pin": "pin {}", "install": "install {}"}.get(
-        str(fix.get("kind")), "{}").format(_fix_requirement(fix)) if fix.get("kind") in (
-        "pin", "install") else _fix_text(fix)
+    return f"{kind} {fix.get('value') or ''}".strip()
 
 
 def reproduce(path: str, hardware: Hardware, strategy: str = "auto",
