@@ -132,3 +132,15 @@ def test_json_round_trip_and_errors(tmp_path):
         SmokePlan.from_json({"kind": "import"})
     with pytest.raises(ReproError, match="not a directory"):
         infer(str(tmp_path / "nope"))
+
+
+def test_nested_readme_runs_from_its_folder_or_the_root(tmp_path):
+    _write(tmp_path, {
+        "tools/train.py": "", "main_train.py": "",
+        "docs/README.md": "`python main_train.py --epochs 5`\n",    # only at the root
+        "tools/README.md": "`python train.py --epochs 9`\n",        # next to the README
+    })
+    assert [(p.source, p.cwd, p.argv) for p in documented(str(tmp_path))] == [
+        ("docs/README.md:1", ".", ("python", "main_train.py", "--epochs", "1")),
+        ("tools/README.md:1", "tools", ("python", "train.py", "--epochs", "1")),
+    ]

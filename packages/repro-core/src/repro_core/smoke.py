@@ -122,15 +122,18 @@ def _readme_commands(root: str, files: List[str]) -> List[SmokePlan]:
         text = _read(root, doc)
         if text is None:
             continue
-        base = doc.rsplit("/", 1)[0] if "/" in doc else "."
+        # a nested README's commands run from its folder, or else from the repository root
+        bases = [doc.rsplit("/", 1)[0], "."] if "/" in doc else ["."]
         for lineno, line in logical_lines(text):
             for frag in re.findall(r"`([^`]+)`", line) or [line]:
-                cwd = base
+                cwds = list(bases)
                 for toks in commands(re.sub(r"^\s*(\$|>|%|!)\s*", "", frag)):
                     if toks[0] == "cd" and len(toks) == 2:
-                        cwd = os.path.normpath(os.path.join(cwd, toks[1])).replace(os.sep, "/")
+                        cwds = [_join(c, toks[1]) for c in cwds]
                         continue
-                    plan = _python_command(toks, cwd, present, f"{doc}:{lineno}")
+                    plan = None
+                    for cwd in cwds:
+                        plan = plan or _python_command(toks, cwd, present, f"{doc}:{lineno}")
                     if plan is None:
                         continue
                     plan, steps, name = plan
@@ -313,7 +316,7 @@ def import_all(files: List[str]) -> SmokePlan:
     code = ("import importlib, sys, traceback\nsys.path.insert(0, '')\nfailed = 0\n"
             f"for name in {names!r}:\n"
             "    try:\n        importlib.import_module(name)\n"
-            "    except BaseException:\n        failed += 1\n"
+            "    except (Exception, SystemExit):\n        failed += 1\n"
             "        print('import failed: ' + name, file=sys.stderr)\n"
             "        traceback.print_exc()\n"
             "sys.exit(1 if failed else 0)\n")
