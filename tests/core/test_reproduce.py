@@ -38,8 +38,9 @@ class FakeSteps(Steps):
     smoke run (the last one repeats); ``lock_fails`` the torch versions whose lock fails;
     ``interrupt_at`` the smoke run (1-based) that raises KeyboardInterrupt."""
 
-    def __init__(self, smoke, lock_fails=(), interrupt_at=0):
+    def __init__(self, smoke, lock_fails=(), interrupt_at=0, builds=((0, "built\n"),)):
         self.smoke = list(smoke)
+        self.builds = list(builds)
         self.lock_fails = set(lock_fails)
         self.interrupt_at = interrupt_at
         self.calls = []  # (stage, detail)
@@ -64,6 +65,13 @@ class FakeSteps(Steps):
         return python
 
     def run(self, argv, cwd, env, log, timeout):
+        if "setup.py" in argv:
+            done = self.count("build")
+            self.calls.append(("build", (list(argv), cwd, env.get("CUDA_VISIBLE_DEVICES"),
+                                         env.get("TORCH_CUDA_ARCH_LIST"))))
+            code, out = self.builds[min(done, len(self.builds) - 1)]
+            Path(log).write_text(out)
+            return code
         smokes = sum(1 for c in self.calls if c[0] == "smoke")
         self.calls.append(("smoke", list(argv)))
         if self.interrupt_at and smokes + 1 == self.interrupt_at:
@@ -112,6 +120,47 @@ def test_a_passing_run_goes_through_the_stages_in_order(repo, tmp_path):
     assert written.to_json() == rep.to_json() and written.attempts == rep.attempts
     md = (tmp_path / "w" / REPORT_MD).read_text()
     assert "**passed**" in md and rep.snapshot_hash in md and "torch==" in md
+
+
+@pytest.fixture
+def ext_repo(repo):
+    """``repo`` with a THC-era CUDA extension built by setup.py."""
+    (repo / "csrc").mkdir()
+    (repo / "csrc" / "op.cu").write_text(
+        "#include <ATen/ATen.h>\n#include <THC/THC.h>\n\nvoid f() {}\n")
+    (repo / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "from torch.utils.cpp_extension import BuildExtension, CUDAExtension\n"
+        "setup(name='op', ext_modules=[CUDAExtension('op', ['csrc/op.cu'])],\n"
+        "      cmdclass={'build_ext': BuildExtension})\n")
+    return repo
+
+
+def test_extensions_are_built_for_the_gpu_and_a_failed_build_is_repaired(ext_repo, tmp_path):
+    arch = (LOGS / "legacy-vit_build_nvcc13_compute60.log").read_text()
+    steps = FakeSteps([(0, PASS)], builds=[(1, arch), (0, "built\n")])
+    rep = reproduce(str(ext_repo), Hardware.stated("8.9"), workdir=str(tmp_path / "w"),
+                    steps=steps, progress=False)
+    builds = [c[1] for c in steps.calls if c[0] == "build"]
+    assert builds[0][0][1:] == ["setup.py", "build_ext", "--inplace"]
+    assert builds[0][2] is None and builds[0][3] == "8.9"  # TORCH_CUDA_ARCH_LIST from --gpu
+    # a forward-port: the THC include is rewritten before the first build; round 1 ran
+    # without the extension, diagnose named the arch list, round 2 built it
+    assert _names(rep)[5:] == ["migrate", "build", "smoke", "diagnose", "fix", "build",
+                               "smoke", "snapshot"]
+    assert rep.passed and rep.rounds == 2 and rep.build["status"] == "ok"
+    assert "set TORCH_CUDA_ARCH_LIST=8.9" in rep.attempts[0].why
+    assert "-#include <THC/THC.h>" in rep.migrations
+    assert (ext_repo / "csrc" / "op.cu").read_text().count("THC/THC.h") == 1  # user's copy
+
+
+def test_a_build_that_cannot_be_repaired_still_passes_on_the_smoke_run(ext_repo, tmp_path):
+    steps = FakeSteps([(0, PASS)], builds=[(1, "error: something nobody knows\n")])
+    rep = reproduce(str(ext_repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.rounds == 1 and rep.build["status"] == "failed"
+    assert "did not build" in rep.attempts[0].why
+    assert [c[1][2] for c in steps.calls if c[0] == "build"] == [""]  # no GPU: hidden
 
 
 def test_the_smoke_command_given_runs_in_bash_from_the_copy(repo, tmp_path):

@@ -139,7 +139,8 @@ class Steps:
 
         return create_env(lock, prefix=prefix, progress=False).python_bin
 
-    def migrate(self, code: str, target: str, rules: Optional[Sequence[str]]) -> Dict[str, Any]:
+    def migrate(self, code: str, target: Dict[str, str],
+                rules: Optional[Sequence[str]]) -> Dict[str, Any]:
         from repro_core import migrate as migrating  # type: ignore[attr-defined]
 
         kwargs: Dict[str, Any] = {"target": target, "mode": "write"}
@@ -353,9 +354,14 @@ def arch_list(hardware: Hardware) -> str:
     return ";".join(ccs)
 
 
-def _target(cand: Any) -> str:
-    return ",".join(f"{n}=={v.split('+')[0]}" for n, v in
-                    (("torch", cand.torch), ("timm", cand.timm), ("numpy", cand.numpy)) if v)
+def migrate_target(lock: Any) -> Dict[str, str]:
+    """The stack to migrate for: every pin of the env's lock (local versions dropped), its
+    Python, and the CUDA of a ``cuXYZ`` variant."""
+    out = {p.name.lower(): p.version.split("+")[0] for p in lock.pins if p.version}
+    out["python"] = lock.python
+    if lock.variant.startswith("cu") and len(lock.variant) > 3:
+        out["cuda"] = f"{lock.variant[2:-1]}.{lock.variant[-1]}"
+    return out
 
 
 def order_candidates(plan: Any, strategy: str) -> List[int]:
@@ -378,6 +384,21 @@ def order_candidates(plan: Any, strategy: str) -> List[int]:
     if strategy == "forward-port":
         return forward
     return exact + forward
+
+
+def setup_folders(report: Any, code: str) -> List[str]:
+    """The folders (relative to the repository) whose setup.py builds an extension scan found
+    (its ``build`` names the file, "setup.py" or "setup.py:3 CUDAExtension (cuda)")."""
+    out: List[str] = []
+    for e in report.extensions:
+        build = (e.build or "").split(":")[0].split(" ")[0]
+        if os.path.basename(build) != "setup.py":
+            continue
+        rel = os.path.normpath(os.path.dirname(build) if os.sep in build or "/" in build
+                               else e.path)
+        if rel not in out and os.path.isfile(os.path.join(code, rel, "setup.py")):
+            out.append(rel)
+    return out
 
 
 def python_for(cand: Any, have: Sequence[str]) -> Tuple[str, str]:
@@ -532,6 +553,7 @@ class Reproducer:
         python = ""
         applied: List[str] = []  # what each round's fix did
         tried: List[str] = []  # the fixes applied, as _fix_text gives them
+        passed_before = ""  # why, when a round passed but the build is being repaired
         for rnd in range(1, self.max_rounds + 1):
             # (re)lock and (re)create the env when the requirements changed
             want = dict(fixes.requirements)
@@ -573,7 +595,7 @@ class Reproducer:
                           valid=lambda d: os.path.isdir(d.get("code", "")))
                 if cand.strategy == "forward-port":
                     self.step(f"c{n}.migrate", "migrate",
-                              partial(self._migrate, code, _target(cand), None), n, rnd)
+                              partial(self._migrate, code, migrate_target(lk), None), n, rnd)
                 state["migrations"] = tree_diff(self.path, code)
 
             # build the repository's own extensions
@@ -588,36 +610,62 @@ class Reproducer:
                                n, rnd)
             rounds = rnd
             state["smoke"] = sstage.data
-            if sstage.status == "ok":
+            build_failed = state["build"].get("status") == "failed"
+
+            def passed(why: str, rnd: int = rnd, python: str = python
+                       ) -> Tuple[Attempt, Dict[str, Any]]:
                 snap = self.step(f"c{n}.snapshot", "snapshot",
                                  partial(self._snapshot, python), n, rnd)
                 state["snapshot"] = snap.data.get("hash", "")
+                return attempt("passed", why)
+
+            if sstage.status == "ok":
                 why = (f"the smoke run passed in round {rnd} with {cand.strategy} torch "
                        f"{cand.torch_build} on Python {cand.python}")
                 if applied:
                     why += " after " + "; ".join(applied)
-                return attempt("passed", why)
-            if rnd == self.max_rounds:
-                return attempt("rejected", f"the smoke run still fails after {rnd} round(s) "
-                                           f"(--max-rounds {self.max_rounds})")
-            # diagnose (the smoke output first, then a failed build's log) and fix
-            text = _read(os.path.join(self.workdir, sstage.data.get("log", "")))
-            if state["build"].get("status") == "failed":
-                text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
+                if not build_failed:
+                    return passed(why)
+                why += (f"; the repository's extension did not build ("
+                        f"{state['build'].get('log', '')}), the code ran without it")
+                if rnd == self.max_rounds:
+                    return passed(why)
+                # it ran without its extension: try to repair the build (code and variables
+                # only, the env that passed stays)
+                text = _read(os.path.join(self.workdir, state["build"].get("log", "")))
+                kinds = ("migrate", "env", "arch", "build")
+            else:
+                if rnd == self.max_rounds:
+                    if passed_before:
+                        return passed(passed_before)
+                    return attempt("rejected", f"the smoke run still fails after {rnd} "
+                                               f"round(s) (--max-rounds {self.max_rounds})")
+                # diagnose (the smoke output first, then a failed build's log) and fix
+                text = _read(os.path.join(self.workdir, sstage.data.get("log", "")))
+                if build_failed:
+                    text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
+                kinds = FIX_KINDS
+                why = ""
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
-                               partial(self._diagnose, text, list(tried)), n, rnd)
+                               partial(self._diagnose, text, list(tried), kinds), n, rnd)
             todo = dstage.data.get("fixes") or []
             if not todo:
+                if why or passed_before:
+                    return passed(why or passed_before)
                 return attempt("rejected", f"round {rnd}: {dstage.summary}")
             fstage = self.step(f"c{n}.r{rnd}.fix", "fix",
-                               partial(self._apply_all, todo, code, _target(cand)), n, rnd)
+                               partial(self._apply_all, todo, code, migrate_target(lk)),
+                               n, rnd)
             done = fstage.data.get("applied") or []
             if not done:
+                if why or passed_before:
+                    return passed(why or passed_before)
                 return attempt("rejected", f"round {rnd}: cannot apply the fix: "
                                            f"{fstage.summary}")
+            passed_before = why or passed_before
             for fix in done:
                 self._replay(fix, fixes)
-            tried.extend(_fix_text(f) for f in todo)
+            tried.extend(_fix_text(f) for fixes_ in todo for f in fixes_)
             applied.append(fstage.summary)
             state["migrations"] = tree_diff(self.path, code)
         return attempt("rejected", "no round left")  # pragma: no cover (loop returns)
@@ -660,7 +708,7 @@ class Reproducer:
             f" ({len(skipped)} link(s) out of the tree left out)" if skipped else "")), \
             {"code": code, "links_left_out": skipped}
 
-    def _migrate(self, code: str, target: str,
+    def _migrate(self, code: str, target: Dict[str, str],
                  rules: Optional[Sequence[str]]) -> Tuple[str, str, Dict[str, Any]]:
         if not available("migrate"):
             return "skipped", "repro_core.migrate is not installed here", {}
@@ -668,11 +716,15 @@ class Reproducer:
             result = self.steps.migrate(code, target, rules)
         except ReproError as e:
             return "failed", str(e), {"error": str(e)}
-        changed = result.get("changed") or result.get("files_changed") or result.get(
-            "changes") or ()
-        count = len(changed) if isinstance(changed, (list, tuple)) else changed
-        return "ok", f"rewrote for {target}: {count} change(s)", {"result": result,
-                                                                  "target": target}
+        changes, files = result.get("changes") or (), result.get("files_changed") or ()
+        text = (f"{len(changes)} change(s) in {len(files)} file(s)"
+                + (f", {len(result['review'])} for review" if result.get("review") else "")
+                + (f", {len(result['failed'])} file(s) not parsed" if result.get("failed")
+                   else ""))
+        if rules and not changes:
+            return "failed", f"{', '.join(rules)}: nothing to rewrite in the code", {
+                "result": result}
+        return "ok", text, {"result": result, "target": target}
 
     def _env_vars(self, python: str, extra: Dict[str, str]) -> Dict[str, str]:
         env = dict(os.environ)
@@ -693,22 +745,21 @@ class Reproducer:
 
     def _build(self, report: Any, code: str, python: str, extra: Dict[str, str], cdir: str,
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
-        builds = [e for e in report.extensions if e.build and
-                  os.path.basename(e.build) == "setup.py"]
         if not report.extensions:
             return "skipped", "the repository has no C++/CUDA extension", {}
-        if not builds:
+        folders = setup_folders(report, code)
+        if not folders:
             return "skipped", ("extensions found, but no setup.py builds them: "
                                + ", ".join(sorted({e.path for e in report.extensions}))), {}
         env = self._env_vars(python, extra)
         results = []
         status = "ok"
-        for i, e in enumerate(builds):
-            folder = os.path.normpath(os.path.join(code, e.path))
+        for i, rel in enumerate(folders):
+            folder = os.path.normpath(os.path.join(code, rel))
             log = os.path.join(cdir, f"r{rnd}-build{i + 1}.log")
             argv = [python, "setup.py", "build_ext", "--inplace"]
             rc = self.steps.run(argv, folder, env, log, BUILD_TIMEOUT)
-            results.append({"folder": e.path, "command": "python setup.py build_ext --inplace",
+            results.append({"folder": rel, "command": "python setup.py build_ext --inplace",
                             "exit": rc, "log": os.path.relpath(log, self.workdir),
                             "tail": _tail(log, 15)})
             if rc != 0:
@@ -747,7 +798,8 @@ class Reproducer:
             return "ok", f"passed (exit 0): {last[:160]}", data
         return "failed", f"exit {rc}: {last[:160]}", data
 
-    def _diagnose(self, text: str, tried: Sequence[str]) -> Tuple[str, str, Dict[str, Any]]:
+    def _diagnose(self, text: str, tried: Sequence[str],
+                  kinds: Sequence[str] = FIX_KINDS) -> Tuple[str, str, Dict[str, Any]]:
         if not available("diagnose"):
             return "skipped", "repro_core.diagnose is not installed here: no fix", {}
         try:
@@ -755,14 +807,16 @@ class Reproducer:
         except ReproError as e:
             return "failed", str(e), {"error": str(e)}
         findings = [f for f in d.get("findings") or () if f.get("severity", "error") == "error"]
-        todo: List[Dict[str, Any]] = []
+        todo: List[List[Dict[str, Any]]] = []  # per finding: its untried fixes, preferred first
+        seen: List[str] = []
         why: List[str] = []
-        for f in findings:  # each error's preferred fix not tried yet, in rank order
-            fix = next((x for x in f.get("fixes") or () if x.get("kind") in FIX_KINDS
-                        and _fix_text(x) not in tried), None)
-            if fix is not None and _fix_text(fix) not in [_fix_text(t) for t in todo]:
-                todo.append(fix)
-                why.append(f"{_finding_title(f)} -> {_fix_text(fix)}")
+        for f in findings:
+            fixes = [x for x in f.get("fixes") or () if x.get("kind") in kinds
+                     and _fix_text(x) not in tried and _fix_text(x) not in seen]
+            if fixes:
+                todo.append(fixes)
+                seen.extend(_fix_text(x) for x in fixes)
+                why.append(f"{_finding_title(f)} -> " + " | ".join(_fix_text(x) for x in fixes))
         if todo:
             return "ok", "; ".join(why), {"diagnosis": d, "fixes": todo}
         if findings:
@@ -771,21 +825,26 @@ class Reproducer:
         return "failed", "unknown error: " + str(d.get("summary") or "nothing recognised"), {
             "diagnosis": d}
 
-    def _apply_all(self, todo: List[Dict[str, Any]], code: str,
-                   target: str) -> Tuple[str, str, Dict[str, Any]]:
-        """Apply each fix; "ok" when all applied, "failed" when some could not be."""
-        done, said, failed = [], [], []
-        for fix in todo:
-            status, text, _data = self._apply(fix, code, target)
-            (said if status == "ok" else failed).append(text)
-            if status == "ok":
-                done.append(fix)
-        summary = "; ".join(said + [f"not applied: {t}" for t in failed])
-        return ("ok" if not failed else "failed"), summary, {"applied": done,
-                                                             "not_applied": failed}
+    def _apply_all(self, todo: List[List[Dict[str, Any]]], code: str,
+                   target: Dict[str, str]) -> Tuple[str, str, Dict[str, Any]]:
+        """For each finding, apply the first of its fixes that applies; "ok" when one did for
+        every finding."""
+        done: List[Dict[str, Any]] = []
+        said: List[str] = []
+        missed = 0
+        for fixes in todo:
+            for fix in fixes:
+                status, text, _data = self._apply(fix, code, target)
+                said.append(text if status == "ok" else f"not applied: {text}")
+                if status == "ok":
+                    done.append(fix)
+                    break
+            else:
+                missed += 1
+        return ("ok" if not missed else "failed"), "; ".join(said), {"applied": done}
 
     def _apply(self, fix: Dict[str, Any], code: str,
-               target: str) -> Tuple[str, str, Dict[str, Any]]:
+               target: Dict[str, str]) -> Tuple[str, str, Dict[str, Any]]:
         kind = fix.get("kind")
         if kind in ("pin", "install"):
             spec = _fix_requirement(fix)
@@ -797,7 +856,7 @@ class Reproducer:
             s, summary, data = self._migrate(code, target, rules)
             if s != "ok":
                 return "failed", summary, data
-            return "ok", f"migrate {', '.join(rules)}: {summary}", data
+            return "ok", f"migrate {', '.join(rules)} ({summary})", data
         if kind in ("env", "arch"):
             var = _fix_env(fix)
             if not var:
