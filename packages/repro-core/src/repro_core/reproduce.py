@@ -263,6 +263,15 @@ def _tail(path: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+_ERROR_LINE = re.compile(r"(fatal error|error:|Error\b|No such file)")
+
+
+def error_lines(path: str, limit: int = 8) -> List[str]:
+    """The first lines of a log that state an error (a build log's cause, which its tail of
+    Python tracebacks hides)."""
+    return [ln.strip() for ln in _read(path).splitlines() if _ERROR_LINE.search(ln)][:limit]
+
+
 def _read(path: str, limit: int = 2_000_000) -> str:
     try:
         with open(path, "rb") as f:
@@ -761,11 +770,12 @@ class Reproducer:
             rc = self.steps.run(argv, folder, env, log, BUILD_TIMEOUT)
             results.append({"folder": rel, "command": "python setup.py build_ext --inplace",
                             "exit": rc, "log": os.path.relpath(log, self.workdir),
-                            "tail": _tail(log, 15)})
+                            "tail": _tail(log, 15), "errors": error_lines(log)})
             if rc != 0:
                 status = "failed"
         archs = env.get("TORCH_CUDA_ARCH_LIST") or "CPU only"
-        summary = ", ".join(r["folder"] + (": built" if r["exit"] == 0 else f": exit {r['exit']}")
+        summary = ", ".join(r["folder"] + (": built" if r["exit"] == 0 else
+                                           f": exit {r['exit']}: " + (r["errors"] or [""])[0])
                             for r in results) + f" (TORCH_CUDA_ARCH_LIST: {archs})"
         return status, summary, {"status": status, "builds": results,
                                  "arch_list": env.get("TORCH_CUDA_ARCH_LIST", ""),
@@ -1019,7 +1029,7 @@ def render_markdown(rep: ReproduceReport) -> str:
     for b in builds:
         out += [f"`{b['command']}` in `{b['folder']}`: exit {b['exit']} "
                 f"(TORCH_CUDA_ARCH_LIST: {rep.build.get('arch_list') or 'CPU only'})", "",
-                fence, b.get("tail", "").rstrip(), fence, ""]
+                fence, "\n".join(b.get("errors") or []) or b.get("tail", "").rstrip(), fence, ""]
     out += ["", "## Smoke run", "", f"`{rep.smoke_command}`", "", fence,
             rep.smoke_tail.rstrip(), fence, ""]
     return "\n".join(out)
