@@ -148,6 +148,9 @@ CASES = {
     "yaml-load-loader": ("import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1')) == {'a': 1}\n",
                          "import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1'), Loader=yaml.FullLoader) == {'a': 1}\n",
                          True),
+    "timm-version-guard": ("import timm\nassert timm.__version__ == \"0.3.2\"  # version check\n",
+                           "import timm\npass  # repro migrate: was assert timm.__version__ == \"0.3.2\"  # version check\n",
+                           True),
     "cpp-std": ("args = {'cxx': ['-O2', '-std=c++14'], 'nvcc': ['-std=c++11']}\n",
                 "args = {'cxx': ['-O2', '-std=c++20'], 'nvcc': ['-std=c++20']}\n", True),
     "cuda-drop-arch": ("flags = ['-O3', '-gencode=arch=compute_60,code=sm_60',\n"
