@@ -138,6 +138,19 @@ CASES = {
     "tv-load-state-dict-from-url": (
         "from torchvision.models.utils import load_state_dict_from_url\n",
         "from torch.hub import load_state_dict_from_url\n", True),
+    "torch-clip-grad-norm": ("import torch\nm = torch.nn.Linear(2, 2)\ntorch.nn.utils.clip_grad_norm(m.parameters(), 1.0)\n",
+                             "import torch\nm = torch.nn.Linear(2, 2)\ntorch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)\n", True),
+    "torch-guard-synchronize": ("import torch\n\n\ndef step():\n    torch.cuda.synchronize()  # timing\n"
+                                "    if torch.cuda.is_available():\n        torch.cuda.synchronize()\n\n\nstep()\n",
+                                "import torch\n\n\ndef step():\n    if torch.cuda.is_available():\n"
+                                "        torch.cuda.synchronize()  # timing\n"
+                                "    if torch.cuda.is_available():\n        torch.cuda.synchronize()\n\n\nstep()\n", True),
+    "yaml-load-loader": ("import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1')) == {'a': 1}\n",
+                         "import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1'), Loader=yaml.FullLoader) == {'a': 1}\n",
+                         True),
+    "timm-version-guard": ("import timm\nassert timm.__version__ == \"0.3.2\"  # version check\n",
+                           "import timm\npass  # repro migrate: was assert timm.__version__ == \"0.3.2\"  # version check\n",
+                           True),
     "cpp-std": ("args = {'cxx': ['-O2', '-std=c++14'], 'nvcc': ['-std=c++11']}\n",
                 "args = {'cxx': ['-O2', '-std=c++20'], 'nvcc': ['-std=c++20']}\n", True),
     "cuda-drop-arch": ("flags = ['-O3', '-gencode=arch=compute_60,code=sm_60',\n"
@@ -152,6 +165,15 @@ REVIEW_CASES = {
         "torch.save({'args': argparse.Namespace(lr=1)}, p)\nck = torch.load(p)\n",
         "import argparse, os, tempfile, torch\np = os.path.join(tempfile.mkdtemp(), 'c.pth')\n"
         "torch.save({'args': argparse.Namespace(lr=1)}, p)\nck = torch.load(p, weights_only=False)\n"),
+    "pkg-resources-parse-version": (
+        "pkg-resources-parse-version",
+        "import pkg_resources\nassert pkg_resources.parse_version('1.10') > pkg_resources.parse_version('1.9')\n",
+        "import packaging.version\n"
+        "assert packaging.version.parse('1.10') > packaging.version.parse('1.9')\n"),
+    "distutils-version": (
+        "py-distutils-version",
+        "from distutils.version import LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n",
+        "from packaging.version import Version as LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n"),
     "torch-volatile-no-grad": (
         "torch-variable-volatile",
         "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1), volatile=True)\n",
@@ -165,9 +187,10 @@ def _run(code: str, cwd: Path) -> None:
     assert p.returncode == 0, p.stderr[-2000:]
 
 
-def _one(tmp_path: Path, text: str, mode: str = "write", **kw) -> MigrationResult:
+def _one(tmp_path: Path, text: str, mode: str = "write", target: str = TARGET,
+         **kw) -> MigrationResult:
     (tmp_path / "m.py").write_text(text)
-    return migrate(str(tmp_path), target=TARGET, mode=mode, **kw)
+    return migrate(str(tmp_path), target=target, mode=mode, **kw)
 
 
 @pytest.mark.parametrize("codemod", sorted(CASES))
@@ -185,13 +208,13 @@ def test_codemod_before_after(tmp_path: Path, codemod: str) -> None:
 @pytest.mark.parametrize("codemod", sorted(REVIEW_CASES))
 def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     rule, before, after = REVIEW_CASES[codemod]
-    res = _one(tmp_path, before, mode="check")
+    res = _one(tmp_path, before, mode="check", target=TARGET + ",python==3.12")
     assert any(c.rule == rule for c in res.review)
     assert not any(c.rule == rule for c in res.changes)  # reported, not applied
     res = migrate(str(tmp_path), target=TARGET, mode="write", rules=[rule])
     assert (tmp_path / "m.py").read_text() == after
-    assert [c.rule for c in res.changes] == [rule]
-    if codemod == "torch-load-weights-only":
+    assert {c.rule for c in res.changes} == {rule}
+    if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version"):
         _run(after, tmp_path)
 
 
@@ -310,5 +333,12 @@ def test_thc_extension_compiles_after(tmp_path: Path) -> None:
                                              "cpp-dispatch-type", "cpp-data-template",
                                              "cpp-thcudacheck"}
     after = _syntax_check(src)
+    assert after.returncode == 0, after.stderr[-3000:]
+    cuda_src = repo / "roi_pool_cuda.cpp"
+    text = cuda_src.read_text()
+    assert "c10::cuda::CUDACachingAllocator::raw_alloc(n * sizeof(float))" in text
+    assert "cudaStream_t stream = at::cuda::getCurrentCUDAStream();" in text
+    assert "c10::cuda::CUDACachingAllocator::raw_delete(buf)" in text
+    after = _syntax_check(cuda_src)
     assert after.returncode == 0, after.stderr[-3000:]
     assert not migrate(str(repo), target=TARGET, mode="check").changes

@@ -2,9 +2,12 @@ import argparse
 
 import torch
 import torch.nn as nn
+import timm
 from timm.optim import optim_factory
 
 from models_vit import TinyViT, grad_norm, pos_scale
+
+assert timm.__version__ == "0.3.2"  # version check
 
 
 def get_args_parser():

@@ -82,6 +82,9 @@ RENAMES: Dict[str, Dict[str, str]] = {
     "tv-scale-resize": {"torchvision.transforms.Scale": "torchvision.transforms.Resize",
                         "torchvision.transforms.RandomSizedCrop":
                             "torchvision.transforms.RandomResizedCrop"},
+    "distutils-version": {"distutils.version.LooseVersion": "packaging.version.Version",
+                          "distutils.version.StrictVersion": "packaging.version.Version"},
+    "pkg-resources-parse-version": {"pkg_resources.parse_version": "packaging.version.parse"},
     "torch-amp-autocast": {"torch.cuda.amp.autocast": "torch.amp.autocast",
                            "torch.cpu.amp.autocast": "torch.amp.autocast"},
     "torch-amp-gradscaler": {"torch.cuda.amp.GradScaler": "torch.amp.GradScaler"},
@@ -115,6 +118,7 @@ REQUIRES: Dict[str, str] = {
     "np-in1d-trapz": "numpy>=2.0", "torch-matrix-rank": "torch>=1.8",
     "tv-scale-resize": "torchvision>=0.2.1", "torch-six": "torch>=1.0",
     "torch-load-weights-only": "torch>=1.13", "torch-local-rank": "torch>=1.0",
+    "yaml-load-loader": "pyyaml>=5.1",
 }
 
 
@@ -141,10 +145,17 @@ class Context:
         self.target = target
         self.imported = {i.module for i in parsed.imports}
         self.need: List[str] = []  # modules to import at the top
+        self.pending: List[str] = []  # asked for by the rewrite being decided
 
     def ensure(self, module: str) -> None:
-        if module not in self.imported and module not in self.need:
-            self.need.append(module)
+        if module not in self.imported and module not in self.need + self.pending:
+            self.pending.append(module)
+
+    def settle(self, applied: bool) -> None:
+        """The rewrite that asked for ``pending`` imports was applied (or not)."""
+        if applied:
+            self.need += self.pending
+        self.pending = []
 
     def spell(self, dotted: str) -> cst.BaseExpression:
         """An expression for ``dotted`` through the file's imports (``torch.sigmoid`` with
@@ -160,9 +171,9 @@ class Context:
             if (dotted == tgt or dotted.startswith(tgt + ".")) and (
                     best is None or len(tgt) > len(best[1])):
                 best = (local, tgt)
-        if best is None:
+        if best is None:  # import the module part (``import packaging.version``)
             top = dotted.split(".")[0]
-            self.ensure(top)
+            self.ensure(dotted.rsplit(".", 1)[0])
             self.alias = {**self.alias, top: top}
             best = (top, top)
         return cst.parse_expression(best[0] + dotted[len(best[1]):])
@@ -446,7 +457,18 @@ def weights_only(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     return _with_kw(node, "weights_only", cst.Name("False")), None
 
 
+def yaml_loader(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``yaml.load(f)`` -> ``yaml.load(f, Loader=yaml.FullLoader)``: the loader PyYAML
+    5.1-5.4 used when none was given (6.0 requires one)."""
+    if not isinstance(node, cst.Call):
+        return None
+    if len([a for a in node.args if a.keyword is None]) != 1:
+        return node, None  # the Loader is given positionally
+    return _with_kw(node, "Loader", ctx.spell("yaml.FullLoader")), None
+
+
 CALLS: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
+    "yaml-load-loader": yaml_loader,
     "torch-variable": variable, "torch-volatile-no-grad": volatile,
     "torch-reduction": reduction, "timm-drop-qk-scale": drop_qk_scale,
     "timm-proj-drop": proj_drop, "torch-local-rank": local_rank,
@@ -526,11 +548,14 @@ NODES: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
 }
 NODE_TYPES = {"torch-data-item": cst.Subscript, "cpp-std": cst.SimpleString}
 LIST_DROP = {"cuda-drop-arch"}  # an entry of a list/tuple literal, dropped
+DROP_ASSERT = {"timm-version-guard"}  # an ``assert M.__version__ == ...`` statement
+GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <available>:``
 
 
 def supported(codemod: Optional[str]) -> bool:
     return bool(codemod) and (codemod in RENAMES or codemod in MODULES or codemod in CALLS
-                              or codemod in NODES or codemod in LIST_DROP)
+                              or codemod in NODES or codemod in LIST_DROP or codemod in GUARD
+                              or codemod in DROP_ASSERT)
 
 
 # -- the transformer -------------------------------------------------------------------------
@@ -559,7 +584,7 @@ class _Migrator(cst.CSTTransformer):
         self.ctx, self.module, self.index, self.decide = ctx, module, index, decide
         self.outcomes: List[Outcome] = []
         self.done: Set[int] = set()
-        self.variable_removed = False
+        self.tests: List[str] = []  # the conditions of the enclosing if statements
 
     def _pos(self, node: cst.CSTNode) -> Optional[Span]:
         try:
@@ -571,16 +596,17 @@ class _Migrator(cst.CSTTransformer):
                 ) -> cst.CSTNode:
         self.done.add(id(m))
         if out is None:
+            self.ctx.settle(False)
             self.outcomes.append(Outcome(m, m.text, "", False, True, "no automatic rewrite"))
             return updated
         new, proven = out
         if new.deep_equals(updated):
+            self.ctx.settle(False)
             return updated
         apply = self.decide(m, proven)
+        self.ctx.settle(apply)
         self.outcomes.append(Outcome(m, self.module.code_for_node(before),
                                      self.module.code_for_node(new), apply, not apply))
-        if apply and m.rule.codemod == "torch-variable":
-            self.variable_removed = True
         return new if apply else updated
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode
@@ -651,10 +677,68 @@ class _Migrator(cst.CSTTransformer):
             return new
         return node
 
+    def visit_If(self, node: cst.If) -> None:
+        self.tests.append(self.module.code_for_node(node.test))
+
+    def leave_If(self, original: cst.If, updated: cst.If) -> cst.BaseStatement:
+        self.tests.pop()
+        return updated
+
+    def _guard(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+               ) -> Optional[cst.BaseStatement]:
+        """``torch.cuda.synchronize()`` alone on its line, not under a condition that names
+        cuda: put under ``if torch.cuda.is_available():``."""
+        if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
+            return None
+        pos = self._pos(original.body[0].value)
+        ms = [m for m in self.index.get(pos, ()) if m.rule.codemod in GUARD] if pos else []
+        if not ms:
+            return None
+        for m in ms:
+            self.done.add(id(m))
+        if any("cuda" in t or "is_available" in t for t in self.tests):
+            return None
+        check = cst.Call(self.ctx.spell("torch.cuda.is_available"))
+        new = cst.If(test=check, body=cst.IndentedBlock([updated.with_changes(
+            leading_lines=())]), leading_lines=updated.leading_lines)
+        apply = self.decide(ms[0], None)
+        self.ctx.settle(apply)
+        self.outcomes.append(Outcome(ms[0], self.module.code_for_node(original.body[0]),
+                                     cst.Module([]).code_for_node(new).strip(), apply,
+                                     not apply))
+        return new if apply else None
+
+    def _drop_assert(self, original: cst.SimpleStatementLine,
+                     updated: cst.SimpleStatementLine) -> Optional[cst.BaseStatement]:
+        """``assert timm.__version__ == "0.3.2"`` -> ``pass  # repro migrate: was ...``."""
+        if len(original.body) != 1 or not isinstance(original.body[0], cst.Assert):
+            return None
+        pos = self._pos(original.body[0])
+        ms = [m for m in self.index.get(pos, ()) if m.rule.codemod in DROP_ASSERT] if pos else []
+        if not ms:
+            return None
+        for m in ms:
+            self.done.add(id(m))
+        was = self.module.code_for_node(original.body[0]).strip()
+        old = updated.trailing_whitespace.comment
+        note = f"# repro migrate: was {was}" + (f"  {old.value}" if old else "")
+        new = updated.with_changes(body=[cst.Pass()], trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(note),
+            newline=updated.trailing_whitespace.newline))
+        apply = self.decide(ms[0], None)
+        self.outcomes.append(Outcome(ms[0], was, "pass  " + note, apply, not apply))
+        return new if apply else None
+
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine
                                   ) -> Union[cst.BaseStatement, cst.FlattenSentinel,
                                              cst.RemovalSentinel]:
+        guarded = self._guard(original, updated)
+        if guarded is not None:
+            return guarded
+        dropped = self._drop_assert(original, updated)
+        if dropped is not None:
+            return dropped
         body: List[cst.BaseSmallStatement] = []
         changed = False
         for orig, upd in zip(original.body, updated.body):
@@ -704,28 +788,45 @@ class _Migrator(cst.CSTTransformer):
         return updated
 
 
-class _DropVariableImport(cst.CSTTransformer):
-    """Removes ``Variable`` from ``from torch.autograd import Variable`` once unused."""
+# codemod -> the imports its rewrites may leave unused: (module, name) of ``from module import
+# name``, or ("", module) of ``import module``; removed once nothing uses the name
+CLEANUP = {"torch-variable": (("torch.autograd", "Variable"),
+                              ("torch.autograd.variable", "Variable")),
+           "pkg-resources-parse-version": (("", "pkg_resources"),)}
 
-    def __init__(self) -> None:
+
+class _DropImports(cst.CSTTransformer):
+    """Removes the given imports (``CLEANUP`` entries); a block left empty gets ``pass``."""
+
+    def __init__(self, drop: Set[Tuple[str, str]]) -> None:
         super().__init__()
+        self.drop = drop
         self.removed: List[str] = []
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom
                          ) -> Union[cst.ImportFrom, cst.RemovalSentinel]:
         mod = get_full_name_for_node(updated.module) if updated.module else None
-        if mod not in ("torch.autograd", "torch.autograd.variable") or isinstance(
-                updated.names, cst.ImportStar):
+        if isinstance(updated.names, cst.ImportStar) or updated.relative:
             return updated
         keep = [a for a in updated.names if not (
-            get_full_name_for_node(a.name) == "Variable" and a.asname is None)]
-        if len(keep) == len(updated.names):
-            return updated
-        self.removed.append(f"from {mod} import Variable")
+            (mod, get_full_name_for_node(a.name)) in self.drop and a.asname is None)]
+        return self._keep(updated, keep, lambda a: f"from {mod} import {a}")
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import
+                     ) -> Union[cst.Import, cst.RemovalSentinel]:
+        keep = [a for a in updated.names if not (
+            ("", get_full_name_for_node(a.name)) in self.drop and a.asname is None)]
+        return self._keep(updated, keep, lambda a: f"import {a}")
+
+    def _keep(self, node, keep, say):  # type: ignore[no-untyped-def]
+        if len(keep) == len(node.names):
+            return node
+        self.removed += [say(get_full_name_for_node(a.name)) for a in node.names
+                         if a not in keep]
         if not keep:
             return cst.RemoveFromParent()
         keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(names=keep)
+        return node.with_changes(names=keep)
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine
@@ -805,14 +906,15 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     mig = _Migrator(ctx, module, index, decide)
     new = wrapper.visit(mig)
-    if mig.variable_removed and not _uses_name(new, "Variable"):
-        drop = _DropVariableImport()
-        new = new.visit(drop)
-        for o in mig.outcomes:
-            if o.applied and o.match.rule.codemod == "torch-variable" and drop.removed:
-                o.note = "also removed: " + "; ".join(drop.removed)
-                break
-    if ctx.need and any(o.applied for o in mig.outcomes):
+    for code, imports in CLEANUP.items():
+        first = next((o for o in mig.outcomes if o.applied and o.match.rule.codemod == code), None)
+        unused = {(mod, name) for mod, name in imports if not _uses_name(new, name)}
+        if first is not None and unused:
+            drop = _DropImports(unused)
+            new = new.visit(drop)
+            if drop.removed:
+                first.note = "also removed: " + "; ".join(drop.removed)
+    if ctx.need:
         new = _add_imports(new, ctx.need)
     outcomes = mig.outcomes
     for m in (m for ms in index.values() for m in ms):
