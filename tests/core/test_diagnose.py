@@ -74,6 +74,14 @@ def test_shared_error_text_is_narrowed_by_the_traceback():
     assert [f.id for f in run("torch-six").findings] == ["torch-six"]
 
 
+def test_the_failing_frame_picks_among_rules_sharing_a_text():
+    # timm 0.3.2 fails inside site-packages/timm/models/layers/helpers.py: its own rule
+    # leads, torch-six (the traceback shows torch._six too) follows
+    d = run("timm032-torch-six")
+    assert [f.id for f in d.findings] == ["timm-032-torch-six", "torch-six"]
+    assert [x.number for x in d.findings[0].lines] == [20]
+
+
 def test_rule_fixes_come_from_the_rule_row():
     f = run("np-float").findings[0]
     r = kb.rule("np-builtin-aliases")
@@ -87,8 +95,15 @@ def test_build_log_maps_each_compiler_error_to_its_cpp_rule():
     d = run("legacy-aten")
     errors = [f.id for f in d.findings if f.severity == "error"]
     assert errors == ["cpp-at-check", "cpp-thcudacheck", "cpp-thcceildiv", "cpp-dispatch-type"]
+    # the Tensor.type() deprecation warning is cpp-type-is-cuda's text, but the code gcc
+    # quotes under it is AT_DISPATCH_FLOATING_TYPES(x.type(), ...): not that rule
     warnings = {f.id for f in d.findings if f.severity == "warning"}
-    assert warnings == {"cpp-type-is-cuda", "cpp-data-template"}
+    assert warnings == {"cpp-data-template"}
+    # and where the quoted code is x.type().is_cuda(), the same warning text is that rule
+    typed = run("type-is-cuda")
+    assert [(f.id, f.severity) for f in typed.findings] == [("cpp-type-is-cuda", "warning")]
+    assert [x.number for x in typed.findings[0].lines] == [18, 19]
+    assert typed.fixes() == ()  # a warning: nothing a retry loop must do
     at_check = d.findings[0]
     # the error line and the source line gcc quoted under it
     assert [x.number for x in at_check.lines] == [6, 7]

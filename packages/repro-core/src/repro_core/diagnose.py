@@ -146,15 +146,11 @@ def normalize(line: str) -> str:
     return " ".join(_ANSI.sub("", line).translate(_QUOTES).split())
 
 
-def _text_regex(text: str) -> Pattern[str]:
-    """A rule's literal error text as a regex (normalised, a trailing '.' optional). Digits
-    stay literal: 'compute_35' must not match 'compute_70' (the links cover variable parts)."""
-    return re.compile(re.escape(normalize(text).rstrip(".")))
-
-
 @lru_cache(maxsize=None)
-def _rule_texts() -> Tuple[Tuple[Rule, Pattern[str]], ...]:
-    return tuple((r, _text_regex(e)) for r in kb.rules() for e in r.errors)
+def _rule_texts() -> Tuple[Tuple[Rule, str], ...]:
+    """Each rule's error texts as matched: normalised, without a trailing period. Digits stay
+    literal: 'compute_35' must not match 'compute_70' (the links cover variable parts)."""
+    return tuple((r, normalize(e).rstrip(".")) for r in kb.rules() for e in r.errors)
 
 
 @lru_cache(maxsize=None)
@@ -278,21 +274,30 @@ def _fill(template: str, fields: Dict[str, Optional[str]]) -> Optional[str]:
 
 
 class _Collector:
+    """Findings by id: the first one's texts and fixes (the higher priority's), all lines."""
+
     def __init__(self) -> None:
         self.found: Dict[str, Finding] = {}
+        self.lines: Dict[str, set] = {}
+        self.errors: set = set()
 
     def add(self, f: Finding) -> None:
         old = self.found.get(f.id)
-        if old is None:
+        if old is None or f.priority > old.priority:
             self.found[f.id] = f
-            return
-        lines = tuple(sorted(set(old.lines) | set(f.lines), key=lambda x: x.number))
-        severity = "error" if "error" in (old.severity, f.severity) else "warning"
-        rules = tuple(dict.fromkeys(old.rules + f.rules))
-        keep = old if old.priority >= f.priority else f
-        self.found[f.id] = Finding(keep.id, keep.source, severity, keep.what, keep.why,
-                                   keep.advice, keep.fixes, lines, rules,
-                                   max(old.priority, f.priority))
+        self.lines.setdefault(f.id, set()).update(f.lines)
+        if f.severity == "error":
+            self.errors.add(f.id)
+
+    def findings(self) -> List[Finding]:
+        out = []
+        for fid, f in self.found.items():
+            rules = tuple(dict.fromkeys(f.rules))
+            out.append(Finding(f.id, f.source, "error" if fid in self.errors else "warning",
+                               f.what, f.why, f.advice, f.fixes,
+                               tuple(sorted(self.lines[fid], key=lambda x: x.number)), rules,
+                               f.priority))
+        return out
 
 
 def _severity(line: str) -> str:
@@ -319,6 +324,14 @@ def _context(norm: List[str], i: int) -> str:
     return "\n".join(norm[start:i + 4])
 
 
+def _innermost_frame(norm: List[str], i: int) -> str:
+    """The last ``File "...", line N`` line of the traceback above line ``i`` ("" if none)."""
+    for j in range(i - 1, max(-1, i - 40), -1):
+        if norm[j].startswith('File "'):
+            return norm[j]
+    return ""
+
+
 def _narrow(rules: List[Rule], context: str) -> List[Rule]:
     """Rules sharing one error text: keep those whose names the traceback shows, if any."""
     if len(rules) < 2:
@@ -326,6 +339,16 @@ def _narrow(rules: List[Rule], context: str) -> List[Rule]:
     seen = [r for r in rules
             if any(re.search(rf"(?<![\w]){re.escape(t)}(?![\w])", context) for t in _tails(r))]
     return seen or rules
+
+
+def _excerpt(logl: List[LogLine], i: int) -> Optional[Tuple[int, str]]:
+    """The source line a compiler quotes under its message on line ``i`` (``  12 | code``):
+    its index and the code, or None."""
+    for j in range(i + 1, min(i + 4, len(logl))):
+        m = _SOURCE.match(logl[j].text)
+        if m:
+            return j, m.group("code")
+    return None
 
 
 def _examined(lines: List[LogLine]) -> Tuple[LogLine, ...]:
@@ -348,17 +371,26 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
         if not line:
             continue
         sev = _severity(line)
-        hits = [r for r, rx in _rule_texts() if rx.search(line)]
-        hits = list(dict.fromkeys(hits))
-        for r in _narrow(hits, _context(norm, i)):
-            out.add(_rule_finding(r, [logl[i]], sev, 70, "its error text"))
+        hits = list(dict.fromkeys(r for r, t in _rule_texts() if t in line))
+        if any(r.source == "cpp" for r in hits):
+            # a C++ rule whose pattern misses the source line the compiler quoted (a generic
+            # deprecation warning on other code) is not what this line is about
+            code = _excerpt(logl, i)
+            hits = [r for r in hits if r.source != "cpp" or code is None
+                    or any(re.search(p.value, code[1]) for p in r.patterns)]
+        frame = _innermost_frame(norm, i) if len(hits) > 1 else ""
+        for r in _narrow(hits, _context(norm, i)) if len(hits) > 1 else hits:
+            # of rules sharing the text, the one whose name the failing frame shows leads
+            # (timm 0.3.2's torch._six import fails inside site-packages/timm/)
+            lead = any(re.search(rf"\b{re.escape(t)}\b", frame) for t in _tails(r))
+            out.add(_rule_finding(r, [logl[i]], sev, 70 + lead, "its error text"))
         for d, regexes in _diagnostic_regexes():
             for rx in regexes:
                 m = rx.search(line)
                 if m:
                     _apply(d, m, i, norm, logl, fields, out)
                     break
-    ranked = sorted(out.found.values(),
+    ranked = sorted(out.findings(),
                     key=lambda f: (f.severity != "error", -f.priority, f.lines[0].number))
     return Diagnosis(findings=tuple(ranked), examined=_examined(logl))
 
@@ -373,12 +405,10 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
     lines = [logl[i]]
     linked: List[Rule] = []
     if d.link == "source":
-        for j in range(i + 1, min(i + 4, len(norm))):
-            code = _SOURCE.match(logl[j].text)
-            if code:
-                lines.append(logl[j])
-                linked = _by_source(code.group("code"))
-                break
+        code = _excerpt(logl, i)
+        if code:
+            lines.append(logl[code[0]])
+            linked = _by_source(code[1])
     elif d.link:
         subject = _fill(d.subject or "", groups)
         if subject:
