@@ -261,6 +261,26 @@ def test_interrupted_run_resumes_at_the_stage_that_did_not_complete(repo, tmp_pa
     assert [s.resumed for s in rep.stages] == [True] * 12 + [False, False]
 
 
+def test_a_workdir_with_only_an_empty_journal_folder_counts_as_empty(repo, tmp_path):
+    w = tmp_path / "w"
+    (w / ".reproduce").mkdir(parents=True)  # a run stopped before its first stage
+    rep = reproduce(str(repo), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+                    progress=False)
+    assert rep.passed
+
+
+def test_a_plan_failure_is_an_error_and_the_scan_is_kept(tmp_path):
+    r = tmp_path / "paper"
+    r.mkdir()
+    (r / "requirements.txt").write_text("torch>=99\n")
+    w = tmp_path / "w"
+    with pytest.raises(ReproError, match="no candidate"):
+        reproduce(str(r), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+                  progress=False)
+    journal = json.loads((w / ".reproduce" / "journal.json").read_text())
+    assert [s["name"] for s in journal["stages"]] == ["scan"]
+
+
 def test_resume_reruns_a_stage_whose_output_is_gone(repo, tmp_path):
     w = tmp_path / "w"
     reproduce(str(repo), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),

@@ -466,7 +466,10 @@ class Reproducer:
         if os.path.exists(self.workdir):
             if not os.path.isdir(self.workdir):
                 raise ReproError(f"{self.workdir}: exists and is not a folder")
-            if os.listdir(self.workdir) and not (resume and os.path.isfile(journal)):
+            # a run that stopped before its first stage leaves only an empty .reproduce
+            left = [e for e in os.listdir(self.workdir) if not (
+                e == ".reproduce" and not os.listdir(os.path.join(self.workdir, e)))]
+            if left and not (resume and os.path.isfile(journal)):
                 raise ReproError(f"{self.workdir}: not empty; resume it (--resume) or choose "
                                  f"another workdir")
         self.hardware = hardware
