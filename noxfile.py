@@ -37,7 +37,7 @@ MATRIX = {
 CUDA_HOME = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
 
 nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "tests-torch113",
-                        "build", "build-cuda"]
+                        "e2e", "build", "build-cuda"]
 nox.options.error_on_missing_interpreters = True
 # venv (with ensurepip) works for every pyenv Python incl. 3.8, and pip reads this
 # machine's pip.conf (local torch wheels); uv and new virtualenv do neither.
@@ -65,7 +65,7 @@ def _make_tests_session(row_name: str, row: dict) -> None:
     def tests(session: nox.Session) -> None:
         session.install(*row["pins"], *TEST_DEPS, "ninja")
         _install_packages(session)
-        _pytest(session, "tests")
+        _pytest(session, "tests", "--ignore=tests/e2e")
 
     tests.__doc__ = f"pytest on Python {row['python']} with " + ", ".join(row["pins"])
 
@@ -81,6 +81,15 @@ def tests_core(session: nox.Session) -> None:
     _install_packages(session, ["repro-core", "repro-cli"])
     session.run("python", "-c", "import sys, repro_core; assert 'torch' not in sys.modules")
     _pytest(session, "tests/core", "tests/cli")
+
+
+@nox.session(python=_python("3.11"))
+def e2e(session: nox.Session) -> None:
+    """README's first command as a test: `repro reproduce` on examples/legacy-vit (and a
+    repository only diagnose can fix), every stage real; needs PyPI, uv and pyenv Pythons."""
+    session.install(*TEST_DEPS)
+    _install_packages(session, ["repro-core", "repro-cli"])
+    _pytest(session, "tests/e2e")
 
 
 @nox.session(python=False)
