@@ -122,7 +122,8 @@ def test_nvcc_arch_uses_the_hardware():
     bare = run("nvcc-arch").findings
     assert bare[0].id == "nvcc-unsupported-arch" or bare[1].id == "nvcc-unsupported-arch"
     arch = [f for f in bare if f.id == "nvcc-unsupported-arch"][0]
-    assert arch.fixes == () and "--gpu" in arch.advice
+    # (the linked rule's codemod, which drops the arch flags nvcc refuses, still applies)
+    assert [f.kind for f in arch.fixes] in ([], ["migrate"]) and "--gpu" in arch.advice
 
 
 def test_arch_list_for_several_gpus_and_nvcc():

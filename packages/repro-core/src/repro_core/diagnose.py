@@ -378,6 +378,14 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
             code = _excerpt(logl, i)
             hits = [r for r in hits if r.source != "cpp" or code is None
                     or any(re.search(p.value, code[1]) for p in r.patterns)]
+        if any(r.source == "python" for r in hits):
+            # likewise a Python rule whose names the traceback never shows (a generic CUDA
+            # error raised by other code than the rule's call) is not what this line is about
+            ctx = _context(norm, i)
+            if ctx.startswith("Traceback (most recent call last)"):
+                hits = [r for r in hits if r.source != "python" or not _tails(r)
+                        or any(re.search(rf"(?<![\w]){re.escape(t)}(?![\w])", ctx)
+                               for t in _tails(r))]
         frame = _innermost_frame(norm, i) if len(hits) > 1 else ""
         for r in _narrow(hits, _context(norm, i)) if len(hits) > 1 else hits:
             # of rules sharing the text, the one whose name the failing frame shows leads
