@@ -26,7 +26,7 @@ from repro_core import __version__, datamanifest
 from repro_core.diff import diff_sides, side_of_snapshot
 from repro_core.errors import ReproError
 from repro_core.fsutil import PathLike, atomic_write
-from repro_core.scan.history import _git_dir, _head_sha
+from repro_core.scan.history import head_commit
 from repro_core.snapshot import Snapshot, take_snapshot
 
 FORMAT = "repro-attestation"
@@ -218,8 +218,7 @@ def code_hash(root: PathLike, excludes: Sequence[str] = ()) -> Tuple[str, int]:
 
 def git_commit(root: PathLike) -> Optional[str]:
     """HEAD's commit of the repository at ``root``, read from .git (no git binary)."""
-    gd = _git_dir(str(root))
-    return _head_sha(gd) if gd else None
+    return head_commit(str(root))
 
 
 def file_hash(path: PathLike) -> str:

@@ -76,6 +76,13 @@ def _date(ts: int, tz: str = "+0000") -> Optional[str]:
         return None
 
 
+def head_commit(root: str) -> Optional[str]:
+    """The HEAD commit id of the repository at ``root`` (read inside ``root`` only; no git
+    binary), or None."""
+    gd = _git_dir(root)
+    return _head_sha(root, gd) if gd else None
+
+
 def git_date(root: str, warnings: Optional[List[str]] = None) -> Optional[Tuple[str, str]]:
     """(YYYY-MM-DD, description) of the HEAD commit, else of the last reflog entry. Only files
     inside ``root`` are read; ``warnings`` receives why a date was not taken."""
