@@ -135,7 +135,12 @@ def read_side(path: str) -> Side:
 
 
 def _same_version(a: str, b: str) -> bool:
+    """Equal versions; a side that states none (an unpinned line, or ``name @ URL`` as pip
+    freeze writes a direct-URL install) admits the other's."""
     if a == b:
+        return True
+    a, b = a.split(" @ ")[0].strip(), b.split(" @ ")[0].strip()
+    if not a or not b:
         return True
     try:
         return Version(a) == Version(b)
