@@ -342,3 +342,13 @@ def test_thc_extension_compiles_after(tmp_path: Path) -> None:
     after = _syntax_check(cuda_src)
     assert after.returncode == 0, after.stderr[-3000:]
     assert not migrate(str(repo), target=TARGET, mode="check").changes
+
+
+def test_cpp_every_match_on_a_line(tmp_path: Path) -> None:
+    src = tmp_path / "a.cpp"
+    src.write_text("void f(at::Tensor a) { g(a.data<float>(), a.data<int>()); }  // a.data<T>()\n")
+    res = migrate(str(tmp_path), target=TARGET, mode="write")
+    assert src.read_text() == ("void f(at::Tensor a) { g(a.data_ptr<float>(), "
+                               "a.data_ptr<int>()); }  // a.data<T>()\n")
+    assert len(res.changes) == 2
+    assert not migrate(str(tmp_path), target=TARGET, mode="check").changes
