@@ -333,6 +333,7 @@ def test_thc_extension_compiles_after(tmp_path: Path) -> None:
     text = src.read_text()
     assert "THCudaCheck(cudaGetLastError())" not in text and "C10_CUDA_CHECK(cudaGetLastError())" in text
     assert "// Comments that mention THCudaCheck( or AT_CHECK( are left alone." in text
+    assert 'TORCH_CHECK(pooled > 0, "pooled must be positive, got %d", (int)pooled);' in text
     assert '"input must be NCHW; see AT_CHECK( in the docs"' in text  # strings untouched
     assert {c.rule for c in res.changes} >= {"cpp-thc-include", "cpp-thcstate", "cpp-at-check",
                                              "cpp-type-is-cuda", "cpp-thcceildiv",
