@@ -64,18 +64,22 @@ def render(r: MigrationResult) -> str:
     if r.changes:
         out += ["", "changed:" if r.mode == "write" else "would change:"]
         for c in r.changes:
-            after = c.after.replace("\n", "; ")
-            out.append(f"  {c.path}:{c.line}  [{c.rule}]  {c.before.strip()[:70]}  ->  "
-                       f"{after[:70]}" + (f"  ({c.note})" if c.note else ""))
+            out.append(f"  {c.path}:{c.line}  [{c.rule}]  {_flat(c.before)[:70]}  ->  "
+                       f"{_flat(c.after)[:70]}" + (f"  ({c.note})" if c.note else ""))
     if r.review:
         out += ["", "for review (apply with --rules ID):"]
         for c in r.review:
-            sug = c.after.replace("\n", "; ") if c.after else "fix: " + _fix(c.rule)
-            out.append(f"  {c.path}:{c.line}  [{c.rule}]  {c.before.strip()[:70]}  ->  {sug[:90]}")
+            sug = _flat(c.after) if c.after else "fix: " + _fix(c.rule)
+            out.append(f"  {c.path}:{c.line}  [{c.rule}]  {_flat(c.before)[:70]}  ->  {sug[:90]}")
     if r.failed:
         out += ["", "left alone:"] + [f"  {f.path}: {f.error}" for f in r.failed]
     out += ["", summary(r)]
     return "\n".join(out)
+
+
+def _flat(code: str) -> str:
+    """Code on one line (blanks and line breaks squeezed) for the listing."""
+    return " ".join(code.split()) or "(removed)"
 
 
 def _fix(rule_id: str) -> str:

@@ -13,8 +13,9 @@ _LITERAL = re.compile(r'"(?:\\.|[^"\\\r\n])*"|\'(?:\\.|[^\'\\\r\n])*\'')
 _COMMENT = re.compile(r"//[^\r\n]*|/\*.*?\*/", re.S)
 _INCLUDE = re.compile(r"^[ \t]*#[ \t]*include\b[^\r\n]*", re.M)
 
-# THC headers -> their ATen successors (unknown ones are left for review)
-HEADERS = {"THC/THC.h": "ATen/cuda/CUDAContext.h", "THC/THCAtomics.cuh": "ATen/cuda/Atomic.cuh",
+# TH/THC headers -> their ATen successors (unknown ones are left for review)
+HEADERS = {"TH/TH.h": "ATen/ATen.h", "THC/THC.h": "ATen/cuda/CUDAContext.h",
+           "THC/THCAtomics.cuh": "ATen/cuda/Atomic.cuh",
            "THC/THCDeviceUtils.cuh": "ATen/cuda/DeviceUtils.cuh",
            "THC/THCGeneral.h": "ATen/cuda/CUDAContext.h"}
 # codemod -> header the new code needs
@@ -58,15 +59,21 @@ def _close(text: str, open_at: int) -> Optional[int]:
 def _args(text: str, open_at: int, close: int) -> List[str]:
     """Top-level comma-separated arguments between the parentheses."""
     out, depth, last = [], 0, open_at + 1
-    for i in range(open_at + 1, close - 1):
+    i = open_at + 1
+    while i < close - 1:
         c = text[i]
-        if c in "([{<" and c != "<":
+        if c in "\"'":  # a literal: its commas and parentheses are not syntax
+            m = _LITERAL.match(text, i)
+            i = m.end() if m else i + 1
+            continue
+        if c in "([{":
             depth += 1
         elif c in ")]}":
             depth -= 1
         elif c == "," and depth == 0:
             out.append(text[last:i].strip())
             last = i + 1
+        i += 1
     out.append(text[last:close - 1].strip())
     return out
 
@@ -128,8 +135,17 @@ def _stream(args: List[str]) -> Optional[str]:
     return "at::cuda::getCurrentCUDAStream()" if len(args) <= 1 else None
 
 
+def _th_check(args: List[str]) -> Optional[str]:
+    name = args.pop()
+    if name == "THArgCheck":
+        return f"TORCH_CHECK({', '.join([args[0]] + args[2:])})" if len(args) >= 2 else None
+    if name == "THError":
+        return f"TORCH_CHECK({', '.join(['false'] + args)})"
+    return f"TORCH_INTERNAL_ASSERT({', '.join(args)})" if args else None
+
+
 def _include(text: str, m: Match) -> Optional[Edit]:
-    header = re.search(r"[<\"](THC/[\w./]+)[>\"]", Lines(text).line(m.line))
+    header = re.search(r"[<\"](THC?/[\w./]+)[>\"]", Lines(text).line(m.line))
     if not header or header.group(1) not in HEADERS:
         return None
     lines = Lines(text)
@@ -146,7 +162,7 @@ CODEMODS: Dict[str, Callable[[str, Match], Optional[Edit]]] = {
     "cpp-data-ptr": _sub(r"\.data<", ".data_ptr<"),
     "cpp-dispatch-scalar-type": _dispatch, "cpp-thcstate": _thcstate,
     "cpp-thc-malloc": _call(_malloc), "cpp-thc-stream": _call(_stream),
-    "cpp-thc-include": _include,
+    "cpp-thc-include": _include, "cpp-th-check": _call(_th_check),
 }
 PROVEN = {"cpp-thc-include"}  # a known header mapping: safe although the rule needs review
 

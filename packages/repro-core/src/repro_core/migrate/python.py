@@ -146,6 +146,8 @@ class Context:
         self.imported = {i.module for i in parsed.imports}
         self.need: List[str] = []  # modules to import at the top
         self.pending: List[str] = []  # asked for by the rewrite being decided
+        self.params: List[Dict[str, str]] = []  # enclosing functions: parameter -> default
+        self.note = ""  # what the rewrite being decided assumes (goes into its Change)
 
     def ensure(self, module: str) -> None:
         if module not in self.imported and module not in self.need + self.pending:
@@ -409,7 +411,14 @@ def drop_qk_scale(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     a = _kw(node, "qk_scale") if isinstance(node, cst.Call) else None
     if a is None:
         return None
-    return _without(node, {"qk_scale"}), True if _is_const(a.value, "None") else None
+    if _is_const(a.value, "None"):
+        return _without(node, {"qk_scale"}), True
+    name = a.value.value if isinstance(a.value, cst.Name) else None
+    if name and ctx.params and ctx.params[-1].get(name) == "None":
+        ctx.note = (f"qk_scale={name} forwards a parameter that defaults to None; "
+                    "a caller passing another scale would now be ignored")
+        return _without(node, {"qk_scale"}), True
+    return _without(node, {"qk_scale"}), None
 
 
 def proj_drop(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
@@ -606,7 +615,9 @@ class _Migrator(cst.CSTTransformer):
         apply = self.decide(m, proven)
         self.ctx.settle(apply)
         self.outcomes.append(Outcome(m, self.module.code_for_node(before),
-                                     self.module.code_for_node(new), apply, not apply))
+                                     self.module.code_for_node(new), apply, not apply,
+                                     self.ctx.note))
+        self.ctx.note = ""
         return new if apply else updated
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode
@@ -676,6 +687,17 @@ class _Migrator(cst.CSTTransformer):
         if any(o.applied for o in self.outcomes if o.match in [m for _, ms in drop for m in ms]):
             return new
         return node
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ps = node.params
+        self.ctx.params.append({
+            p.name.value: self.module.code_for_node(p.default) if p.default else ""
+            for p in [*ps.posonly_params, *ps.params, *ps.kwonly_params]})
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef
+                          ) -> cst.BaseStatement:
+        self.ctx.params.pop()
+        return updated
 
     def visit_If(self, node: cst.If) -> None:
         self.tests.append(self.module.code_for_node(node.test))

@@ -165,6 +165,13 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
                 if not ms:
                     continue
                 new, outcomes = migrate_cpp(text, ms, decide)
+                for _ in range(8):  # the matcher reports one match per pattern and line
+                    more = match_cpp.find(rel, new, cpp_rules)
+                    again, extra = migrate_cpp(new, more, decide)
+                    if again == new:
+                        break
+                    new = again
+                    outcomes += [o for o in extra if o.applied]
         except Exception as e:  # libcst.ParserSyntaxError and friends: leave the file alone
             if isinstance(e, ReproError):
                 raise
