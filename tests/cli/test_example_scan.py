@@ -70,9 +70,6 @@ def test_pins_agree_with_the_code(report):
     assert report["conflicts"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="no rule matches #include <TH/TH.h> / THArgCheck, "
-                   "though torch 2.14.1 fails on it (tests/data/logs/"
-                   "legacy-vit_build_torch2141_TH-h.log)")
 def test_th_header_found(report):
     found = {(f["rule"], f["path"], f["line"]) for f in report["findings"]}
     assert any(p == "csrc/smooth_onehot.cpp" and line == 3 for _r, p, line in found)
