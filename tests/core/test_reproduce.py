@@ -370,3 +370,50 @@ def test_copy_leaves_links_out_of_the_tree_behind(tmp_path):
     assert "--- a/pkg/a.py\n+++ b/pkg/a.py\n" in diff and "-x = 1\n+x = 2\n" in diff
     with pytest.raises(ReproError, match="already exists"):
         copy_tree(str(src), str(dst))
+
+
+class DatedSteps(FakeSteps):
+    """Like FakeSteps, but a lock as of a date fails (its pins postdate it) and every date
+    asked for is recorded."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.dates = []
+
+    def lock(self, plan, candidate, cand, date, extra):
+        self.dates.append((cand.strategy, date))
+        if date is not None:
+            raise ReproError(f"cannot lock as of {date}: no version of torch=={cand.torch}")
+        return super().lock(plan, candidate, cand, date, extra)
+
+
+def test_forward_ports_lock_as_of_today_and_exact_pins_fall_back_from_the_paper_date(
+        repo, tmp_path):
+    (repo / "README.md").write_text("# paper (arXiv:2111.06377)\n\n```bash\n"
+                                    "python train.py --steps 100\n```\n")
+    steps = DatedSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed
+    first_strategy, first_date = steps.dates[0]
+    if first_strategy == "exact":  # the paper's date first, then today when that fails
+        assert first_date == "2021-11-01" and steps.dates[1] == ("exact", None)
+    assert all(d is None for s, d in steps.dates if s != "exact")
+
+
+MISSING_LOCAL = ('Traceback (most recent call last):\n  File "train.py", line 1, in <module>\n'
+                 '    import models\nModuleNotFoundError: No module named \'models\'\n')
+MISSING_EXT = ('Traceback (most recent call last):\n  File "train.py", line 1, in <module>\n'
+               '    import _ext\nModuleNotFoundError: No module named \'_ext\'\n')
+
+
+@pytest.mark.parametrize("log", [MISSING_LOCAL, MISSING_EXT])
+def test_no_install_of_the_repositorys_own_module_nor_of_a_non_requirement(repo, tmp_path, log):
+    (repo / "models").mkdir()
+    (repo / "models" / "__init__.py").write_text("")
+    steps = FakeSteps([(1, log)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    max_rounds=2, progress=False)  # no traceback of ours, a report instead
+    assert not rep.passed
+    assert all("models" not in c[1][1] and "_ext" not in c[1][1]
+               for c in steps.calls if c[0] == "lock")

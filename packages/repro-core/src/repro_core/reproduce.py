@@ -425,11 +425,22 @@ def python_for(cand: Any, have: Sequence[str]) -> Tuple[str, str]:
                    f"(torch {torch} has wheels for it)")
 
 
-def _requirement_name(spec: str) -> str:
-    from packaging.requirements import Requirement
+def lock_date(cand: Any, report: Any) -> Optional[str]:
+    """The date a candidate is locked as of: the paper's for an exact candidate (its other
+    packages as they were then), none (today) for a forward-port, whose pins postdate it."""
+    return report.reference_date if cand.strategy == "exact" else None
+
+
+def _requirement_name(spec: str) -> Optional[str]:
+    """The distribution a requirement names, or None when ``spec`` is not a requirement
+    (diagnose may name a module that is no distribution, e.g. an unbuilt ``_ext``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    return canonicalize_name(Requirement(spec).name)
+    try:
+        return canonicalize_name(Requirement(spec).name)
+    except InvalidRequirement:
+        return None
 
 
 # --- the pipeline ----------------------------------------------------------------------------
@@ -688,11 +699,16 @@ class Reproducer:
               cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
         from repro_core.lock import _scan_extra
 
+        extra = _scan_extra(report) + extra
         try:
-            lk = self.steps.lock(the_plan, n, cand, report.reference_date,
-                                 _scan_extra(report) + extra)
+            lk = self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
         except ReproError as e:
-            return "failed", str(e), {"error": str(e)}
+            if lock_date(cand, report) is None:
+                return "failed", str(e), {"error": str(e)}
+            try:  # a pin of the stated stack may postdate the paper (a later patch release)
+                lk = self.steps.lock(the_plan, n, cand, None, extra)
+            except ReproError as e2:
+                return "failed", str(e2), {"error": f"{e}; without the date: {e2}"}
         path = os.path.join(cdir, f"requirements{gen}.lock")
         atomic_write_text(path, lk.text())
         return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
@@ -863,6 +879,12 @@ class Reproducer:
             spec = _fix_requirement(fix)
             if not spec:
                 return "failed", f"a {kind} fix without a requirement: {fix}", {}
+            name = _requirement_name(spec)
+            if name is None:
+                return "failed", f"{spec!r} is not a requirement", {}
+            if kind == "install" and _is_local_module(code, spec):
+                return "failed", (f"{spec} is the repository's own module, not a "
+                                  f"distribution to install"), {}
             return "ok", f"{kind} {spec} (new lock and env)", {"requirement": spec}
         if kind == "migrate":
             rules = _fix_rules(fix)
@@ -885,7 +907,9 @@ class Reproducer:
         kind = fix.get("kind")
         if kind in ("pin", "install"):
             spec = _fix_requirement(fix)
-            fixes.requirements[_requirement_name(spec)] = spec
+            name = _requirement_name(spec)
+            if name:
+                fixes.requirements[name] = spec
         elif kind == "migrate":
             fixes.rules.extend(_fix_rules(fix))
             fixes.rebuild = True
@@ -936,6 +960,17 @@ def _finding_title(f: Dict[str, Any]) -> str:
 def _fix_requirement(fix: Dict[str, Any]) -> str:
     """pin/install: the requirement ("numpy<2", "tensorboard")."""
     return str(fix.get("value") or "").strip()
+
+
+def _is_local_module(code: str, name: str) -> bool:
+    """Whether ``name`` is a module or package of the repository copy at ``code`` (at its
+    top level or beside any of its Python files)."""
+    for dirpath, dirnames, files in os.walk(code):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if f"{name}.py" in files or (name in dirnames and any(
+                f.endswith(".py") for f in os.listdir(os.path.join(dirpath, name)))):
+            return True
+    return False
 
 
 def _fix_rules(fix: Dict[str, Any]) -> List[str]:
