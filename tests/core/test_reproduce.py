@@ -417,3 +417,18 @@ def test_no_install_of_the_repositorys_own_module_nor_of_a_non_requirement(repo,
     assert not rep.passed
     assert all("models" not in c[1][1] and "_ext" not in c[1][1]
                for c in steps.calls if c[0] == "lock")
+
+
+def test_setup_folders_take_a_setup_py_beside_another_build_script(tmp_path):
+    from types import SimpleNamespace
+
+    from repro_core.reproduce import setup_folders
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "setup.py").write_text("")
+    (tmp_path / "b").mkdir()  # make.sh only: nothing repro can run
+    report = SimpleNamespace(extensions=[
+        SimpleNamespace(build="a/make.sh", path="a"), SimpleNamespace(build="make.sh", path="b"),
+        SimpleNamespace(build="setup.py:3 CUDAExtension (cuda)", path="a"),
+        SimpleNamespace(build="", path=".")])
+    assert setup_folders(report, str(tmp_path)) == ["a"]

@@ -397,11 +397,12 @@ def order_candidates(plan: Any, strategy: str) -> List[int]:
 
 def setup_folders(report: Any, code: str) -> List[str]:
     """The folders (relative to the repository) whose setup.py builds an extension scan found
-    (its ``build`` names the file, "setup.py" or "setup.py:3 CUDAExtension (cuda)")."""
+    (its ``build`` names the file, "setup.py" or "setup.py:3 CUDAExtension (cuda)"); an
+    extension built by another script (``make.sh``) counts when a setup.py sits beside it."""
     out: List[str] = []
     for e in report.extensions:
         build = (e.build or "").split(":")[0].split(" ")[0]
-        if os.path.basename(build) != "setup.py":
+        if not build:
             continue
         rel = os.path.normpath(os.path.dirname(build) if os.sep in build or "/" in build
                                else e.path)
