@@ -6,10 +6,10 @@ import stat
 import sys
 from typing import List
 
+from repro_cli.commands.plan import hardware
 from repro_cli.render import print_json
 from repro_core.diagnose import Diagnosis, diagnose
 from repro_core.errors import ReproError, flags
-from repro_core.hardware import Hardware
 
 NAME = "diagnose"
 HELP = "Read a traceback or build log (file or stdin) and name what broke and the fix."
@@ -39,18 +39,10 @@ def read_log(path: str) -> str:
         raise ReproError(f"{path}: cannot read: {e.strerror}") from None
 
 
-def hardware(gpu: str) -> Hardware:
-    if gpu.lower() == "auto":
-        from repro_core.probe import hardware as probe_hardware
-
-        return probe_hardware()
-    return Hardware.stated(None if gpu.lower() == "none" else gpu)
-
-
 def run(args: argparse.Namespace) -> int:
     text = read_log(args.log)
     with flags(gpu="--gpu"):
-        hw = hardware(args.gpu)
+        hw = hardware(args.gpu, None)
     d = diagnose(text, hw)
     if args.json:
         print_json(d.to_dict(), sys.stdout)
