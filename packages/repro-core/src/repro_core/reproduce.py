@@ -228,15 +228,11 @@ class _Journal:
 
     def reusable(self, key: str) -> Optional[Stage]:
         """A recorded step to reuse: "ok" ones, and "failed" ones the run already went past
-        (a later step of the same candidate was recorded)."""
+        (a later step was recorded: the next round, or the next candidate after a rejection)."""
         s = self.done.get(key)
-        if s is None or s.status == "skipped":
+        if s is None or s.status in ("skipped", "ok"):
             return s
-        if s.status == "ok":
-            return s
-        prefix = key.split(".")[0] + "."
-        later = self.order[self.order.index(key) + 1:]
-        return s if any(k.startswith(prefix) for k in later) else None
+        return s if self.order[self.order.index(key) + 1:] else None
 
     def record(self, stage: Stage) -> None:
         self.stages.append(stage)
