@@ -3,11 +3,17 @@
 Each `tests-<row>` session builds its own venv from one row of MATRIX, installs the four
 packages (not editable: as users get them) and runs pytest over tests/. Interpreters come
 from pyenv (the newest patch of each X.Y), so plain `nox` works without PYENV_VERSION.
+
+Disk: a torch venv is 2-6 GB, so every session keeps its caches (pip: none; uv and
+pytest's temp dirs: inside the venv) and removes its venv when it ends, and the whole
+matrix peaks at about one session's size. `REPRO_NOX_KEEP_VENVS=1 nox -r` keeps them.
 """
 
+import functools
 import glob
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nox
@@ -35,6 +41,7 @@ MATRIX = {
     },
 }
 CUDA_HOME = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+KEEP_VENVS = os.environ.get("REPRO_NOX_KEEP_VENVS") == "1"
 
 nox.options.sessions = ["lint", "tests-core", "tests-latest", "tests-torch110", "tests-torch113",
                         "e2e", "build", "build-cuda"]
@@ -52,16 +59,34 @@ def _python(version: str) -> str:
     return found[-1] if found else version
 
 
+def _frugal(func):
+    """Run a session with its caches inside its venv, and remove the venv when it ends."""
+    @functools.wraps(func)
+    def run(session: nox.Session) -> None:
+        venv = Path(session.virtualenv.location)
+        session.env["PIP_NO_CACHE_DIR"] = "1"
+        session.env["UV_CACHE_DIR"] = str(venv / "uv-cache")
+        try:
+            func(session)
+        finally:
+            if not KEEP_VENVS:
+                shutil.rmtree(venv, ignore_errors=True)
+    return run
+
+
 def _install_packages(session: nox.Session, names=PACKAGES) -> None:
     session.install(*[str(ROOT / "packages" / n) for n in names])
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
-    session.run("pytest", *(session.posargs or paths), env={"CUDA_HOME": CUDA_HOME})
+    basetemp = Path(session.virtualenv.location) / "pytest-tmp"  # removed with the venv
+    session.run("pytest", f"--basetemp={basetemp}", *(session.posargs or paths),
+                env={"CUDA_HOME": CUDA_HOME})
 
 
 def _make_tests_session(row_name: str, row: dict) -> None:
     @nox.session(name=f"tests-{row_name}", python=_python(row["python"]))
+    @_frugal
     def tests(session: nox.Session) -> None:
         session.install(*row["pins"], *TEST_DEPS, "ninja")
         _install_packages(session)
@@ -75,6 +100,7 @@ for _name, _row in MATRIX.items():
 
 
 @nox.session(name="tests-core", python=_python("3.8"))
+@_frugal
 def tests_core(session: nox.Session) -> None:
     """repro-core and repro-cli alone on the oldest Python, no torch installed."""
     session.install(*TEST_DEPS)
@@ -84,6 +110,7 @@ def tests_core(session: nox.Session) -> None:
 
 
 @nox.session(python=_python("3.11"))
+@_frugal
 def e2e(session: nox.Session) -> None:
     """README's first command as a test: `repro reproduce` on examples/legacy-vit (and a
     repository only diagnose can fix), every stage real; needs PyPI, uv and pyenv Pythons."""
@@ -101,6 +128,7 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(python=_python("3.11"))
+@_frugal
 def build(session: nox.Session) -> None:
     """Wheels and sdists of the four packages into dist/, then install from dist/ only."""
     dist = ROOT / "dist"
@@ -118,6 +146,7 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(name="build-cuda", python=_python("3.11"))
+@_frugal
 def build_cuda(session: nox.Session) -> None:
     """Compile-only CUDA build for sm_89 against torch 2.14.1+cu130 and nvcc 13, checked
     with cuobjdump (the library must hold sm_89 SASS)."""
