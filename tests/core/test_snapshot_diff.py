@@ -2,6 +2,7 @@
 snapshots, locks and requirements files."""
 
 import json
+import os
 import sys
 from importlib import metadata
 
@@ -26,7 +27,11 @@ def test_the_snapshot_of_this_interpreter_lists_what_importlib_sees(monkeypatch)
     monkeypatch.setenv("NOT_A_RESULT_VAR", "x")
     s = take_snapshot(sys.executable)
     mine = {}
-    for d in metadata.distributions():  # first on sys.path wins, like the probe
+    # the probe runs without PYTHONPATH (it describes the environment, not this session)
+    grafted = set(filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    path = [p for p in sys.path if p not in grafted and os.path.abspath(p) not in
+            {os.path.abspath(g) for g in grafted}]
+    for d in metadata.distributions(path=path):  # first on sys.path wins, like the probe
         mine.setdefault(canonicalize_name(d.metadata["Name"]), d.version)
     assert {canonicalize_name(d.name): d.version for d in s.distributions} == mine
     assert s.python == ".".join(map(str, sys.version_info[:3]))

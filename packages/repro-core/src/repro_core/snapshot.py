@@ -117,6 +117,13 @@ class Snapshot:
         return "\n".join(head + [d.freeze_line() for d in self.distributions]) + "\n"
 
 
+def target_environ() -> Dict[str, str]:
+    """This process's environment minus what would graft other code onto a target
+    interpreter (``PYTHONPATH``, ``PYTHONHOME``): a snapshot or tree describes the
+    environment itself, not the caller's session."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
 def _interpreter(python: Optional[str]) -> str:
     exe = python or sys.executable
     if os.path.isdir(exe):  # an environment folder: its bin/python
@@ -133,7 +140,8 @@ def take_snapshot(python: Optional[str] = None, timeout: float = 300) -> Snapsho
     default: this interpreter) and return its signature, hashed."""
     exe = _interpreter(python)
     try:
-        r = subprocess.run([exe, str(SCRIPT)], capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run([exe, str(SCRIPT)], capture_output=True, text=True, timeout=timeout,
+                           env=target_environ())
     except subprocess.TimeoutExpired:
         raise ReproError(f"{exe}: the snapshot did not finish in {timeout:.0f} s") from None
     except OSError as e:

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from repro_core.errors import ReproError
+from repro_core.snapshot import target_environ
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def dependency_tree(python: Optional[str] = None, timeout: float = 300) -> Tree:
         raise ReproError(f"{exe}: not an executable Python interpreter")
     cmd = _pipdeptree() + ["--python", exe, "--json", "--warn", "silence"]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=target_environ())
     except subprocess.TimeoutExpired:
         raise ReproError(f"{exe}: pipdeptree did not finish in {timeout:.0f} s") from None
     try:
