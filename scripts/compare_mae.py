@@ -7,7 +7,9 @@ packages/repro-mae/src python scripts/compare_mae.py /path/to/mae [--models tiny
 
 1. The checkout is copied to a temp folder (never changed in place) and migrated there with
    ``repro migrate --write`` for the installed torch/timm/numpy, so that its ``models_mae``
-   imports; nothing of it is copied into this project.
+   imports; nothing of it is copied into this project. ``--no_migrate``: the checkout is
+   already migrated (the code copy of a ``repro reproduce`` workdir, run with that
+   workdir's env, which has no libcst for ``repro migrate``).
 2. For each model and each ``norm_pix_loss``: the reference model is built after
    ``torch.manual_seed(seed)`` (its own random initialisation: released checkpoints cannot
    be downloaded here) and saved as the published checkpoint is, ``torch.save({"model":
@@ -102,13 +104,15 @@ def compare(ref: torch.nn.Module, ours: torch.nn.Module, imgs: torch.Tensor,
     )
 
 
-def migrated_copy(checkout: str, dest: str) -> str:
-    """Copy the checkout (without .git) to ``dest`` and run ``repro migrate --write`` there
-    for the installed stack; returns migrate's summary line."""
+def migrated_copy(checkout: str, dest: str, migrate: bool = True) -> str:
+    """Copy the checkout (without .git) to ``dest`` and, with ``migrate``, run ``repro
+    migrate --write`` there for the installed stack; returns migrate's summary line."""
     if not os.path.isfile(os.path.join(checkout, "models_mae.py")):
         raise SystemExit(f"compare_mae: {checkout}: no models_mae.py (not a facebookresearch/mae "
                          "checkout)")
     shutil.copytree(checkout, dest, ignore=shutil.ignore_patterns(".git"))
+    if not migrate:
+        return "not run (--no_migrate)"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     cmd = [sys.executable, "-m", "repro_cli", "migrate", "--write", dest]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -138,6 +142,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--mask_ratio", type=float, default=0.75)
     ap.add_argument("--rtol", type=float, default=1e-5)
+    ap.add_argument("--no_migrate", action="store_true",
+                    help="the checkout is already migrated for this stack")
     args = ap.parse_args(argv)
     names = [n for n in args.models.split(",") if n]
     if not names or any(n not in OURS for n in names):
@@ -148,8 +154,8 @@ def main(argv=None) -> int:
     failed = 0
     with tempfile.TemporaryDirectory(prefix="compare-mae-") as tmp:
         code = os.path.join(tmp, "mae")
-        summary = migrated_copy(args.checkout, code)
-        print(f"repro migrate --write (a copy of {args.checkout}): {summary}")
+        summary = migrated_copy(args.checkout, code, migrate=not args.no_migrate)
+        print(f"{args.checkout} copied to {code}; repro migrate --write: {summary}")
         for mod in [m for m in sys.modules if m == "models_mae" or m.split(".")[0] == "util"]:
             del sys.modules[mod]  # a copy imported by an earlier call
         sys.path.insert(0, code)
