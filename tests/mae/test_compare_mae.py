@@ -97,6 +97,8 @@ def test_migrated_copy_rewrites_a_copy_only(tmp_path):
     assert "1 rewrite" in summary
     assert "dtype=float)" in (tmp_path / "copy" / "util" / "pos_embed.py").read_text()
     assert (src / "util" / "pos_embed.py").read_text() == old
+    assert "not run" in compare_mae.migrated_copy(str(src), str(tmp_path / "as-is"), migrate=False)
+    assert (tmp_path / "as-is" / "util" / "pos_embed.py").read_text() == old
     with pytest.raises(SystemExit, match="no models_mae.py"):
         compare_mae.migrated_copy(str(tmp_path / "copy" / "util"), str(tmp_path / "c2"))
 
