@@ -156,10 +156,11 @@ def inside(root: PathLike, rel: PathLike) -> str:
     return path
 
 
-def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool = False) -> bytes:
-    """At most ``limit`` bytes of the regular file ``rel`` inside ``root``; ``SkippedFile``
-    (outside the root, missing, unreadable, not a regular file, larger than ``limit`` unless
-    ``truncate``: then its first ``limit`` bytes)."""
+def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool = False,
+                      offset: int = 0) -> bytes:
+    """At most ``limit`` bytes of the regular file ``rel`` inside ``root``, from byte
+    ``offset``; ``SkippedFile`` (outside the root, missing, unreadable, not a regular file,
+    larger than ``limit`` unless ``truncate``: then its first ``limit`` bytes)."""
     real = inside(root, rel)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
         getattr(os, "O_BINARY", 0)
@@ -174,6 +175,8 @@ def read_bytes_inside(root: PathLike, rel: PathLike, limit: int, truncate: bool 
             raise SkippedFile("not a regular file")
         with os.fdopen(fd, "rb") as f:
             fd = -1  # the file object owns it now
+            if offset:
+                f.seek(offset)
             data = f.read(limit + 1)
     except OSError as e:
         raise SkippedFile(f"unreadable: {e.strerror or e}") from None
