@@ -450,9 +450,24 @@ def misses_by_kind(results: List[RepoResult]) -> List[Tuple[str, str, int, List[
             sorted(c.items(), key=lambda kv: (CLASSES.index(kv[0][0]), -kv[1], kv[0][1]))]
 
 
-def big_repo_time(checkouts: Path, n: int, repeat: int) -> Dict[str, Tuple[int, float]]:
-    """Scan time of two n-file repositories: bench/scan.py's generated one (10 % legacy
-    .py files) and one made of copies of the real checkouts."""
+def parse_all(root: Path) -> int:
+    """ast.parse of every .py file under ``root`` (the baseline scan is compared with)."""
+    import ast
+    n = 0
+    for p in sorted(root.rglob("*.py")):
+        try:
+            ast.parse(p.read_bytes())
+            n += 1
+        except (SyntaxError, ValueError):
+            pass
+    return n
+
+
+def big_repo_time(checkouts: Path, n: int, repeat: int) -> Dict[str, Tuple[int, float, float]]:
+    """(files, scan s, walk+ast.parse s) of two n-file repositories: bench/scan.py's
+    generated one (10 % legacy .py files) and one made of copies of the real checkouts.
+    The parse baseline, measured in the same run, makes figures taken under load
+    comparable."""
     import importlib.util
 
     from repro_core.scan import scan
@@ -475,7 +490,8 @@ def big_repo_time(checkouts: Path, n: int, repeat: int) -> Dict[str, Tuple[int, 
                             ("copies of the labelled checkouts", real)):
             files = sum(len(fs) for _, _, fs in os.walk(root))
             scan(str(root))
-            out[label] = (files, best_time(lambda p=str(root): scan(p), repeat))
+            out[label] = (files, best_time(lambda p=str(root): scan(p), repeat),
+                          best_time(lambda r=root: parse_all(r), repeat))
     return out
 
 
@@ -510,8 +526,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"  EXTRA {x.name}/{f.path}:{f.line}  {f.rule}")
     if args.big:
         print()
-        for label, (files, t) in big_repo_time(args.checkouts, 2000, args.repeat).items():
-            print(f"scan of {files} files, {label}: {t:.2f} s")
+        for label, (files, t, tp) in big_repo_time(args.checkouts, 2000, args.repeat).items():
+            print(f"scan of {files} files, {label}: {t:.2f} s "
+                  f"(ast.parse of its .py files: {tp:.2f} s)")
     if args.json:
         data = [{**{k: v for k, v in asdict(x).items() if k != "score"},
                  "labels": x.score.labels, "found": x.score.found,
