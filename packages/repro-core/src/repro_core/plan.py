@@ -144,10 +144,17 @@ def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
                   key=lambda v: (row.on_pypi(v), Version(v)), reverse=True)
 
 
+OLDEST_LOCKABLE = Version("3.6")  # `uv pip compile --python-version 3.5`: "Python <3.6 is not
+# supported" (uv 0.13): a forward-port, which is meant to run, tries older Pythons last
+
+
 def _pythons(torch_version: str, oldest: bool = False) -> List[str]:
-    """Python minors with official wheels for this torch, newest (``oldest``: oldest) first."""
+    """Python minors with official wheels for this torch, newest first; ``oldest``: oldest
+    first, those uv cannot lock for (< 3.6) last."""
     pys = [p for p in kb.python_versions() if compat.python_ok(torch_version, p)[0]]
-    return pys if oldest else pys[::-1]
+    if not oldest:
+        return pys[::-1]
+    return sorted(pys, key=lambda p: (Version(p) < OLDEST_LOCKABLE, Version(p)))
 
 
 def _soft(spec: SpecifierSet) -> SpecifierSet:
