@@ -119,6 +119,9 @@ def test_forward_ports_take_the_oldest_python_allowed():
         oldest = min((p for p in kb.python_versions() if compat.python_ok(c.torch, p)[0]),
                      key=lambda p: tuple(map(int, p.split("."))))
         assert c.python == oldest, c  # e.g. 2.14.1 on 3.10, not 3.14
+    # torch 1.4 has wheels for Python 3.5, which uv cannot lock for: 3.6, the oldest it can
+    cpu = plan(r, Hardware()).candidates[0]
+    assert (cpu.torch, cpu.python) == ("1.4.0", "3.6")
     floor = report({"torch": ">=0.4.1", "python": ">=3.11"},
                    [ev("torch", ">=0.4.1"), ev("python", ">=3.11")])
     newest = plan(floor, Hardware.stated("8.9")).candidates[-1]
