@@ -101,6 +101,11 @@ def test_an_assumed_build_is_never_ranked_first():
     # on an RTX 4090 both cu126 and cu130 run: the seen cu130 is chosen
     p = plan(report({"torch": "==2.14.1"}, [ev("torch", "==2.14.1")]), Hardware.stated("8.9"))
     assert p.candidates[0].torch_build == "2.14.1+cu130" and not p.candidates[0].assumed
+    # a stated CUDA 12.6 is kept by the exact candidate, which then ranks after a seen build
+    cu126 = plan(report({"torch": "==2.14.1", "cuda": "==12.6.*"},
+                        [ev("torch", "==2.14.1"), ev("cuda", "==12.6.*")]), Hardware.stated("8.9"))
+    assert [(c.strategy, c.torch_build, bool(c.assumed)) for c in cu126.candidates] == [
+        ("forward-port", "2.14.1+cu130", False), ("exact", "2.14.1+cu126", True)]
     # on a V100 (7.0) only the assumed cu126 build of 2.14 runs: it says so, and a 2018
     # repository's newest candidate is a seen build (2.13), none assumed comes first
     v100 = plan(report({"torch": "==2.14.1"}, [ev("torch", "==2.14.1")]), Hardware.stated("7.0"))

@@ -257,7 +257,8 @@ def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
         assumed = variant in row.assumed_variants
         if assumed:
             reasons.append(f"{variant}: assumed, not seen ({row.uncertain or 'inferred'})")
-        ok.append(((assumed, not _series_ok(want_cuda, cu), Version(cu)), variant, reasons))
+        # the stated CUDA first, then a build the kb has seen, then the lowest CUDA
+        ok.append(((not _series_ok(want_cuda, cu), assumed, Version(cu)), variant, reasons))
     if not ok:
         return None, [], "; ".join(fails[:2]) or f"torch {version}: no CUDA build known"
     ok.sort(key=lambda t: t[0])
