@@ -61,6 +61,10 @@ def test_patch_releases_are_the_published_ones():
     minors = {r.version for r in RELEASES}
     published = {v for v in PYPI_TORCH if v.rsplit(".", 1)[0] in minors} | {"1.8.2"}
     assert {v for r in RELEASES for v in r.patch_versions()} == published
+    # the kb marks the one patch not on PyPI with its index (plan prefers PyPI patches)
+    elsewhere = {v: r.patch(v).index for r in RELEASES for v in r.patch_versions()
+                 if not r.on_pypi(v)}
+    assert elsewhere == {"1.8.2": "https://download.pytorch.org/whl/lts/1.8"}
 
 
 def test_numpy_abi_switch_is_at_23():

@@ -125,9 +125,9 @@ def test_evidence_type_unused_is_fine():
 def test_mae_layout_plans():
     r = scan(REPOS / "mae_layout")
     (top, *rest) = plan(r, Hardware.stated("RTX 4090")).candidates
-    # timm==0.3.2 (asserted in main_pretrain.py) -> torch < 1.9: the newest 1.8 patch (1.8.2
-    # LTS); sm_86 SASS of its cu111 build runs on 8.9
-    assert (top.strategy, top.torch_build, top.timm) == ("exact", "1.8.2+cu111", "0.3.2")
+    # timm==0.3.2 (asserted in main_pretrain.py) -> torch < 1.9: the newest 1.8 patch on PyPI
+    # (1.8.1; 1.8.2 LTS lives on its own index); sm_86 SASS of its cu111 build runs on 8.9
+    assert (top.strategy, top.torch_build, top.timm) == ("exact", "1.8.1+cu111", "0.3.2")
     assert top.numpy and compat.numpy_abi_ok(top.torch, top.numpy)[0]
     h100 = plan(r, Hardware.stated("H100")).candidates
     assert all(c.strategy == "forward-port" and _runs(c, "9.0") for c in h100)
@@ -156,13 +156,14 @@ def test_bound_from_a_pin_outranks_readme_prose():
 
 # (strategy, torch build, python, timm, numpy, migrations) as main planned them before plan
 # took a Hardware (`repro plan tests/data/repos/mae_layout --gpu 9.0 --driver 450.80.02`);
-# since the knowledge base lists every patch release, the newest patches of 2.1 and 2.7
+# since the knowledge base lists every patch release, the newest patches of 2.1 and 2.7; since
+# forward-ports take the oldest Python their torch has wheels for, 3.8 (2.0, 2.1) and 3.9 (2.7)
 MAE_H100_DRIVER450 = [
-    ("forward-port", "2.0.1+cu118", "3.10", "0.4.5", "1.23.0",
+    ("forward-port", "2.0.1+cu118", "3.8", "0.4.5", "1.23.0",
      ("timm-032-torch-six", "torch-distributed-local-rank", "torch-six")),
-    ("forward-port", "2.1.2+cu118", "3.10", "0.4.5", "1.23.0",
+    ("forward-port", "2.1.2+cu118", "3.8", "0.4.5", "1.23.0",
      ("timm-032-torch-six", "torch-distributed-local-rank", "torch-six")),
-    ("forward-port", "2.7.1+cu118", "3.10", "0.4.5", "1.23.0",
+    ("forward-port", "2.7.1+cu118", "3.9", "0.4.5", "1.23.0",
      ("torch-load-weights-only", "timm-032-torch-six", "torch-distributed-local-rank",
       "torch-six")),
 ]

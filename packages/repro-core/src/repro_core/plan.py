@@ -4,10 +4,13 @@ run a scanned repository on given hardware.
 ``plan(report, hardware)`` is pure: a scan report and a ``Hardware`` (probed or stated) in, a
 ``Plan`` out. ``plan_path`` reads or makes the report and probes the hardware when not given.
 
-"exact" candidates satisfy every constraint of the scan (stated pins and API bounds) on a torch
-build the GPU can run. "forward-port" candidates take the oldest torch the hardware supports
-at or above the repository's lower bounds, and list the rule ids whose code must be migrated.
-A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed.
+"exact" candidates keep the stated versions: they satisfy every constraint of the scan (stated
+pins and API bounds) on a torch build the GPU can run, and a torch stated only by a lower bound
+is kept within that bound's major (``torch>=1.7``: 1.x; ``torch>=0.4.1``: 0.4.x).
+"forward-port" candidates take the oldest torch the hardware supports at or above the
+repository's lower bounds, on the oldest Python it allows, and list the rule ids whose code
+must be migrated. A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed; a
+build the knowledge base only assumes exists is never ranked first.
 """
 
 import json
@@ -21,7 +24,9 @@ from packaging.version import InvalidVersion, Version
 from repro_core import compat, kb
 from repro_core.errors import ReproError
 from repro_core.hardware import Hardware
-from repro_core.scan.report import ScanReport
+from repro_core.scan.collector import PRIORITY
+from repro_core.scan.combine import satisfiable
+from repro_core.scan.report import Evidence, ScanReport
 
 MAX_CANDIDATES = 5
 
@@ -38,6 +43,7 @@ class Candidate:
     migrations: Tuple[str, ...]
     reasons: Tuple[str, ...]
     torch_build: str = ""  # e.g. "1.10.2+cu113"
+    assumed: str = ""  # why the kb only assumes this build exists; "" when it was seen
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,9 @@ class Plan:
     driver: Optional[str]
     candidates: Tuple[Candidate, ...]
     notes: Tuple[str, ...] = field(default_factory=tuple)
+    # package -> the statement that decided its constraint ("requirements.txt:1 torch==1.8.1
+    # (requirements)"): the most trusted pin, else upper bound, else lower bound
+    decided_by: Dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -61,7 +70,8 @@ class Plan:
         cands = tuple(Candidate(**{**c, "migrations": tuple(c["migrations"]),
                                    "reasons": tuple(c["reasons"])}) for c in d["candidates"])
         return cls(path=d["path"], gpu=d.get("gpu"), gpu_name=d.get("gpu_name", ""),
-                   driver=d.get("driver"), candidates=cands, notes=tuple(d.get("notes", ())))
+                   driver=d.get("driver"), candidates=cands, notes=tuple(d.get("notes", ())),
+                   decided_by=dict(d.get("decided_by", {})))
 
 
 # --- specifier helpers ---------------------------------------------------------------------
@@ -95,27 +105,56 @@ def _floors(spec: SpecifierSet) -> SpecifierSet:
 
 
 def _pin(spec: SpecifierSet) -> Optional[str]:
+    """The pinned version: ``==1.19.2``, or a conda patch pin ``==1.19.2.*`` (``numpy=1.19.2``);
+    ``==1.19.*`` pins a series, not a version."""
     for s in spec:
-        if s.operator in ("==", "===") and not s.version.endswith(".*"):
+        if s.operator not in ("==", "==="):
+            continue
+        if not s.version.endswith(".*"):
             return s.version
+        if s.version.count(".") >= 3:
+            return s.version[:-2]
     return None
+
+
+def _series_ok(spec: SpecifierSet, series: str) -> bool:
+    """Does ``spec`` admit some release of ``series``? The kb knows Python and CUDA by minor
+    ("3.8", "11.0"); repositories state patches (``python=3.8.5``, ``cudatoolkit=11.0.221``,
+    "Python 3.8.5"), which a minor satisfies when one of its patches does."""
+    if not str(spec):
+        return True
+    try:
+        return satisfiable("", spec & SpecifierSet(f"=={series}.*"), [series])
+    except InvalidSpecifier:
+        return False
 
 
 # --- knowledge-base choices ----------------------------------------------------------------
 
 
 def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
-    """Known versions of one torch minor release (newest first) satisfying ``spec``."""
+    """Known versions of one torch minor release satisfying ``spec``: those on PyPI newest
+    first, then those only on a separate index (1.8.2 LTS), which a stated 1.8.1 never
+    yields to."""
     vs = set(row.patch_versions())
     pin = _pin(spec)
     if pin and Version(pin).release[:2] == Version(row.version).release[:2]:
         vs.add(pin)
-    return sorted((v for v in vs if _ok(spec, v)), key=Version, reverse=True)
+    return sorted((v for v in vs if _ok(spec, v)),
+                  key=lambda v: (row.on_pypi(v), Version(v)), reverse=True)
 
 
-def _pythons(torch_version: str) -> List[str]:
-    """Python minors with official wheels for this torch, newest first."""
-    return [p for p in reversed(kb.python_versions()) if compat.python_ok(torch_version, p)[0]]
+OLDEST_LOCKABLE = Version("3.6")  # `uv pip compile --python-version 3.5`: "Python <3.6 is not
+# supported" (uv 0.13): a forward-port, which is meant to run, tries older Pythons last
+
+
+def _pythons(torch_version: str, oldest: bool = False) -> List[str]:
+    """Python minors with official wheels for this torch, newest first; ``oldest``: oldest
+    first, those uv cannot lock for (< 3.6) last."""
+    pys = [p for p in kb.python_versions() if compat.python_ok(torch_version, p)[0]]
+    if not oldest:
+        return pys[::-1]
+    return sorted(pys, key=lambda p: (Version(p) < OLDEST_LOCKABLE, Version(p)))
 
 
 def _soft(spec: SpecifierSet) -> SpecifierSet:
@@ -175,6 +214,8 @@ class _Ctx:
     uses_timm: bool
     uses_numpy: bool
     rejections: List[str]
+    exact_torch: SpecifierSet = field(default_factory=SpecifierSet)  # what exact keeps
+    decided_by: Dict[str, str] = field(default_factory=dict)
 
 
 def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
@@ -213,7 +254,11 @@ def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
                 fails.append(f"{version}+{variant}: extensions cannot be compiled: {awhy}")
                 continue
             reasons.append(f"extensions: {awhy}")
-        ok.append(((0 if _ok(want_cuda, cu) else 1, Version(cu)), variant, reasons))
+        assumed = variant in row.assumed_variants
+        if assumed:
+            reasons.append(f"{variant}: assumed, not seen ({row.uncertain or 'inferred'})")
+        # the stated CUDA first, then a build the kb has seen, then the lowest CUDA
+        ok.append(((not _series_ok(want_cuda, cu), assumed, Version(cu)), variant, reasons))
     if not ok:
         return None, [], "; ".join(fails[:2]) or f"torch {version}: no CUDA build known"
     ok.sort(key=lambda t: t[0])
@@ -223,7 +268,7 @@ def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
 def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candidate]:
     cons = ctx.cons
     exact = strategy == "exact"
-    tspec = cons["torch"] if exact else _floors(cons["torch"])
+    tspec = ctx.exact_torch if exact else _floors(cons["torch"])
     versions = _torch_versions(row, tspec)
     if not versions:
         return None
@@ -235,14 +280,14 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
         return None
     cuda = compat.variant_cuda(variant) if variant != "cpu" else None
     reasons = [_torch_reason(ctx, version, exact)] + hw_reasons
-    if exact and cuda and str(cons["cuda"]) and not _ok(cons["cuda"], cuda):
+    if exact and cuda and str(cons["cuda"]) and not _series_ok(cons["cuda"], cuda):
         reasons.append(f"CUDA {cuda} instead of the stated {cons['cuda']} (that build cannot run "
                        f"here or does not exist)")
     pyspec = cons["python"] if exact else _floors(cons["python"])
     soft_py = cons["python"]
     chosen = None
-    for py in _pythons(version):
-        if not _ok(pyspec, py):
+    for py in _pythons(version, oldest=not exact):  # a forward-port: the oldest Python allowed
+        if not _series_ok(pyspec, py):
             continue
         timm = timm_why = numpy = np_why = None
         if ctx.uses_timm:
@@ -257,7 +302,7 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
                                           version, py)
             if numpy is None:
                 continue
-        score = (_ok(soft_py, py), timm is None or _ok(_soft(cons["timm"]), timm),
+        score = (_series_ok(soft_py, py), timm is None or _ok(_soft(cons["timm"]), timm),
                  numpy is None or _ok(_soft(cons["numpy"]), numpy))
         if chosen is None or score > chosen[0]:
             chosen = (score, py, timm, timm_why, numpy, np_why)
@@ -282,9 +327,10 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
         return None
     if migrations:
         reasons.append("migrate: " + ", ".join(migrations))
+    assumed = (row.uncertain or "assumed") if variant in row.assumed_variants else ""
     return Candidate(python=py, torch=version, torchvision=tv, cuda=cuda, timm=timm, numpy=numpy,
                      strategy=strategy, migrations=tuple(migrations), reasons=tuple(reasons),
-                     torch_build=f"{version}+{variant}")
+                     torch_build=f"{version}+{variant}", assumed=assumed)
 
 
 def _hard(report: ScanReport, rule_id: str) -> bool:
@@ -299,7 +345,9 @@ def _hard(report: ScanReport, rule_id: str) -> bool:
 def _torch_reason(ctx: _Ctx, version: str, exact: bool) -> str:
     spec = ctx.cons["torch"]
     if exact:
-        return f"torch {version} satisfies the scan's torch{spec or ' (any)'}"
+        by = ctx.decided_by.get("torch")
+        return (f"torch {version} satisfies the scan's torch{spec or ' (any)'}"
+                + (f" (decided by {by})" if by else ""))
     return (f"torch {version}: forward-port (keeps only the lower bounds "
             f"{_floors(spec) or '(none)'} of the scan's torch{spec or ' (any)'})")
 
@@ -343,25 +391,34 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
             ("torch", "torchvision", "cuda", "python", "timm", "numpy")}
     imported = {i.distribution.lower() for i in report.imports} | {
         r.name for r in report.requirements}
+    decided = decided_by(report)
+    exact_torch, era_note = _exact_torch(report, cons["torch"])
     ctx = _Ctx(report, cons, cc, driver,
                cuda_ext=any(e.kind == "cuda" for e in report.extensions),
                uses_timm="timm" in imported or bool(str(cons["timm"])),
-               uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[])
+               uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[],
+               exact_torch=exact_torch, decided_by=decided)
     rows = sorted(kb.torch_releases(), key=lambda r: Version(r.version))
     oldest = rows[0].version
     pin = _pin(cons["torch"])
     if pin and Version(pin) < Version(oldest):
         notes.append(f"torch {pin} is older than the knowledge base's oldest release ({oldest}): "
                      f"no exact candidate; forward-port only")
+    elif era_note:
+        notes.append(era_note)
     exact = [c for c in (_candidate(ctx, r, "exact") for r in reversed(rows)) if c]
     forward: List[Candidate] = []
     for r in rows:
         c = _candidate(ctx, r, "forward-port")
-        if c and not any(_same(c, e) for e in exact):
+        if c and not any(c.torch_build == e.torch_build for e in exact):  # nothing new
             forward.append(c)
     picked = exact[:2] + forward[:2]
-    if forward and not any(_same(forward[-1], p) for p in picked):
-        picked.append(forward[-1])  # the newest release, for the fewest surprises later
+    # the newest release, for the fewest surprises later: a build the kb has seen if any
+    newest = ([c for c in forward if not c.assumed] or forward)[-1:]
+    if newest and not any(_same(newest[0], p) for p in picked):
+        picked.append(newest[0])
+    # a build the kb only assumes exists is never ranked first (stable: the rest keep order)
+    picked.sort(key=lambda c: bool(c.assumed))
     if not picked:
         blame = _driver_blame(report, hardware, limit)
         raise ReproError("no candidate environment: " + (f"{blame}; " if blame else "")
@@ -369,7 +426,61 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
     if not exact:
         notes.append("no exact candidate: " + _why_none(ctx, cc))
     return Plan(path=report.path, gpu=compat.cc_str(cc) if cc else None, gpu_name=gpu_name,
-                driver=driver, candidates=tuple(picked[:limit]), notes=tuple(notes))
+                driver=driver, candidates=tuple(picked[:limit]), notes=tuple(notes),
+                decided_by=decided)
+
+
+_CAPS = ("==", "===", "~=", "<", "<=")  # operators that state a version or an upper bound
+
+
+def _stated(report: ScanReport, package: str) -> List[Evidence]:
+    """The repository's own statements about ``package`` (not API fingerprints; a bound a
+    stated pin implies, ``timm==0.3.2`` => ``torch<1.9``, counts at its pin's rank), minus
+    those a conflict dropped, most decisive first: pins, then upper bounds, then lower
+    bounds, each most trusted first."""
+    dropped = {c.dropped for c in report.conflicts}
+    out = []
+    for e in report.evidence:
+        if e.package != package or not e.specifier or e.kind == "api" or e in dropped:
+            continue
+        spec = _spec(e.specifier)
+        ops = {s.operator for s in spec}
+        what = 0 if ops & {"==", "==="} else 1 if ops & set(_CAPS) else 2
+        out.append(((what, PRIORITY.get(e.kind, 9), e.path, e.line), e))
+    return [e for _, e in sorted(out, key=lambda t: t[0])]
+
+
+def decided_by(report: ScanReport) -> Dict[str, str]:
+    """package -> the statement that decided its planned constraint, as "path:line
+    package<spec> (kind)": of the repository's statements (a pin outranks a bound, a more
+    trusted source a less trusted one: a requirements pin outranks README prose)."""
+    out = {}
+    for pkg in ("torch", "torchvision", "cuda", "python", "timm", "numpy"):
+        stated = _stated(report, pkg)
+        if stated:
+            e = stated[0]
+            out[pkg] = f"{e.path}:{e.line} {pkg}{e.specifier} ({e.kind})"
+    return out
+
+
+def _exact_torch(report: ScanReport, spec: SpecifierSet) -> Tuple[SpecifierSet, str]:
+    """The torch specifier exact candidates keep, and a note when it is narrower than the
+    scan's: a torch stated only by lower bounds (``torch>=0.4.1``, "PyTorch 1.7 or later") is
+    read as a caret range of the highest bound (``^1.7``: the same major, 1.x; ``^0.4.1``:
+    0.4.x); releases past it are forward-ports."""
+    stated = _stated(report, "torch")
+    ops = {s.operator for e in stated for s in _spec(e.specifier)}
+    if not stated or ops & set(_CAPS):
+        return spec, ""
+    floors = [(Version(s.version), e) for e in stated for s in _spec(e.specifier)
+              if s.operator in (">=", ">")]
+    if not floors:
+        return spec, ""
+    floor, e = max(floors, key=lambda t: t[0])
+    series = f"{floor.major}.{floor.minor}" if floor.major == 0 else str(floor.major)
+    return spec & SpecifierSet(f"=={series}.*"), (
+        f"torch is stated only as a lower bound ({e.path}:{e.line} torch{e.specifier}): exact "
+        f"keeps it within {series}.x; later releases are forward-ports")
 
 
 def _same(a: Candidate, b: Candidate) -> bool:

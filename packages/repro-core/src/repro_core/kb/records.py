@@ -30,6 +30,8 @@ class TorchPatch:
     date: Optional[str] = None
     python_max: Optional[str] = pattern(MAJOR_MINOR, "a Python version such as 3.9",
                                         default=None)
+    # the index the patch's wheels live on when it is not on PyPI (1.8.2 LTS); None: PyPI
+    index: Optional[str] = pattern(r"https://\S+", "an index URL", default=None)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class TorchRelease:
     cudnn: Dict[str, str] = field(default_factory=dict)
     notes: Optional[str] = None
     uncertain: Optional[str] = None
+    # CUDA variants whose wheel is assumed to exist (arch list from a neighbour), not seen
+    assumed_variants: Tuple[str, ...] = pattern(r"cu\d{2,3}", "a wheel variant such as cu118",
+                                                default=())
 
     def patch(self, version: str) -> Optional[TorchPatch]:
         """The facts of patch ``version`` ("1.8.2"), if the table has any."""
@@ -63,6 +68,11 @@ class TorchRelease:
         lists = dict(self.arch_lists)
         lists.update(self.patch_arch_lists.get(version, {}))
         return lists
+
+    def on_pypi(self, version: str) -> bool:
+        """Is patch ``version`` on PyPI (not only on a separate index, as 1.8.2 LTS is)?"""
+        p = self.patch(version)
+        return p is None or p.index is None
 
     def patch_versions(self) -> FrozenSet[str]:
         """Every patch version the table names ("X.Y.0" always)."""

@@ -19,6 +19,9 @@ EVIDENCE_PER_RULE = 5
 MAX_ENTRIES_PER_FILE = 5000
 MAX_SPECS_PER_PACKAGE = 100
 _ABSURD = re.compile(r"\d{10,}")  # no real version has a 10-digit part
+# a nightly or pre-release pin (torch==1.8.0.dev20201105, 2.0.0rc1): its wheels are not kept
+# on the indexes; what the code was written against is the release it became
+_PRE_PIN = re.compile(r"^==\s*(\d+(?:\.\d+)*)[.-]?(?:dev|a|b|rc)\d*$")
 
 
 class Collector:
@@ -68,7 +71,12 @@ class Collector:
             req = Requirement(s.package, s.specifier, f"{path}:{line}")
             self.requirements.append(req)
         why = f"{reason} ({s.note})" if s.note else reason
-        self.evidence.append(Evidence(s.package, s.specifier, path, line, why, kind))
+        spec = s.specifier
+        pre = _PRE_PIN.match(spec)
+        if pre:
+            spec = "==" + pre.group(1)
+            why += f" (nightly/pre-release {s.specifier[2:].strip()}: planned as its release)"
+        self.evidence.append(Evidence(s.package, spec, path, line, why, kind))
 
     def hit(self, rule: Rule, path: str, line: int, api: str, kind: str = "api") -> bool:
         """A rule detection: a finding, plus version evidence when the rule has a hard bound.

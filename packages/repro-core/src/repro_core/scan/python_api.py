@@ -1,17 +1,17 @@
 """Python sources: imports, rule matches (``repro_core.match.python``) and in-code version
-pins, by ``ast`` only (nothing is executed). A file goes to the ast pass only when the text
-pre-filter says a rule could match or it checks a ``__version__``."""
+checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only when the text
+pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
 from repro_core.scan.collector import Collector
 from repro_core.scan.imports import distribution, is_python2_only
-from repro_core.scan.report import ImportUse, LegacyApi
+from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
 __all__ = ["Import", "VersionCheck", "read", "version_checks"]
@@ -19,30 +19,129 @@ __all__ = ["Import", "VersionCheck", "read", "version_checks"]
 
 @dataclass(frozen=True)
 class VersionCheck:
-    """``assert timm.__version__ == "0.3.2"``: an in-code pin."""
+    """An in-code version check: ``assert timm.__version__ == "0.3.2"`` (``how`` "assert"),
+    ``if TORCH_VERSION < (1, 8): raise ...`` (``how`` "guard", ``specifier`` what the guard
+    lets through: ``>=1.8``) are requirements; ``if float(torch.__version__[:3]) < 1.4:``
+    with other code in its body (``how`` "branch") only shows the code handles both sides."""
 
     module: str
     specifier: str
     line: int
+    how: str = "assert"
 
 
 _OPS = {ast.Eq: "==", ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.NotEq: "!="}
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+# names code keeps a torch version in (detectron2, mmcv: TORCH_VERSION = tuple(...))
+_VERSION_NAME = re.compile(r"^_?(TORCH|PT|PYTORCH)_?VERSION$", re.I)
+_VERSION_TEXT = re.compile(r"\b_?(TORCH|PT|PYTORCH)_?VERSION\b", re.I)
 _BUILD_RULES = ("cpp-", "cuda-", "torch-utils-ffi")  # rules about an extension's build
 
 
+def _version_module(node: ast.AST, alias: Dict[str, str], names: Dict[str, str]
+                    ) -> Optional[str]:
+    """The module whose version ``node`` is computed from: ``torch.__version__``,
+    ``float(torch.__version__[:3])``, ``version.parse(torch.__version__)``, a name assigned
+    from one (``TORCH_VERSION = tuple(...torch.__version__...)``) or named like one."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "__version__":
+            return dotted(sub.value, alias)
+        if isinstance(sub, ast.Name):
+            if sub.id in names:
+                return names[sub.id]
+            if _VERSION_NAME.match(sub.id):
+                return "torch"
+    return None
+
+
+def _version_literal(node: ast.AST) -> Optional[str]:
+    """"1.7", 1.4, (1, 8) and a call on one (``LooseVersion("1.7")``) -> "1.7" / "1.4" / "1.8"."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        return _version_literal(node.args[0])
+    if isinstance(node, ast.Tuple) and node.elts and all(
+            isinstance(e, ast.Constant) and type(e.value) is int for e in node.elts):
+        return ".".join(str(e.value) for e in node.elts)  # type: ignore[attr-defined]
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return str(node.value)
+    text = str_const(node)
+    return text if text and re.match(r"^\d+(\.\d+)*$", text) else None
+
+
+def _compare(node: ast.AST, alias: Dict[str, str], names: Dict[str, str]
+             ) -> Optional[Tuple[str, str]]:
+    """(module, specifier) of a ``<version of M> <op> <literal>`` comparison (either side)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+        return None
+    op = _OPS.get(type(node.ops[0]))
+    left, right = node.left, node.comparators[0]
+    for a, b, o in ((left, right, op), (right, left, _FLIP.get(op or ""))):
+        ver = _version_literal(b)
+        mod = _version_module(a, alias, names) if ver else None
+        if mod and o and ver:
+            return mod, f"{o}{ver}"
+    return None
+
+
+def _terms(test: ast.AST) -> List[Tuple[ast.AST, bool]]:
+    """(comparison, negated) terms of a test that must all hold (``a and b``, ``not a``)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [t for v in test.values for t in _terms(v)]
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return [(c, not neg) for c, neg in _terms(test.operand)]
+    return [(test, False)]
+
+
+def _raises(body: Sequence[ast.stmt]) -> bool:
+    """Does a block stop the program (``raise``, ``sys.exit(...)``, ``exit(...)``)?"""
+    first = body[0] if body else None
+    if isinstance(first, ast.Raise):
+        return True
+    return (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
+            and _recv(first.value.func) in ("sys.exit", "exit", "quit"))
+
+
+def _recv(node: ast.AST) -> str:
+    return (f"{_recv(node.value)}.{node.attr}" if isinstance(node, ast.Attribute)
+            else node.id if isinstance(node, ast.Name) else "")
+
+
 def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> List[VersionCheck]:
-    out = []
+    """The version checks among ``nodes`` (a parsed file's, in order), asserts and guards
+    first."""
+    names: Dict[str, str] = {}
+    for node in nodes:  # TORCH_VERSION = tuple(int(x) for x in torch.__version__.split("."))
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name):
+            mod = _version_module(node.value, alias, {})
+            if mod:
+                names[node.targets[0].id] = mod
+    out: List[VersionCheck] = []
+    used = set()
     for node in nodes:
-        if not (type(node) is ast.Compare and len(node.ops) == 1  # type: ignore[attr-defined]
-                and isinstance(node.left, ast.Attribute)  # type: ignore[attr-defined]
-                and node.left.attr == "__version__"):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Assert):
+            terms, how = _terms(node.test), "assert"
+        elif isinstance(node, ast.If) and _raises(node.body):
+            terms, how = [(c, not neg) for c, neg in _terms(node.test)], "guard"
+            if len(terms) > 1:  # "if a and b: raise" requires "not a or not b": no bound
+                terms = []
+        else:
             continue
-        mod = dotted(node.left.value, alias)  # type: ignore[attr-defined]
-        ver = str_const(node.comparators[0])  # type: ignore[attr-defined]
-        op = _OPS.get(type(node.ops[0]))  # type: ignore[attr-defined]
-        if mod and ver and op and re.match(r"^\d+(\.\d+)*$", ver):
-            out.append(VersionCheck(mod, f"{op}{ver}", node.lineno))  # type: ignore
-    return out
+        for c, neg in terms:
+            found = _compare(c, alias, names)
+            if found:
+                used.add(id(c))
+                spec = found[1]
+                if neg:
+                    op = re.match(r"[=!<>]+", spec).group(0)  # type: ignore[union-attr]
+                    spec = _NEGATE[op] + spec[len(op):]
+                out.append(VersionCheck(found[0], spec, c.lineno, how))  # type: ignore
+    for node in nodes:
+        if isinstance(node, ast.Compare) and id(node) not in used:
+            found = _compare(node, alias, names)
+            if found:
+                out.append(VersionCheck(found[0], found[1], node.lineno, "branch"))
+    return sorted(out, key=lambda c: c.line)
 
 
 def read(col: Collector, rel: str, text: str, *, local: Set[str],
@@ -52,7 +151,8 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
     m = matcher.matcher()
     # syntax-feature rules (f-strings, ...) found once need not send more files to the ast
     skip = m.syntax_rule_ids if m.syntax_rule_ids <= col.rule_ids else frozenset()
-    pre = None if "__version__" in text else m.prefilter(text, skip)
+    checks_version = "__version__" in text or _VERSION_TEXT.search(text)
+    pre = None if checks_version else m.prefilter(text, skip)
     checks: List[VersionCheck] = []
     if pre is not None:
         mods, matches = pre[0], []
@@ -65,9 +165,15 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
             checks = version_checks(parsed.nodes, parsed.alias)
     for c in checks:
         dist = distribution(c.module)
-        if dist:
-            col.spec(Spec(canon(dist), c.specifier), rel, c.line, "assert",
-                     f"the code checks {c.module}.__version__ {c.specifier}")
+        if not dist:
+            continue
+        if c.how == "branch":  # compat code for both sides: which versions it knows, no bound
+            col.evidence.append(Evidence(canon(dist), "", rel, c.line, (
+                f"the code branches on {c.module} {c.specifier} (handles both sides)"), "api"))
+            continue
+        what = "checks" if c.how == "assert" else "stops unless"
+        col.spec(Spec(canon(dist), c.specifier), rel, c.line, "assert",
+                 f"the code {what} {c.module}.__version__ {c.specifier}")
     for h in matches:
         if col.hit(h.rule, rel, h.line, h.api) and h.rule.id.startswith(_BUILD_RULES):
             col.build_hits.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else "", []).append(

@@ -1,17 +1,26 @@
-"""README/INSTALL markdown, shell scripts, notebooks' ``!pip`` lines: install commands and
-version statements ("tested with PyTorch 1.7.1", "Python 3.6+"); arXiv ids for dates."""
+"""README/INSTALL markdown, shell scripts, notebooks' ``!pip`` lines: install commands,
+version statements ("tested with PyTorch 1.7.1", "Python 3.6+", "requires PyTorch 1.0" =
+``>=1.0``), docker images named (``pytorch/pytorch:1.7.1-cuda11.0-cudnn8-devel``); arXiv ids
+for dates."""
 
 import re
 from typing import List, Tuple
 
 from repro_core.scan.collector import Collector
+from repro_core.scan.dockerfile import from_image
 from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_command
 
 _STATEMENT = re.compile(
     r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)\b"
-    r"[\s:]*(?:(?:version|v)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?(\d+\.\d+(?:\.\d+)?)(?![\d.]*\w)"
+    r"[\s:]*(?:(?:version|v)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
+    r"(\d+\.\d+(?:\.\d+)?(?:\.?dev\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
+# "requires PyTorch 1.0", "at least Python 3.6": a minimum, not the tested version
+_MINIMUM = re.compile(r"\b(requires?|needs?|at least|minimum)\b(?:(?!\.\s|[;:!?]).)*$", re.I)
+# images a README tells to pull or run (the tags a Dockerfile's FROM would carry)
+_IMAGE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)?(?:pytorch/pytorch|nvidia/cuda)):([\w][\w.-]*)",
+                    re.I)
 _ARXIV = re.compile(r"arxiv(?:\.org/(?:abs|pdf)/|:\s*)(\d{2})(\d{2})\.(\d{4,5})", re.I)
 _INSTALL = re.compile(r"\b(pip3?|conda|mamba|uv)\s+(install|create)\b")
 # a version named in a sentence about a problem or another setup is not a requirement:
@@ -31,7 +40,8 @@ def statements(line: str) -> List[Spec]:
             out.append(Spec("cuda", cuda_spec(".".join(ver.split(".")[:2])), "stated"))
             continue
         if op in (">=", "≥", ">") or tail.startswith("+") or tail.endswith(
-                ("higher", "above", "later", "newer")):
+                ("higher", "above", "later", "newer")) or not op and _MINIMUM.search(
+                line[:m.start()]):
             spec = f">={ver}"
         elif op in ("<=", "<") or tail.endswith(("lower", "below")):
             spec = f"{'<=' if op != '<' else '<'}{ver}"
@@ -59,6 +69,13 @@ def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
         if line.startswith("```") or line.startswith("~~~"):
             in_code = not in_code
             continue
+        images = list(_IMAGE.finditer(line))
+        if images and (in_code or not _NOT_A_REQUIREMENT.search(line)):
+            for im in images:
+                for s in from_image(im.group(0)):
+                    col.spec(s, rel, lineno, kind, f"README names image {im.group(0)}",
+                             requirement=False)
+            line = _IMAGE.sub(" ", line)  # not read again as "pytorch:1.7.1" prose
         cmd = re.sub(r"^(\$|>|#|%|!)\s*", "", line.strip("`"))
         if _INSTALL.search(cmd):
             for frag in re.findall(r"`([^`]*)`", line) or [cmd]:

@@ -1,0 +1,105 @@
+"""Versions a repository states outside its pins (issue 9): README sentences and docker
+images, version checks in code and setup.py, nightly pins; prose ranks below a pin and the
+plan names the statement that decided."""
+
+from repro_core.hardware import Hardware
+from repro_core.match.python import parse
+from repro_core.plan import plan
+from repro_core.scan import readme, scan
+from repro_core.scan.collector import Collector
+from repro_core.scan.python_api import version_checks
+
+
+def _specs(text, kind="readme"):
+    col = Collector()
+    readme.read(col, "README.md", text, kind=kind)
+    return [(e.package, e.specifier) for e in col.evidence]
+
+
+def test_readme_sentences():
+    assert _specs("Tested with pytorch 0.4.1 and CUDA 9.0.\n") == [
+        ("torch", "==0.4.1"), ("cuda", "==9.0.*")]
+    # "requires" / "at least" state a minimum, for every version of the clause
+    assert _specs("This code requires Python 3.6 and PyTorch 1.0.\n") == [
+        ("python", ">=3.6"), ("torch", ">=1.0")]
+    assert _specs("It needs a GPU. Tested with PyTorch 1.7.1\n") == [("torch", "==1.7.1")]
+    assert _specs("Requirements: PyTorch 1.7.1\n") == [("torch", "==1.7.1")]
+
+
+def test_docker_images_named_in_a_readme():
+    text = ("# Docker\n\nUse the image pytorch/pytorch:1.7.1-cuda11.0-cudnn8-devel.\n\n"
+            "```\ndocker run --gpus all -it nvidia/cuda:10.2-cudnn7-devel-ubuntu18.04 bash\n```\n")
+    col = Collector()
+    readme.read(col, "README.md", text)
+    got = [(e.package, e.specifier, e.line, e.kind) for e in col.evidence]
+    assert got == [("torch", "==1.7.1", 3, "readme"), ("cuda", "==11.0.*", 3, "readme"),
+                   ("cuda", "==10.2.*", 6, "readme")]
+    assert "README names image pytorch/pytorch:1.7.1-cuda11.0-cudnn8-devel" in \
+        col.evidence[0].reason
+    assert not col.requirements  # an image is evidence, not a dependency to install
+
+
+def test_nightly_pins_are_planned_as_their_release(tmp_path):
+    (tmp_path / "requirements.txt").write_text("torch==1.8.0.dev20201105\n")
+    (tmp_path / "README.md").write_text("We used torch==1.8.0.dev20201105 (a nightly).\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == "==1.8.0"
+    assert [q.specifier for q in r.requirements] == ["==1.8.0.dev20201105"]  # as written
+    assert all("planned as its release" in e.reason for e in r.evidence if e.package == "torch")
+    top = plan(r, Hardware.stated("8.6")).candidates[0]
+    assert (top.strategy, top.torch_build) == ("exact", "1.8.0+cu111")
+
+
+SRC = '''import sys
+import timm
+import torch
+from distutils.version import LooseVersion
+
+TORCH_VERSION = tuple(int(x) for x in torch.__version__.split(".")[:2])
+assert timm.__version__ == "0.3.2"
+assert "1.5" <= torch.__version__
+if TORCH_VERSION < (1, 8):
+    raise RuntimeError("needs torch 1.8")
+if not LooseVersion(torch.__version__) >= LooseVersion("1.6"):
+    sys.exit(1)
+if float(torch.__version__[:3]) < 1.4:
+    x = 1
+if torch.__version__ == "parrots":
+    pass
+'''
+
+
+def test_version_checks_in_code():
+    p = parse(SRC)
+    got = [(c.module, c.specifier, c.line, c.how) for c in version_checks(p.nodes, p.alias)]
+    assert got == [("timm", "==0.3.2", 7, "assert"), ("torch", ">=1.5", 8, "assert"),
+                   ("torch", ">=1.8", 9, "guard"), ("torch", ">=1.6", 11, "guard"),
+                   ("torch", "<1.4", 13, "branch")]
+
+
+def test_version_checks_constrain_branches_do_not(tmp_path):
+    (tmp_path / "train.py").write_text(SRC)
+    (tmp_path / "setup.py").write_text(
+        "import torch\nfrom setuptools import setup\n"
+        "if torch.__version__ < '1.7':\n    raise ValueError('torch>=1.7 needed')\nsetup()\n")
+    r = scan(tmp_path)
+    torch_ev = [(e.path, e.line, e.specifier, e.kind) for e in r.evidence
+                if e.package == "torch" and e.path in ("train.py", "setup.py")]
+    assert ("setup.py", 3, ">=1.7", "assert") in torch_ev
+    assert ("train.py", 9, ">=1.8", "assert") in torch_ev
+    assert ("train.py", 13, "", "api") in torch_ev  # a branch: both sides handled, no bound
+    # the guards' minimums, and timm==0.3.2 (asserted) => torch<1.9; nothing from the branch
+    assert r.constraints["torch"] == "<1.9,>=1.5,>=1.6,>=1.7,>=1.8"
+
+
+def test_a_pin_outranks_prose_and_the_plan_says_which_decided(tmp_path):
+    (tmp_path / "requirements.txt").write_text("torch==1.7.1\n")
+    (tmp_path / "README.md").write_text("Tested with PyTorch 1.6.0 and Python 3.8.\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == "==1.7.1"
+    (c,) = [c for c in r.conflicts if c.package == "torch"]
+    assert c.dropped.path == "README.md" and c.kept.path == "requirements.txt"
+    p = plan(r, Hardware.stated("8.0"))
+    assert p.decided_by["torch"] == "requirements.txt:1 torch==1.7.1 (requirements)"
+    assert p.decided_by["python"] == "README.md:1 python==3.8.* (readme)"
+    assert p.candidates[0].torch == "1.7.1" and p.candidates[0].python == "3.8"
