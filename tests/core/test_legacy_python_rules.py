@@ -232,3 +232,18 @@ def test_error_texts_are_this_stacks() -> None:
         data = lib.read_bytes()
         for e in kb.rule("torch-cuda-typed-constructor").errors:
             assert e.split(": ", 1)[1].encode() in data
+
+
+@pytest.mark.parametrize("codemod", ["skimage-metrics", "scipy-misc-special"])
+def test_scipy_skimage_after_code_runs_where_installed(tmp_path: Path, codemod: str) -> None:
+    """The before/after of test_migrate's CASES, run where scipy and scikit-image are
+    installed (not in the project's venvs: a temp venv with both, by hand)."""
+    pytest.importorskip("scipy.special")
+    pytest.importorskip("skimage.metrics")
+    from test_migrate import CASES
+
+    before, after, _ = CASES[codemod]
+    setup = "import numpy as np\na = np.zeros((16, 16))\nb = np.ones((16, 16)) * 0.1\n"
+    for text, ok in ((before, False), (after, True)):
+        p = _run(setup + text, tmp_path)
+        assert (p.returncode == 0) == ok, p.stderr[-2000:]

@@ -176,10 +176,10 @@ CASES = {
         "import importlib.metadata\nv = importlib.metadata.version('torch')\nassert v.startswith('2.')\n", True),
     "skimage-metrics": (
         "from skimage.measure import compare_psnr, compare_ssim\nimport skimage.measure\n"
-        "m = skimage.measure.compare_mse(a, b) + compare_psnr(a, b) + compare_ssim(a, b)\n",
+        "m = skimage.measure.compare_mse(a, b) + compare_psnr(a, b, data_range=1) + compare_ssim(a, b, data_range=1)\n",
         "import skimage.metrics\nfrom skimage.metrics import peak_signal_noise_ratio as compare_psnr, "
         "structural_similarity as compare_ssim\nimport skimage.measure\n"
-        "m = skimage.metrics.mean_squared_error(a, b) + compare_psnr(a, b) + compare_ssim(a, b)\n", False),
+        "m = skimage.metrics.mean_squared_error(a, b) + compare_psnr(a, b, data_range=1) + compare_ssim(a, b, data_range=1)\n", False),
     "scipy-misc-special": (
         "from scipy.misc import comb, logsumexp as lse\nimport scipy.misc\n"
         "f = scipy.misc.factorial(3) + comb(5, 2) + lse([0.0])\n",

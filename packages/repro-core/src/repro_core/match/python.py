@@ -161,7 +161,7 @@ class Matcher:
         self.names: Dict[str, List[Rule]] = {}
         self.name_prefix: Dict[str, List[Rule]] = {}
         self.calls: Dict[str, List[Tuple[Rule, Pattern]]] = {}
-        self.import_calls: Dict[str, List[Rule]] = {}  # unconditional calls: their import too
+        self.import_calls: Dict[str, List[Rule]] = {}  # a deprecated callable: its import too
         self.call_prefix: List[Tuple[str, Rule, Pattern]] = []
         self.methods: Dict[str, List[Tuple[Rule, Pattern]]] = {}
         self.subscripts: List[Tuple[Rule, Pattern, re.Pattern[str]]] = []
@@ -186,7 +186,8 @@ class Matcher:
                             self.call_prefix.append((n, r, p))
                         else:
                             self.calls.setdefault(n, []).append((r, p))
-                            if not (p.keyword or p.no_keyword or p.arg0):
+                            if not (p.keyword or p.no_keyword or p.arg0) and (
+                                    r.deprecated or r.removed):  # the name itself is old
                                 self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
                     for n in p.values:
