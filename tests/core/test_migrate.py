@@ -190,6 +190,8 @@ CASES = {
         "s = (a + b).data[0] + loss.sum().data[0] + torch.nn.MSELoss()(a, b).data[0]\nassert s == 5\n",
         "import torch\na, b, loss = torch.ones(()), torch.ones(()), torch.ones(3)\n"
         "s = (a + b).item() + loss.sum().item() + torch.nn.MSELoss()(a, b).item()\nassert s == 5\n", True),
+    "py-imp": ("import imp\nimport json\nimp.reload(json)\n",
+               "import importlib\nimport json\nimportlib.reload(json)\n", True),
     "distutils-setuptools": (
         "from distutils.core import setup, Extension\nimport shutil\nfrom distutils.spawn import find_executable\n"
         "assert find_executable('sh') and Extension('m', ['m.c']).name == 'm' and callable(setup)\n",
@@ -268,7 +270,7 @@ def _one(tmp_path: Path, text: str, mode: str = "write", target: str = TARGET,
 @pytest.mark.parametrize("codemod", sorted(CASES))
 def test_codemod_before_after(tmp_path: Path, codemod: str) -> None:
     before, after, runs = CASES[codemod]
-    target = TARGET + (",python==3.12" if codemod == "distutils-setuptools" else "")
+    target = TARGET + (",python==3.12" if codemod in ("distutils-setuptools", "py-imp") else "")
     res = _one(tmp_path, before, target=target)
     assert (tmp_path / "m.py").read_text() == after
     assert any(kb.rule(c.rule).codemod == codemod.split(":")[0].replace("-forwarded", "")

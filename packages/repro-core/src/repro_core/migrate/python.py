@@ -99,6 +99,7 @@ RENAMES: Dict[str, Dict[str, str]] = {
                          ("compare_nrmse", "normalized_root_mse"))},
     "scipy-misc-special": {f"scipy.misc.{n}": f"scipy.special.{n}" for n in (
         "comb", "factorial", "factorial2", "factorialk", "logsumexp")},
+    "py-imp": {"imp.reload": "importlib.reload"},
     "distutils-setuptools": {
         "distutils.core.setup": "setuptools.setup", "distutils.core.Extension":
         "setuptools.Extension", "distutils.extension.Extension": "setuptools.Extension",
@@ -1085,6 +1086,7 @@ CLEANUP = {"torch-variable": (("torch.autograd", "Variable"),
                               ("torch.autograd.variable", "Variable")),
            "pkg-resources-parse-version": (("", "pkg_resources"),),
            "pkg-resources": (("", "pkg_resources"), ("pkg_resources", "get_distribution")),
+           "py-imp": (("", "imp"), ("imp", "reload")),
            "torch-typed-constructor": tuple(
                (mod, f"{d}Tensor") for mod in ("torch", "torch.cuda") for d in DTYPES)}
 
