@@ -14,6 +14,9 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
   ``{"py2": true}``                            the file only parses as Python 2
   ``{"version_assert": [module...]}``          ``assert timm.__version__ == "0.3.2"``
+  ``{"version_string": [module...]}``          ``M.__version__`` read as a string: sliced
+                                               (``[:3]``), ``.split(".")``, or ordered against a
+                                               string literal (``>= "1.7"``)
 C++/CUDA sources (``"source": "cpp"``): ``{"regex": ...}`` per line, comments removed.
 Requirements (``"source": "requirements"``): ``{"requirement": name, "pinned": spec}``.
 
@@ -41,7 +44,7 @@ SAFETY = ("safe", "needs-review")
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
                "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
-               "node": (), "py2": (), "version_assert": ()},
+               "node": (), "py2": (), "version_assert": (), "version_string": ()},
     "cpp": {"regex": ()},
     "requirements": {"requirement": ("pinned",)},
 }
@@ -144,6 +147,7 @@ _CHECKS = {
     "regex": (_regex, "a regular expression"),
     "node": (lambda v: isinstance(v, str) and v.isidentifier(), "an ast node type name"),
     "version_assert": (_strings, "a non-empty list of module names"),
+    "version_string": (_strings, "a non-empty list of module names"),
     "requirement": (lambda v: isinstance(v, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", v)),
                     "a distribution name"),
     "pinned": (_specifier, "a version specifier"),

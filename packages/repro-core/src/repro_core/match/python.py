@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from repro_core.kb.rules import Pattern, Rule
 from repro_core.kb.rules import rules as kb_rules
@@ -147,7 +147,7 @@ def needles(p: Pattern) -> Optional[List[str]]:
         return [NODE_TEXT.get(p.value, "")]
     if p.kind == "py2":
         return [head for head, _ in PY2_FORMS]
-    if p.kind == "version_assert":
+    if p.kind in ("version_assert", "version_string"):
         return [r"__version__"]
     raise ValueError(f"not a python pattern: {p.kind}")
 
@@ -161,6 +161,7 @@ class Matcher:
         self.names: Dict[str, List[Rule]] = {}
         self.name_prefix: Dict[str, List[Rule]] = {}
         self.calls: Dict[str, List[Tuple[Rule, Pattern]]] = {}
+        self.import_calls: Dict[str, List[Rule]] = {}  # a deprecated callable: its import too
         self.call_prefix: List[Tuple[str, Rule, Pattern]] = []
         self.methods: Dict[str, List[Tuple[Rule, Pattern]]] = {}
         self.subscripts: List[Tuple[Rule, Pattern, re.Pattern[str]]] = []
@@ -168,6 +169,7 @@ class Matcher:
         self.nodes: Dict[str, List[Rule]] = {}
         self.py2: List[Rule] = []
         self.version_asserts: Dict[str, List[Rule]] = {}  # module -> rules
+        self.version_strings: Dict[str, List[Rule]] = {}  # module -> rules
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
@@ -184,6 +186,9 @@ class Matcher:
                             self.call_prefix.append((n, r, p))
                         else:
                             self.calls.setdefault(n, []).append((r, p))
+                            if not (p.keyword or p.no_keyword or p.arg0) and (
+                                    r.deprecated or r.removed):  # the name itself is old
+                                self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
                     for n in p.values:
                         self.methods.setdefault(n, []).append((r, p))
@@ -198,6 +203,9 @@ class Matcher:
                 elif k == "version_assert":
                     for n in p.values:
                         self.version_asserts.setdefault(n, []).append(r)
+                elif k == "version_string":
+                    for n in p.values:
+                        self.version_strings.setdefault(n, []).append(r)
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -306,9 +314,13 @@ class Matcher:
         Attribute, Name, Call, Subscript, Constant, ImportFrom = (
             ast.Attribute, ast.Name, ast.Call, ast.Subscript, ast.Constant, ast.ImportFrom)
         node_types = set(self.node_types)
+        bases: Set[int] = set()  # Names that are the root of an attribute (parents come first)
+        covered: Set[int] = set()  # version-string nodes already part of a reported compare
         for node in src.nodes:
             t = type(node)
             if t is Attribute:
+                if type(node.value) is Name:  # type: ignore[attr-defined]
+                    bases.add(id(node.value))  # type: ignore[attr-defined]
                 q = dotted(node, alias)
                 if q:
                     name_hits(q, node)
@@ -328,8 +340,12 @@ class Matcher:
                             hits.append((r, node, f".{func.attr}()"))
             elif t is Name:
                 q = alias.get(node.id)  # type: ignore[attr-defined]
-                if q and q in names and type(node.ctx) is ast.Load:  # type: ignore
-                    name_hits(q, node)
+                # ``q == id``: the binding of ``import M``, not a use of an API
+                if q and q != node.id and type(node.ctx) is ast.Load:  # type: ignore
+                    if q in names:
+                        name_hits(q, node)
+                    elif name_prefix and id(node) not in bases and _has_prefix(name_prefix, q):
+                        name_hits(q, node)  # ``string_classes`` (``from torch._six import``)
             elif t is Constant:
                 v = node.value  # type: ignore[attr-defined]
                 if self.strings and type(v) is str and len(v) < 200:
@@ -341,11 +357,18 @@ class Matcher:
                     self._subscript(node, hits)  # type: ignore[arg-type]
             elif t is ImportFrom and node.module and not node.level:  # type: ignore
                 for i, a in enumerate(node.names):  # type: ignore[attr-defined]
-                    name_hits(f"{node.module}.{a.name}", (node, i))  # type: ignore
+                    q = f"{node.module}.{a.name}"  # type: ignore[attr-defined]
+                    name_hits(q, (node, i))
+                    for r in self.import_calls.get(q, ()):  # the import of a call rule's name
+                        hits.append((r, (node, i), q))
             elif t is ast.Assert and self.version_asserts:
                 mod = _version_assert(node, alias)  # type: ignore[arg-type]
                 for r in self.version_asserts.get(mod or "", ()):
                     hits.append((r, node, f"{mod}.__version__"))
+            if self.version_strings and t in VERSION_NODES and id(node) not in covered:
+                got = version_string(node, alias, covered)
+                for r in self.version_strings.get(got[0], ()) if got else ():
+                    hits.append((r, node, got[1]))  # type: ignore[index]
             if t in node_types:
                 for r in self.nodes.get(t.__name__, ()):
                     hits.append((r, node, t.__name__))
@@ -360,9 +383,9 @@ class Matcher:
             sl = sl.value  # type: ignore[attr-defined]
         if not isinstance(sl, ast.Constant):
             return
-        recv = _recv_name(val.value)
+        recv = receiver_text(val.value)
         for r, p, rx in self.subscripts:
-            if val.attr == p.value and sl.value == p.index and rx.search(recv or ""):
+            if val.attr == p.value and sl.value == p.index and rx.search(recv):
                 hits.append((r, node, f"{recv}.{val.attr}[{sl.value}]"))
 
     def _matches(self, path: str, src: Parsed, hits: List[Hit]
@@ -573,6 +596,55 @@ def _version_assert(node: ast.Assert, alias: Dict[str, str]) -> Optional[str]:
     return None
 
 
+VERSION_NODES = (ast.Compare, ast.Subscript, ast.Call)
+_ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+def _version_attr(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
+    """The module of ``M.__version__``, else None."""
+    if isinstance(node, ast.Attribute) and node.attr == "__version__":
+        return dotted(node.value, alias)
+    return None
+
+
+def version_slice(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
+    """The module of ``float(M.__version__[:N])``, else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "float" and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Subscript)):
+        return _version_attr(node.args[0].value, alias)
+    return None
+
+
+def version_string(node: ast.AST, alias: Dict[str, str], covered: Set[int]
+                   ) -> Optional[Tuple[str, str]]:
+    """(module, api) when ``node`` reads ``M.__version__`` as a plain string: ordered against
+    a string literal, ``float(M.__version__[:3])`` compared with a number, sliced or
+    indexed, or ``.split(".")``. The parts of a reported compare go into ``covered``."""
+    if isinstance(node, ast.Compare):
+        if len(node.ops) != 1:
+            return None
+        a, b = node.left, node.comparators[0]
+        for x, y in ((a, b), (b, a)):
+            mod = _version_attr(x, alias)
+            if mod and isinstance(node.ops[0], _ORDER) and str_const(y) is not None:
+                return mod, f"{mod}.__version__ compared as a string"
+            mod = version_slice(x, alias)
+            if mod and isinstance(y, ast.Constant) and type(y.value) in (int, float):
+                covered.add(id(x.args[0]))  # type: ignore[attr-defined]
+                return mod, f"float({mod}.__version__[...]) compared"
+        return None
+    if isinstance(node, ast.Subscript):
+        mod = _version_attr(node.value, alias)
+        return (mod, f"{mod}.__version__[...]") if mod else None
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "split" and len(node.args) == 1
+            and str_const(node.args[0]) == "."):
+        mod = _version_attr(node.func.value, alias)
+        return (mod, f"{mod}.__version__.split('.')") if mod else None
+    return None
+
+
 def str_const(node: ast.AST) -> Optional[str]:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
@@ -592,11 +664,21 @@ def _call_ok(call: ast.Call, p: Pattern) -> bool:
     return True
 
 
-def _recv_name(node: ast.AST) -> str:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
+def receiver_text(node: ast.AST) -> str:
+    """A receiver as a ``subscript_attr`` receiver regex sees it: dotted names as written,
+    ``()`` for a call, ``[]`` for a subscript, ``(...)`` for any other expression:
+    ``loss.sum().data[0]`` -> ``loss.sum()``, ``(a + b).data[0]`` -> ``(...)``."""
     if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{receiver_text(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return receiver_text(node.func) + "()"
+    if isinstance(node, ast.Subscript):
+        return receiver_text(node.value) + "[]"
+    return "(...)"
+
+
+def _has_prefix(prefixes: Dict[str, List[Rule]], q: str) -> bool:
+    parts = q.split(".")
+    return any(".".join(parts[:i]) in prefixes for i in range(1, len(parts) + 1))

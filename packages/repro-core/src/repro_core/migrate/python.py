@@ -21,6 +21,7 @@ for a safe rule) or no opinion (``None``: the rule's safety decides); or ``None`
 automatic rewrite, reported for review with the rule's fix.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -88,6 +89,22 @@ RENAMES: Dict[str, Dict[str, str]] = {
     "torch-amp-autocast": {"torch.cuda.amp.autocast": "torch.amp.autocast",
                            "torch.cpu.amp.autocast": "torch.amp.autocast"},
     "torch-amp-gradscaler": {"torch.cuda.amp.GradScaler": "torch.amp.GradScaler"},
+    "pkg-resources": {"pkg_resources.parse_version": "packaging.version.parse"},
+    "skimage-metrics": {
+        f"skimage.measure{sub}.{old}": f"skimage.metrics.{new}"
+        for sub in ("", ".simple_metrics")
+        for old, new in (("compare_psnr", "peak_signal_noise_ratio"),
+                         ("compare_ssim", "structural_similarity"),
+                         ("compare_mse", "mean_squared_error"),
+                         ("compare_nrmse", "normalized_root_mse"))},
+    "scipy-misc-special": {f"scipy.misc.{n}": f"scipy.special.{n}" for n in (
+        "comb", "factorial", "factorial2", "factorialk", "logsumexp")},
+    "py-imp": {"imp.reload": "importlib.reload"},
+    "distutils-setuptools": {
+        "distutils.core.setup": "setuptools.setup", "distutils.core.Extension":
+        "setuptools.Extension", "distutils.extension.Extension": "setuptools.Extension",
+        "distutils.command.build_ext.build_ext": "setuptools.command.build_ext.build_ext",
+        "distutils.spawn.find_executable": "shutil.which"},
 }
 # codemod id -> {old module: new module}: the name and everything under it
 MODULES: Dict[str, Dict[str, str]] = {
@@ -107,7 +124,8 @@ MODULES: Dict[str, Dict[str, str]] = {
 # modules that go away whole: a name of theirs without a rename is left for review
 OWNED = {"torch-six": ("torch._six",)}
 # a respelled use needs this module imported (``collections.abc`` is a submodule)
-ENSURE = {"py-collections-abc": "collections.abc"}
+ENSURE = {"py-collections-abc": "collections.abc", "scipy-misc-special": "scipy.special",
+          "skimage-metrics": "skimage.metrics"}
 # the target must have these for the new code (else the rule is skipped for this target)
 REQUIRES: Dict[str, str] = {
     "torch-amp-autocast": "torch>=1.10", "torch-amp-gradscaler": "torch>=2.3",
@@ -118,7 +136,8 @@ REQUIRES: Dict[str, str] = {
     "np-in1d-trapz": "numpy>=2.0", "torch-matrix-rank": "torch>=1.8",
     "tv-scale-resize": "torchvision>=0.2.1", "torch-six": "torch>=1.0",
     "torch-load-weights-only": "torch>=1.13", "torch-local-rank": "torch>=1.0",
-    "yaml-load-loader": "pyyaml>=5.1",
+    "yaml-load-loader": "pyyaml>=5.1", "skimage-metrics": "scikit-image>=0.16",
+    "torch-typed-constructor": "torch>=0.4",
 }
 
 
@@ -383,8 +402,10 @@ def variable(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
 def volatile(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     """``volatile=`` dropped (torch >= 0.4 ignores it); the evaluation should run under
     ``torch.no_grad()``, which needs a look at its scope."""
+    ctx.note = ("not in a function, not a plain assignment, or training follows: wrap the "
+                "evaluation in `with torch.no_grad():` by hand")
     if not isinstance(node, cst.Call) or _kw(node, "volatile") is None:
-        return None
+        return None  # torch-variable already removed the Variable call
     return _without(node, {"volatile"}), False
 
 
@@ -552,10 +573,67 @@ def cxx_std(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     return node.with_changes(value=node.prefix + node.quote + new + node.quote), True
 
 
+def _version_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """``M.__version__`` in ``float(M.__version__[:3])``, else None."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "float" and len(node.args) == 1):
+        return None
+    sub = node.args[0].value
+    if not (isinstance(sub, cst.Subscript) and len(sub.slice) == 1
+            and isinstance(sub.slice[0].slice, cst.Slice)):
+        return None
+    sl = sub.slice[0].slice
+    if sl.lower is not None or sl.step is not None or not (
+            isinstance(sl.upper, cst.Integer) and sl.upper.value == "3"):
+        return None
+    return sub.value
+
+
+def version_parse(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``float(torch.__version__[:3]) >= 1.7`` -> ``tuple(int(p) for p in
+    torch.__version__.split(".")[:2]) >= (1, 7)`` (the major.minor comparison the slice
+    meant, right for 1.10 and 2.14 too: proven); ``torch.__version__ >= "1.7"`` ->
+    ``packaging.version.parse(...) >= packaging.version.parse("1.7")`` (needs packaging);
+    a bare slice or ``.split(".")``: no automatic rewrite."""
+    if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
+        return None
+    left, comp = node.left, node.comparisons[0]
+    right = comp.comparator
+    for a, b, put in ((left, right, "left"), (right, left, "right")):
+        ver = _version_of(a)
+        if ver is not None and isinstance(b, (cst.Float, cst.Integer)):
+            parts = repr(float(b.evaluated_value)).split(".")  # the value the float had
+            if len(parts) != 2 or not all(x.isdigit() for x in parts):
+                return None
+            code = ctx_code(ver)
+            new_a = cst.parse_expression(f'tuple(int(p) for p in {code}.split(".")[:2])')
+            new_b = cst.parse_expression(f"({int(parts[0])}, {int(parts[1])})")
+            if put == "left":
+                return node.with_changes(left=new_a, comparisons=[comp.with_changes(
+                    comparator=new_b)]), True
+            return node.with_changes(left=new_b, comparisons=[comp.with_changes(
+                comparator=new_a)]), True
+    if not isinstance(comp.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan,
+                                      cst.GreaterThanEqual)):
+        return None
+    parse = ctx.spell("packaging.version.parse")
+
+    def wrap(x: cst.BaseExpression) -> cst.BaseExpression:
+        return cst.Call(parse, [cst.Arg(x.with_changes(lpar=[], rpar=[]))])  # type: ignore
+
+    return node.with_changes(left=wrap(left), comparisons=[comp.with_changes(
+        comparator=wrap(right))]), None
+
+
+def ctx_code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
 NODES: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
-    "torch-data-item": data_item, "cpp-std": cxx_std,
+    "torch-data-item": data_item, "cpp-std": cxx_std, "torch-version-parse": version_parse,
 }
-NODE_TYPES = {"torch-data-item": cst.Subscript, "cpp-std": cst.SimpleString}
+NODE_TYPES = {"torch-data-item": cst.Subscript, "cpp-std": cst.SimpleString,
+              "torch-version-parse": (cst.Comparison, cst.Subscript, cst.Call)}
 LIST_DROP = {"cuda-drop-arch"}  # an entry of a list/tuple literal, dropped
 DROP_ASSERT = {"timm-version-guard"}  # an ``assert M.__version__ == ...`` statement
 GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <available>:``
@@ -564,7 +642,71 @@ GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <availabl
 def supported(codemod: Optional[str]) -> bool:
     return bool(codemod) and (codemod in RENAMES or codemod in MODULES or codemod in CALLS
                               or codemod in NODES or codemod in LIST_DROP or codemod in GUARD
-                              or codemod in DROP_ASSERT)
+                              or codemod in DROP_ASSERT or codemod in TYPED)
+
+
+# -- codemods on the call or attribute around a match ---------------------------------------
+
+DTYPES = {"Float": "float32", "Double": "float64", "Half": "float16", "BFloat16": "bfloat16",
+          "Byte": "uint8", "Char": "int8", "Short": "int16", "Int": "int32", "Long": "int64",
+          "Bool": "bool"}
+_SIZEY = re.compile(r"(?i)^(n|num\w*|size\w*|len|dim\w*|count|batch\w*)$|_(size|num|len|dim|"
+                    r"count)s?$")
+
+
+def _legacy_type(api: str) -> Tuple[Optional[str], bool]:
+    """(dtype name, on cuda) of ``torch.cuda.FloatTensor`` & co."""
+    last = api.rsplit(".", 1)[-1]
+    return DTYPES.get(last[:-len("Tensor")]), ".cuda." in api
+
+
+def typed_constructor(ctx: Context, m: Match, call: cst.Call) -> Out:
+    """``torch.FloatTensor(2, 3)`` -> ``torch.empty(2, 3, dtype=torch.float32)``,
+    ``torch.FloatTensor([1, 2])`` -> ``torch.tensor([1, 2], dtype=torch.float32)``, the
+    ``torch.cuda`` ones with ``device="cuda"``. One argument that is neither an integer nor a
+    list literal may be sizes, data or a tensor: the guess is left for review."""
+    dt, cuda = _legacy_type(m.api)
+    if dt is None or any(a.keyword is not None or a.star for a in call.args):
+        return None
+    args = list(call.args)
+    one = args[0].value if len(args) == 1 else None
+    data = isinstance(one, (cst.List, cst.Tuple, cst.ListComp))
+    sizes = one is None or isinstance(one, cst.Integer)
+    proven: Optional[bool] = None
+    if not (data or sizes):  # a name, call, ...: guess from its spelling, for review
+        proven = False
+        text = ctx_code(one) if one is not None else ""
+        data = not (_SIZEY.search(text.split(".")[-1]) or text.startswith("len("))
+        ctx.note = ("one argument that is not a literal: sizes (torch.empty), data "
+                    "(torch.tensor) or a tensor (.to(dtype)); the suggestion guesses from its name")
+    if not args:
+        args = [cst.Arg(cst.Integer("0"))]
+    new = _with_kw(cst.Call(ctx.spell("torch.tensor" if data else "torch.empty"), args),
+                   "dtype", ctx.spell(f"torch.{dt}"))
+    if cuda:
+        new = _with_kw(new, "device", _string("cuda"))
+    return new, proven
+
+
+def typed_type(ctx: Context, m: Match, call: cst.Call) -> Out:
+    """``x.type(torch.cuda.FloatTensor)`` -> ``x.to(device="cuda", dtype=torch.float32)``
+    (``.type`` to a CPU type also moves a CUDA tensor to the CPU)."""
+    dt, cuda = _legacy_type(m.api)
+    if dt is None or not isinstance(call.func, cst.Attribute):
+        return None
+    new = cst.Call(cst.Attribute(call.func.value, cst.Name("to")))
+    new = _with_kw(new, "device", _string("cuda" if cuda else "cpu"))
+    return _with_kw(new, "dtype", ctx.spell(f"torch.{dt}")), None
+
+
+TYPED = {"torch-typed-constructor"}  # a name whose call (or .type(...) call) is rewritten
+DIST_VERSION = {"pkg-resources"}  # get_distribution(x).version -> importlib.metadata.version(x)
+
+
+def _parent_handled(m: Match) -> bool:
+    """A match its enclosing call or attribute rewrites (the name alone is not changed)."""
+    code = m.rule.codemod
+    return code in TYPED or (code in DIST_VERSION and m.api.endswith(".get_distribution"))
 
 
 # -- the transformer -------------------------------------------------------------------------
@@ -594,6 +736,8 @@ class _Migrator(cst.CSTTransformer):
         self.outcomes: List[Outcome] = []
         self.done: Set[int] = set()
         self.tests: List[str] = []  # the conditions of the enclosing if statements
+        self.scoped: Set[int] = set()  # volatile matches a ``with torch.no_grad():`` takes
+        self.blocks: List[Optional[Tuple[int, List[Match]]]] = []  # see visit_IndentedBlock
 
     def _pos(self, node: cst.CSTNode) -> Optional[Span]:
         try:
@@ -606,11 +750,14 @@ class _Migrator(cst.CSTTransformer):
         self.done.add(id(m))
         if out is None:
             self.ctx.settle(False)
-            self.outcomes.append(Outcome(m, m.text, "", False, True, "no automatic rewrite"))
+            self.outcomes.append(Outcome(m, m.text, "", False, True,
+                                         self.ctx.note or "no automatic rewrite"))
+            self.ctx.note = ""
             return updated
         new, proven = out
         if new.deep_equals(updated):
             self.ctx.settle(False)
+            self.ctx.note = ""
             return updated
         apply = self.decide(m, proven)
         self.ctx.settle(apply)
@@ -630,6 +777,8 @@ class _Migrator(cst.CSTTransformer):
             code = m.rule.codemod or ""
             # several nodes share a span (an Expr and its Call, an Arg and its value):
             # each codemod takes the node type it rewrites
+            if _parent_handled(m) or id(m) in self.scoped:
+                continue  # done by the enclosing call / attribute / block
             if code in RENAMES or code in MODULES:
                 if code in NEEDS_CALL or not isinstance(original, (cst.Attribute, cst.Name)):
                     continue  # NEEDS_CALL: done by the call's hook
@@ -640,6 +789,10 @@ class _Migrator(cst.CSTTransformer):
                 result = self._record(m, original, NODES[code](self.ctx, m, result), result)
         if isinstance(original, cst.Call) and isinstance(result, cst.Call):
             result = self._hooks(original, result)
+            if isinstance(result, cst.Call):
+                result = self._typed(original, result)
+        if isinstance(original, cst.Attribute) and isinstance(result, cst.Attribute):
+            result = self._dist_version(original, result)
         if isinstance(original, (cst.List, cst.Tuple)) and isinstance(result, type(original)):
             result = self._drop_entries(original, result)
         return super().on_leave(original, result)  # the leave_<Type> methods below
@@ -660,6 +813,44 @@ class _Migrator(cst.CSTTransformer):
                     out = (new.with_changes(func=func[0]), proven)  # type: ignore[union-attr]
             call = self._record(m, original, out, call)  # type: ignore[assignment]
         return call
+
+    def _matches(self, node: cst.CSTNode, codes: Set[str]) -> List[Match]:
+        pos = self._pos(node)
+        return [m for m in self.index.get(pos, ()) if m.rule.codemod in codes] if pos else []
+
+    def _typed(self, original: cst.Call, call: cst.Call) -> cst.CSTNode:
+        """A legacy typed constructor called, or given to ``.type(...)``."""
+        for m in self._matches(original.func, TYPED):
+            return self._record(m, original, typed_constructor(self.ctx, m, call), call)
+        func, args = original.func, original.args
+        if isinstance(func, cst.Attribute) and func.attr.value == "type" and len(args) == 1 \
+                and args[0].keyword is None and not args[0].star:
+            for m in self._matches(args[0].value, TYPED):
+                return self._record(m, original, typed_type(self.ctx, m, call), call)
+        return call
+
+    def _dist_version(self, original: cst.Attribute, node: cst.Attribute) -> cst.CSTNode:
+        """``pkg_resources.get_distribution(x).version`` -> ``importlib.metadata.version(x)``;
+        proven unless the file catches ``DistributionNotFound`` (importlib raises
+        ``PackageNotFoundError``)."""
+        call = original.value
+        if original.attr.value != "version" or not isinstance(call, cst.Call) or \
+                not isinstance(node.value, cst.Call):
+            return node
+        for m in self._matches(call.func, DIST_VERSION):
+            if not m.api.endswith(".get_distribution"):
+                continue
+            args = node.value.args
+            if len(args) != 1 or args[0].keyword is not None or args[0].star:
+                return self._record(m, original, None, node)
+            new = cst.Call(self.ctx.spell("importlib.metadata.version"),
+                           [args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            proven = None if "DistributionNotFound" in self.module.code else True
+            if proven is None:
+                self.ctx.note = "the file catches DistributionNotFound: importlib.metadata " \
+                                "raises PackageNotFoundError"
+            return self._record(m, original, (new, proven), node)
+        return node
 
     def _drop_entries(self, original: Union[cst.List, cst.Tuple],
                       node: Union[cst.List, cst.Tuple]) -> cst.CSTNode:
@@ -773,12 +964,11 @@ class _Migrator(cst.CSTTransformer):
                 body.append(upd)
                 continue
             new = rewrite_import(self.ctx, upd, list(dict.fromkeys(codes)))  # type: ignore
+            if new is None:  # a name without a new spelling: reviewed, unless a cleanup
+                body.append(upd)  # removes the import (see migrate_source)
+                continue
             for m in ms:
                 self.done.add(id(m))
-            if new is None:
-                continue_with = upd
-                body.append(continue_with)
-                continue
             after = "\n".join(self.module.code_for_node(s).strip() for s in new) or "(removed)"
             before = self.module.code_for_node(orig)
             if new == [upd] or after == before.strip():
@@ -803,18 +993,102 @@ class _Migrator(cst.CSTTransformer):
         body = [s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for s in body]
         return updated.with_changes(body=body)
 
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.blocks.append(self._volatile_start(node))
+
+    def _volatile_start(self, node: cst.IndentedBlock) -> Optional[Tuple[int, List[Match]]]:
+        """(index of the first statement, the matches) when this function block creates a
+        ``Variable(..., volatile=True)`` in a plain assignment and nothing from there to the
+        block's end trains (``.backward(``, ``.step(``, ``zero_grad(``): that rest of the block
+        then runs under ``torch.no_grad()``, which is what volatile meant."""
+        if not self.ctx.params:
+            return None
+        for i, stmt in enumerate(node.body):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Assign)):
+                continue
+            if not self._volatile_in(stmt):
+                continue
+            rest = "".join(self.module.code_for_node(x) for x in node.body[i:])
+            if re.search(r"\.\s*(backward|step)\s*\(|zero_grad\s*\(", rest):
+                return None
+            found: List[Match] = []
+            for x in node.body[i:]:
+                found += self._volatile_in(x)
+            self.scoped.update(id(m) for m in found)
+            return i, found
+        return None
+
+    def _volatile_in(self, node: cst.CSTNode) -> List[Match]:
+        out: List[Match] = []
+        for call in _calls(node):
+            out += [m for m in self._matches(call, VOLATILE) if id(m) not in self.scoped]
+        return out
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock
                             ) -> cst.IndentedBlock:
+        start = self.blocks.pop()
+        if start is not None:
+            updated = self._no_grad(original, updated, *start)
         if not updated.body:
             return updated.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
         return updated
+
+    def _no_grad(self, original: cst.IndentedBlock, updated: cst.IndentedBlock, i: int,
+                 found: List[Match]) -> cst.IndentedBlock:
+        region = [s.visit(_DropVolatile()) for s in updated.body[i:]]
+        region[0] = region[0].with_changes(leading_lines=())  # type: ignore[union-attr]
+        new = cst.With(items=[cst.WithItem(cst.Call(self.ctx.spell("torch.no_grad")))],
+                       body=cst.IndentedBlock(region),  # type: ignore[arg-type]
+                       leading_lines=updated.body[i].leading_lines)  # type: ignore[union-attr]
+        apply = all(self.decide(m, True) for m in found)
+        self.ctx.settle(apply)
+        after = cst.Module([]).code_for_node(new.with_changes(leading_lines=())).strip()
+        first = original.body[i].with_changes(leading_lines=())  # type: ignore[union-attr]
+        for k, m in enumerate(found):
+            self.done.add(id(m))
+            self.outcomes.append(Outcome(
+                m, self.module.code_for_node(first).strip() if k == 0 else m.text,
+                after if k == 0 else "(inside the same torch.no_grad() block)", apply,
+                not apply, "the rest of the function body runs under torch.no_grad()"))
+        if not apply:
+            return updated
+        return updated.with_changes(body=list(updated.body[:i]) + [new])
+
+
+VOLATILE = {"torch-volatile-no-grad"}
+
+
+def _calls(node: cst.CSTNode) -> List[cst.Call]:
+    class V(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: List[cst.Call] = []
+
+        def visit_Call(self, n: cst.Call) -> None:
+            self.found.append(n)
+
+    v = V()
+    node.visit(v)
+    return v.found
+
+
+class _DropVolatile(cst.CSTTransformer):
+    """``volatile=`` dropped from every call (only ``Variable`` takes it)."""
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        return _without(updated, {"volatile"}) if _kw(updated, "volatile") else updated
 
 
 # codemod -> the imports its rewrites may leave unused: (module, name) of ``from module import
 # name``, or ("", module) of ``import module``; removed once nothing uses the name
 CLEANUP = {"torch-variable": (("torch.autograd", "Variable"),
                               ("torch.autograd.variable", "Variable")),
-           "pkg-resources-parse-version": (("", "pkg_resources"),)}
+           "pkg-resources-parse-version": (("", "pkg_resources"),),
+           "pkg-resources": (("", "pkg_resources"), ("pkg_resources", "get_distribution")),
+           "py-imp": (("", "imp"), ("imp", "reload")),
+           "torch-typed-constructor": tuple(
+               (mod, f"{d}Tensor") for mod in ("torch", "torch.cuda") for d in DTYPES)}
 
 
 class _DropImports(cst.CSTTransformer):
@@ -928,6 +1202,7 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     mig = _Migrator(ctx, module, index, decide)
     new = wrapper.visit(mig)
+    removed: List[str] = []
     for code, imports in CLEANUP.items():
         first = next((o for o in mig.outcomes if o.applied and o.match.rule.codemod == code), None)
         unused = {(mod, name) for mod, name in imports if not _uses_name(new, name)}
@@ -936,6 +1211,16 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
             new = new.visit(drop)
             if drop.removed:
                 first.note = "also removed: " + "; ".join(drop.removed)
+                removed += drop.removed
+    for m in (m for ms in index.values() for m in ms):  # import lines the cleanup removed
+        node = m.node
+        if id(m) in mig.done or type(node).__name__ not in ("Import", "ImportFrom"):
+            continue
+        gone = [r for r in removed if m.text in r.split()]
+        if gone and m.rule.codemod in CLEANUP:
+            mig.done.add(id(m))
+            outcomes_note = "the rewrite of its uses left it unused"
+            mig.outcomes.append(Outcome(m, gone[0], "(removed)", True, False, outcomes_note))
     if ctx.need:
         new = _add_imports(new, ctx.need)
     outcomes = mig.outcomes
