@@ -207,3 +207,15 @@ def test_ffi_build_script_is_never_run(tmp_path: Path) -> None:
     assert "bindings_repro.cpp" in res.files_changed  # header outside the tree: not read
     assert "m.def(" not in (tmp_path / "bindings_repro.cpp").read_text()
     assert not (tmp_path / "ran").exists()
+
+
+def test_matcher_needles_never_skip_a_match() -> None:
+    from repro_core.match.cpp import needles
+
+    assert needles(r"\bTHCudaMalloc\s*\(|\bTHCudaFree\s*\(") == ("THCudaMalloc", "THCudaFree")
+    assert needles(r"\bAT_ASSERTM\s*\(") == ("AT_ASSERTM",)
+    assert needles(r"AT_DISPATCH_\w+\s*\(") == ("AT_DISPATCH_",)
+    assert needles(r"THCudaCheckX?\(") == ()  # its last letter is optional: no needle
+    assert needles(r"(AT_CHECK|TORCH_CHECK)\(") == ()  # a group first: no needle
+    assert needles(r"AT_ERRORS+") == ("AT_ERROR",)
+    assert needles(r"#\s*include") == ()

@@ -14,7 +14,7 @@ from repro_core.match.span import Lines, Match
 _COMMENTS = re.compile(r"//[^\r\n]*|/\*.*?\*/", re.S)
 _NOT_NEWLINE = re.compile(r"[^\r\n]")
 
-Compiled = Tuple[Rule, "re.Pattern[str]", Optional["re.Pattern[str]"]]
+Compiled = Tuple[Rule, "re.Pattern[str]", Optional["re.Pattern[str]"], Tuple[str, ...]]
 
 
 def _blank(m: "re.Match[str]") -> str:
@@ -26,9 +26,43 @@ def code_only(text: str) -> str:
     return _COMMENTS.sub(_blank, text)
 
 
+_LEAD = re.compile(r"(?:\\b)?([A-Za-z_]\w{3,})")
+
+
+def needles(pattern: str) -> Tuple[str, ...]:
+    """Words one of which every match of ``pattern`` contains: the leading literal word (4+
+    characters, after an optional ``\\b``) of each top-level alternative; () when an
+    alternative has none. A source without any is not searched (Python's re has no fast
+    path for a pattern that starts with ``\\b``)."""
+    alts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            alts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alts.append(pattern[start:])
+    out = []
+    for a in alts:
+        m = _LEAD.match(a)
+        if not m or (m.end() < len(a) and a[m.end()] in "?*{|"):
+            return ()
+        word = m.group(1)
+        out.append(word if m.end() == len(a) or a[m.end()] != "+" else word[:-1])
+    return tuple(out)
+
+
 @lru_cache(maxsize=8)
 def _compiled(rules: Tuple[Rule, ...]) -> Tuple[Compiled, ...]:
-    return tuple((r, re.compile(p.value, re.M), re.compile(p.file, re.M) if p.file else None)
+    return tuple((r, re.compile(p.value, re.M), re.compile(p.file, re.M) if p.file else None,
+                  needles(p.value))
                  for r in rules for p in r.patterns if p.kind == "regex")
 
 
@@ -41,7 +75,9 @@ def find(path: str, text: str, rules: Optional[Sequence[Rule]] = None,
     code = code_only(text)
     lines: Optional[Lines] = None
     out = []
-    for r, rx, file_rx in pats:
+    for r, rx, file_rx, words in pats:
+        if words and not any(w in code for w in words):
+            continue
         if file_rx is not None and not extension and not file_rx.search(code):
             continue
         for m in rx.finditer(code):
