@@ -219,3 +219,19 @@ def test_matcher_needles_never_skip_a_match() -> None:
     assert needles(r"(AT_CHECK|TORCH_CHECK)\(") == ()  # a group first: no needle
     assert needles(r"AT_ERRORS+") == ("AT_ERROR",)
     assert needles(r"#\s*include") == ()
+
+
+def test_ffi_object_built_from_another_name_stands_for_the_cu_beside_it(tmp_path: Path) -> None:
+    # faster-rcnn.pytorch's make.sh: nvcc -c -o roi_pooling.cu.o roi_pooling_kernel.cu
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "roi_pooling_kernel.cu").write_text("__global__ void k() {}\n")
+    (tmp_path / "src" / "p.h").write_text("int p_forward(THCudaTensor *x, THCState *state);\n")
+    (tmp_path / "build.py").write_text(
+        "from torch.utils.ffi import create_extension\n"
+        "ffi = create_extension('_ext.p', headers=['src/p.h'], sources=['src/p.c'],\n"
+        "                       extra_objects=['src/roi_pooling.cu.o'], with_cuda=True)\n")
+    migrate(str(tmp_path), target=TARGET, mode="write", rules=["torch-utils-ffi"])
+    setup = (tmp_path / "setup_repro.py").read_text()
+    assert "CUDAExtension('_ext.p', [\n        'bindings_repro.cpp',\n        'src/p.c',\n" \
+           "        'src/roi_pooling_kernel.cu',\n    ])" in setup
+    assert "int p_forward(at::Tensor x);" in (tmp_path / "bindings_repro.cpp").read_text()

@@ -16,7 +16,7 @@ import ast
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 SETUP = "setup_repro.py"
 BINDINGS = "bindings_repro.cpp"
@@ -142,9 +142,12 @@ def parse_prototypes(text: str, header: str) -> List[Function]:
     return out
 
 
-def find(build: str, text: str, read: Callable[[str], Optional[str]]) -> List[FfiExtension]:
+def find(build: str, text: str, read: Callable[[str], Optional[str]],
+         files: Sequence[str] = ()) -> List[FfiExtension]:
     """The ``create_extension(...)`` calls of the build script ``build`` (tree-relative
-    path, its ``text``); ``read(rel)`` gives a tree file's text or None."""
+    path, its ``text``); ``read(rel)`` gives a tree file's text or None; ``files``: the
+    tree's files (a ``X.cu.o`` whose ``X.cu`` does not exist, built by a make.sh from
+    another name, stands for the ``.cu`` files beside it)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
@@ -167,8 +170,14 @@ def find(build: str, text: str, read: Callable[[str], Optional[str]]) -> List[Ff
         cuda = []
         for obj in _values(kw.get("extra_objects"), names):
             src = _norm(folder, obj[:-2]) if obj.endswith(".o") else None
-            if src and src.endswith(".cu") and read(src) is not None:
+            if not src or not src.endswith(".cu"):
+                continue
+            if read(src) is not None:
                 cuda.append(src)
+            else:
+                here = posixpath.dirname(src)
+                cuda += [f for f in files if f.endswith(".cu") and posixpath.dirname(f) == here
+                         and f not in cuda]
         functions: List[Function] = []
         for h in headers:
             htext = read(h)

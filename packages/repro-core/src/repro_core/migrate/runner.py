@@ -111,7 +111,8 @@ def _under(rel: str, dirs: Sequence[str]) -> bool:
 FFI_RULE = "torch-utils-ffi"
 
 
-def _ffi_port(root: str, rel: str, text: str, mode: str, apply: bool, changes: List[Change],
+def _ffi_port(root: str, rel: str, text: str, tree: Sequence[str], mode: str, apply: bool,
+              changes: List[Change],
               review: List[Change], failed: List[Failure], changed_files: List[str],
               diffs: List[str]) -> None:
     """The cpp_extension port skeleton of each ``create_extension(...)`` in ``rel``: NEW files
@@ -119,7 +120,7 @@ def _ffi_port(root: str, rel: str, text: str, mode: str, apply: bool, changes: L
     file is never overwritten (the same text: already done)."""
     from repro_core.migrate import ffi
 
-    for ext in ffi.find(rel, text, lambda p: _read(root, p)[0]):
+    for ext in ffi.find(rel, text, lambda p: _read(root, p)[0], tree):
         files = ext.files()
         todo = {p: t for p, t in files.items() if _read(root, p)[0] != t}
         if not todo:
@@ -205,10 +206,10 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
             if why:
                 failed.append(Failure(rel, why))
             continue
-        if ffi_on and rel.lower().endswith(".py") and "create_extension" in text:
-            _ffi_port(root, rel, text, mode, FFI_RULE in named, changes, review, failed,
-                      changed_files, diffs)
         try:
+            if ffi_on and rel.lower().endswith(".py") and "create_extension" in text:
+                _ffi_port(root, rel, text, files, mode, FFI_RULE in named, changes, review,
+                          failed, changed_files, diffs)
             if rel.lower().endswith(".py"):
                 if not py_rules or matcher.prefilter(text) is not None:
                     continue
