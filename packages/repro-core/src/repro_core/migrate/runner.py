@@ -112,9 +112,8 @@ FFI_RULE = "torch-utils-ffi"
 
 
 def _ffi_port(root: str, rel: str, text: str, tree: Sequence[str], mode: str, apply: bool,
-              changes: List[Change],
-              review: List[Change], failed: List[Failure], changed_files: List[str],
-              diffs: List[str]) -> None:
+              changes: List[Change], review: List[Change], failed: List[Failure],
+              changed_files: List[str], diffs: List[str]) -> None:
     """The cpp_extension port skeleton of each ``create_extension(...)`` in ``rel``: NEW files
     beside it, written only when the rule is named (``--rules torch-utils-ffi``); an existing
     file is never overwritten (the same text: already done)."""
@@ -229,7 +228,7 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
                 if not ms:
                     continue
                 new, outcomes = migrate_cpp(text, ms, decide)
-                for _ in range(8):  # the matcher reports one match per pattern and line
+                for _ in range(8):  # an edit overlapping an applied one waits for the next pass
                     more = match_cpp.find(rel, new, cpp_rules, extension=ext)
                     again, extra = migrate_cpp(new, more, decide)
                     if again == new:
