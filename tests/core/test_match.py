@@ -87,6 +87,7 @@ def test_cpp_spans_are_exact():
         ("cpp-thc-include", 1, 0, 1, 14, "#include <THC/"),
         ("cpp-thcudacheck", 3, 13, 3, 25, "THCudaCheck("),
         ("cpp-thcstate", 4, 19, 4, 27, "THCState"),
+        ("cpp-thcstate", 4, 57, 4, 69, "getTHCState("),  # every match, not one per line
         ("cpp-thcudacheck", 6, 0, 6, 13, "THCudaCheck ("),
     }
     for m in found:

@@ -372,9 +372,10 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
             continue
         sev = _severity(line)
         hits = list(dict.fromkeys(r for r, t in _rule_texts() if t in line))
-        if any(r.source == "cpp" for r in hits):
+        if sev != "error" and any(r.source == "cpp" for r in hits):
             # a C++ rule whose pattern misses the source line the compiler quoted (a generic
-            # deprecation warning on other code) is not what this line is about
+            # deprecation warning on other code) is not what this line is about; an error
+            # text is specific, and may be quoted inside a torch macro (AT_DISPATCH in 2.14)
             code = _excerpt(logl, i)
             hits = [r for r in hits if r.source != "cpp" or code is None
                     or any(re.search(p.value, code[1]) for p in r.patterns)]

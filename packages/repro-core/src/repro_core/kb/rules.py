@@ -17,7 +17,9 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"version_string": [module...]}``          ``M.__version__`` read as a string: sliced
                                                (``[:3]``), ``.split(".")``, or ordered against a
                                                string literal (``>= "1.7"``)
-C++/CUDA sources (``"source": "cpp"``): ``{"regex": ...}`` per line, comments removed.
+C++/CUDA sources (``"source": "cpp"``): ``{"regex": ..., "file": regex}`` searched in the
+  source with comments removed (a match may span lines); with ``file``, only in a source that
+  also matches that regex (e.g. an extension: one that includes pybind11).
 Requirements (``"source": "requirements"``): ``{"requirement": name, "pinned": spec}``.
 
 ``bound`` is a PEP 508 requirement (``torch<1.8`` for an old API, ``torch>=2.0`` for a new one);
@@ -45,7 +47,7 @@ PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
                "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
                "node": (), "py2": (), "version_assert": (), "version_string": ()},
-    "cpp": {"regex": ()},
+    "cpp": {"regex": ("file",)},
     "requirements": {"requirement": ("pinned",)},
 }
 _FIELDS = {"id", "library", "source", "patterns", "message", "fix", "safety", "bound", "hard",
@@ -69,6 +71,7 @@ class Pattern:
     index: Optional[int] = None  # subscript_attr: the constant index
     receiver: str = ""  # subscript_attr: regex the receiver's dotted name must contain
     pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
+    file: str = ""  # regex: regex the whole source (comments removed) must also match
 
     @property
     def value(self) -> str:
@@ -145,6 +148,7 @@ _CHECKS = {
     "receiver": (_regex, "a regular expression"),
     "string": (_regex, "a regular expression"),
     "regex": (_regex, "a regular expression"),
+    "file": (_regex, "a regular expression"),
     "node": (lambda v: isinstance(v, str) and v.isidentifier(), "an ast node type name"),
     "version_assert": (_strings, "a non-empty list of module names"),
     "version_string": (_strings, "a non-empty list of module names"),
@@ -176,7 +180,8 @@ def _pattern(p: Any, source: str, where: str) -> Pattern:
         kind=kind, values=() if kind == "py2" else tuple(v) if isinstance(v, list) else (v,),
         prefix=p.get("prefix", False), keyword=tuple(p.get("keyword", ())),
         no_keyword=tuple(p.get("no_keyword", ())), arg0=tuple(p.get("arg0", ())),
-        index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""))
+        index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""),
+        file=p.get("file", ""))
 
 
 def parse_rule(row: Any, where: str) -> Rule:

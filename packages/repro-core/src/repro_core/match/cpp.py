@@ -1,5 +1,7 @@
-"""C/C++/CUDA sources: each cpp rule's regex searched line by line, comments removed (the
-first match of each pattern per line)."""
+"""C/C++/CUDA sources: each cpp rule's regex searched in the source with comments removed
+(every match; one may span lines, as a call split over lines does). A pattern with a ``file``
+regex matches only in a source that also matches it (``extension=True``: the caller knows the
+source is an extension's, e.g. a setup.py builds it)."""
 
 import re
 from functools import lru_cache
@@ -7,40 +9,87 @@ from typing import List, Optional, Sequence, Tuple
 
 from repro_core.kb.rules import Rule
 from repro_core.kb.rules import rules as kb_rules
-from repro_core.match.span import NEWLINE, Lines, Match
+from repro_core.match.span import Lines, Match
 
 _COMMENTS = re.compile(r"//[^\r\n]*|/\*.*?\*/", re.S)
 _NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+Compiled = Tuple[Rule, "re.Pattern[str]", Optional["re.Pattern[str]"], Tuple[str, ...]]
 
 
 def _blank(m: "re.Match[str]") -> str:
     return _NOT_NEWLINE.sub(" ", m.group(0))  # same length, same lines
 
 
+def code_only(text: str) -> str:
+    """``text`` with its comments blanked (same length, same line breaks)."""
+    return _COMMENTS.sub(_blank, text)
+
+
+_LEAD = re.compile(r"(?:\\b)?([A-Za-z_]\w{3,})")
+
+
+def needles(pattern: str) -> Tuple[str, ...]:
+    """Words one of which every match of ``pattern`` contains: the leading literal word (4+
+    characters, after an optional ``\\b``) of each top-level alternative; () when an
+    alternative has none. A source without any is not searched (Python's re has no fast
+    path for a pattern that starts with ``\\b``)."""
+    alts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            alts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    alts.append(pattern[start:])
+    out = []
+    for a in alts:
+        m = _LEAD.match(a)
+        if not m or (m.end() < len(a) and a[m.end()] in "?*{|"):
+            return ()
+        word = m.group(1)
+        out.append(word if m.end() == len(a) or a[m.end()] != "+" else word[:-1])
+    return tuple(out)
+
+
 @lru_cache(maxsize=8)
-def _compiled(rules: Tuple[Rule, ...]) -> Tuple[Tuple[Rule, "re.Pattern[str]"], ...]:
-    return tuple((r, re.compile(p.value)) for r in rules for p in r.patterns if p.kind == "regex")
+def _compiled(rules: Tuple[Rule, ...]) -> Tuple[Compiled, ...]:
+    return tuple((r, re.compile(p.value, re.M), re.compile(p.file, re.M) if p.file else None,
+                  needles(p.value))
+                 for r in rules for p in r.patterns if p.kind == "regex")
 
 
-def find(path: str, text: str, rules: Optional[Sequence[Rule]] = None) -> List[Match]:
-    """The cpp rules (default: the knowledge base's) matched in one C++/CUDA source, in line
-    order; a match's span is the regex match without surrounding blanks."""
+def find(path: str, text: str, rules: Optional[Sequence[Rule]] = None,
+         extension: bool = False) -> List[Match]:
+    """The cpp rules (default: the knowledge base's) matched in one C++/CUDA source, in text
+    order; a match's span is the regex match without surrounding blanks, its ``api`` that text
+    with whitespace runs collapsed when it spans lines."""
     pats = _compiled(tuple(kb_rules(kind="cpp") if rules is None else rules))
-    code = _COMMENTS.sub(_blank, text)
+    code = code_only(text)
     lines: Optional[Lines] = None
     out = []
-    pos = 0
-    for nl in [*NEWLINE.finditer(code), None]:
-        end = nl.start() if nl else len(code)
-        line = code[pos:end]
-        if line.strip():
-            for r, rx in pats:
-                m = rx.search(line)
-                if m:
-                    api = m.group(0)
-                    s = pos + m.start() + len(api) - len(api.lstrip())
-                    e = pos + m.end() - (len(api) - len(api.rstrip()))
-                    lines = lines or Lines(text)
-                    out.append(lines.match(r, path, s, max(s, e), api.strip()))
-        pos = nl.end() if nl else end
+    for r, rx, file_rx, words in pats:
+        if words and not any(w in code for w in words):
+            continue
+        if file_rx is not None and not extension and not file_rx.search(code):
+            continue
+        for m in rx.finditer(code):
+            api = m.group(0)
+            s = m.start() + len(api) - len(api.lstrip())
+            e = m.end() - (len(api) - len(api.rstrip()))
+            api = api.strip()
+            if "\n" in api or "\r" in api:
+                api = " ".join(api.split())
+            if not api:
+                continue
+            lines = lines or Lines(text)
+            out.append(lines.match(r, path, s, max(s, e), api))
+    out.sort(key=lambda m: (m.start, m.end))
     return out

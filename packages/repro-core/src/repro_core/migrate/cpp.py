@@ -4,7 +4,7 @@ code tokens change. Each codemod turns the matched text (and, for calls whose ar
 change, the call up to its closing parenthesis) into the ATen / c10 spelling."""
 
 import re
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from repro_core.match.span import Lines, Match
 from repro_core.migrate.python import Outcome
@@ -93,6 +93,29 @@ def _sub(pattern: str, repl: str) -> Callable[[str, Match], Optional[Edit]]:
     return edit
 
 
+def _check_false(text: str, m: Match) -> Optional[Edit]:
+    """``AT_ERROR(args)`` -> ``TORCH_CHECK(false, args)`` (arguments and layout kept)."""
+    open_at = text.find("(", m.start)
+    close = _close(text, open_at) if open_at >= 0 else None
+    if close is None:
+        return None
+    empty = not text[open_at + 1:close - 1].strip()
+    return m.start, (close if empty else open_at + 1), (
+        "TORCH_CHECK(false)" if empty else "TORCH_CHECK(false, ")
+
+
+def _extension_h(text: str, m: Match) -> Optional[Edit]:
+    """``#include <torch/torch.h>`` -> ``<torch/extension.h>``; the line goes when the source
+    already includes torch/extension.h."""
+    lines = Lines(text)
+    start = lines.offset(m.line, 0)
+    end = start + len(lines.line(m.line))
+    if re.search(r"#\s*include\s*[<\"]torch/extension\.h[>\"]", text):
+        nl = lines.offset(m.line + 1, 0) if m.line < len(lines.starts) else end
+        return start, nl, ""
+    return start, end, text[start:end].replace("torch/torch.h", "torch/extension.h")
+
+
 def _dispatch(text: str, m: Match) -> Optional[Edit]:
     i = m.text.rfind(".type()")
     return None if i < 0 else (m.start + i, m.start + i + len(".type()"), ".scalar_type()")
@@ -157,7 +180,10 @@ def _include(text: str, m: Match) -> Optional[Edit]:
 
 CODEMODS: Dict[str, Callable[[str, Match], Optional[Edit]]] = {
     "cpp-thcudacheck": _rename("C10_CUDA_CHECK"), "cpp-thcceildiv": _rename("at::ceil_div"),
-    "cpp-at-check": _rename("TORCH_CHECK"),
+    "cpp-at-check": _rename("TORCH_CHECK"), "cpp-at-error": _check_false,
+    "cpp-at-assert": _rename("TORCH_INTERNAL_ASSERT"), "cpp-at-assertm": _rename("TORCH_CHECK"),
+    "cpp-torch-extension-h": _extension_h,
+    "cpp-type-scalar-type": _sub(r"\.type\(\)\s*\.\s*scalarType\s*\(\s*\)", ".scalar_type()"),
     "cpp-type-is-cuda": _sub(r"\.type\(\)\s*\.\s*is_cuda\s*\(", ".is_cuda("),
     "cpp-data-ptr": _sub(r"\.data<", ".data_ptr<"),
     "cpp-dispatch-scalar-type": _dispatch, "cpp-thcstate": _thcstate,
@@ -173,13 +199,16 @@ def migrate_cpp(text: str, matches: Sequence[Match],
     lits = _literals(text)
     edits: List[Tuple[Edit, Match]] = []
     outcomes: List[Outcome] = []
+    listed: Set[Tuple[str, int]] = set()
     for m in matches:
         if any(s <= m.start < e for s, e in lits):
             continue  # inside a string literal: not code
         fn = CODEMODS.get(m.rule.codemod or "")
         e = fn(text, m) if fn else None
         if e is None:
-            outcomes.append(Outcome(m, m.text, "", False, True, note="no automatic rewrite"))
+            if (m.rule.id, m.line) not in listed:  # one review item per rule and line
+                listed.add((m.rule.id, m.line))
+                outcomes.append(Outcome(m, m.text, "", False, True, note="no automatic rewrite"))
             continue
         apply = decide(m, True if m.rule.codemod in PROVEN else None)
         outcomes.append(Outcome(m, text[e[0]:e[1]], e[2], apply, not apply))

@@ -2,12 +2,13 @@
 
 import difflib
 import os
+import re
 import stat
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from repro_core import kb
 from repro_core.errors import ReproError
-from repro_core.fsutil import atomic_write
+from repro_core.fsutil import SkippedFile, atomic_write, read_bytes_inside
 from repro_core.kb.rules import Rule
 from repro_core.match import cpp as match_cpp
 from repro_core.match import python as match_python
@@ -72,24 +73,80 @@ def _files(root: str) -> Iterable[str]:
 
 
 def _read(root: str, rel: str) -> Tuple[Optional[str], str]:
-    """(text, "") or (None, why): the file opened without following a link, UTF-8 only
-    (a file that is not is left alone rather than rewritten with replaced bytes)."""
-    full = os.path.join(root, rel)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    """(text, "") or (None, why): read through ``fsutil.read_bytes_inside`` as scan reads
+    (inside ``root`` only, no link followed, regular files only), UTF-8 only: a file that is
+    not is left alone rather than rewritten with replaced bytes (``read_text_inside`` replaces
+    them, fine for scanning, not for writing back)."""
     try:
-        fd = os.open(full, flags)
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return None, "not a regular file"
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        return None, f"cannot read: {e.strerror or e}"
-    if len(data) > MAX_BYTES or b"\0" in data[:8192]:
+        data = read_bytes_inside(root, rel, MAX_BYTES)
+    except SkippedFile as e:
+        return None, ("" if str(e).startswith("larger than") else f"not read: {e}")
+    if b"\0" in data[:8192]:
         return None, ""
     try:
         return data.decode("utf-8"), ""
     except UnicodeDecodeError as e:
         return None, f"not UTF-8 ({e.reason} at byte {e.start}); left alone"
+
+
+_CPP_EXTENSION = re.compile(r"\b(CppExtension|CUDAExtension|BuildExtension)\b")
+
+
+def _extension_dirs(root: str, files: Sequence[str]) -> List[str]:
+    """Folders (``""`` for the root) of the setup.py files that build a torch C++ extension:
+    the C/C++/CUDA sources under them are an extension's, as scan attributes them."""
+    out = []
+    for rel in files:
+        if rel.rsplit("/", 1)[-1] == "setup.py":
+            text, _ = _read(root, rel)
+            if text and _CPP_EXTENSION.search(text):
+                out.append(rel.rpartition("/")[0])
+    return out
+
+
+def _under(rel: str, dirs: Sequence[str]) -> bool:
+    return any(not d or rel.startswith(d + "/") for d in dirs)
+
+
+FFI_RULE = "torch-utils-ffi"
+
+
+def _ffi_port(root: str, rel: str, text: str, tree: Sequence[str], mode: str, apply: bool,
+              changes: List[Change], review: List[Change], failed: List[Failure],
+              changed_files: List[str], diffs: List[str]) -> None:
+    """The cpp_extension port skeleton of each ``create_extension(...)`` in ``rel``: NEW files
+    beside it, written only when the rule is named (``--rules torch-utils-ffi``); an existing
+    file is never overwritten (the same text: already done)."""
+    from repro_core.migrate import ffi
+
+    for ext in ffi.find(rel, text, lambda p: _read(root, p)[0], tree):
+        files = ext.files()
+        todo = {p: t for p, t in files.items() if _read(root, p)[0] != t}
+        if not todo:
+            continue  # written by an earlier run
+        clash = [p for p in todo if os.path.lexists(os.path.join(root, p))]
+        after = (f"new files {', '.join(files)} ({len(ext.functions)} C functions bound; "
+                 "port their bodies to ATen)")
+        c = Change(rel, FFI_RULE, "torch-ffi-port", ext.line, ext.col, ext.end_line,
+                   ext.end_col, ext.call, after, review=not apply,
+                   note="cpp_extension port skeleton: review it; nothing existing is changed")
+        if not apply or clash:
+            review.append(c)
+            for p in clash:
+                failed.append(Failure(p, "exists and differs from the port skeleton; left alone"))
+            continue
+        changes.append(c)
+        for p, t in todo.items():
+            changed_files.append(p)
+            if mode == "diff":
+                diffs.append("".join(difflib.unified_diff(
+                    [], t.splitlines(True), "/dev/null", f"b/{p}")))
+            elif mode == "write":
+                try:
+                    atomic_write(os.path.join(root, p), t.encode("utf-8"), overwrite=False)
+                except (ReproError, OSError) as e:
+                    failed.append(Failure(p, str(e)))
+                    changed_files.pop()
 
 
 def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: str = "check",
@@ -133,6 +190,8 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
         root, files = path, list(_files(path))
     else:
         root, files = os.path.dirname(path) or ".", [os.path.basename(path)]
+    ext_dirs = _extension_dirs(root, files) if cpp_rules else []
+    ffi_on = any(r.id == FFI_RULE for r in selected)
     changes: List[Change] = []
     review: List[Change] = []
     failed: List[Failure] = []
@@ -147,6 +206,9 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
                 failed.append(Failure(rel, why))
             continue
         try:
+            if ffi_on and rel.lower().endswith(".py") and "create_extension" in text:
+                _ffi_port(root, rel, text, files, mode, FFI_RULE in named, changes, review,
+                          failed, changed_files, diffs)
             if rel.lower().endswith(".py"):
                 if not py_rules or matcher.prefilter(text) is not None:
                     continue
@@ -161,12 +223,13 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
             else:
                 if not cpp_rules:
                     continue
-                ms = match_cpp.find(rel, text, cpp_rules)
+                ext = _under(rel, ext_dirs)
+                ms = match_cpp.find(rel, text, cpp_rules, extension=ext)
                 if not ms:
                     continue
                 new, outcomes = migrate_cpp(text, ms, decide)
-                for _ in range(8):  # the matcher reports one match per pattern and line
-                    more = match_cpp.find(rel, new, cpp_rules)
+                for _ in range(8):  # an edit overlapping an applied one waits for the next pass
+                    more = match_cpp.find(rel, new, cpp_rules, extension=ext)
                     again, extra = migrate_cpp(new, more, decide)
                     if again == new:
                         break
