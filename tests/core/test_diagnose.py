@@ -43,6 +43,8 @@ CASES = {
     "gcc-too-new": ("gcc-too-new", ("env", "NVCC_CCBIN=g++-15"), [3, 4]),
     "stale-ext": ("stale-extension", ("build", "/tmp/build/b3/stale_ext.so"), [19]),
     "cuda-call": ("no-nvidia-driver", None, [7]),
+    "pillow-numpy-typing": ("pillow-numpy-typing", ("pin", "pillow<10.4"), [9]),
+    "uv-sdist-build": ("sdist-build-failed", ("pin", "pyyaml>5.4.1"), [4]),
 }
 
 
@@ -209,3 +211,33 @@ def test_fixes_by_kind_for_a_retry_loop():
     assert [x.value for x in d.fixes(kinds=("pin",))] == [
         "torch<1.5", "torch<1.11", "torch<2.6"]
     assert run("weights").fixes(kinds=("env",)) == ()
+
+
+def test_a_warning_line_is_no_error():
+    # torch 1.x warns "Found no NVIDIA driver" when CUDA is first queried; only the
+    # RuntimeError of a real CUDA call (cuda-call.log) is the no-nvidia-driver error
+    text = ("/x/torch/cuda/__init__.py:52: UserWarning: CUDA initialization: Found no NVIDIA "
+            "driver on your system. Please check that you have an NVIDIA GPU\n"
+            "  return torch._C._cuda_getDeviceCount() > 0\n")
+    d = diagnose(text)
+    assert [(f.id, f.severity) for f in d.findings] == [("no-nvidia-driver", "warning")]
+    assert d.fixes() == ()
+    assert [f.severity for f in run("cuda-call").findings][:1] == ["error"]
+
+
+def test_a_repositorys_own_module_is_not_proposed_for_installation(tmp_path):
+    from repro_core.diagnose import own_module
+
+    (tmp_path / "implementations" / "acgan").mkdir(parents=True)
+    (tmp_path / "implementations" / "acgan" / "models.py").write_text("")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    assert own_module(str(tmp_path), "models") == "implementations/acgan"
+    assert own_module(str(tmp_path), "pkg.sub") == "."
+    assert own_module(str(tmp_path), "tensorboard") == ""
+    text = (LOGS / "tb.log").read_text(encoding="utf-8").replace("tensorboard", "models")
+    d = diagnose(text, repo=str(tmp_path))
+    top = d.findings[0]
+    assert top.id == "module-not-found" and top.fixes == ()
+    assert "the repository's own module (in implementations/acgan)" in top.advice
+    assert diagnose(text).findings[0].fixes[0].value == "models"  # without the repository

@@ -232,7 +232,7 @@ def test_a_candidate_that_cannot_be_locked_falls_back_to_the_next(repo, tmp_path
 
 
 def test_unknown_error_rejects_without_a_fix(repo, tmp_path):
-    steps = FakeSteps([(1, "Segmentation fault (core dumped)\n")])
+    steps = FakeSteps([(1, "loss is nan at step 3, stopping\n")])
     rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
                     progress=False)
     assert not rep.passed and all(a.rounds == 1 for a in rep.attempts)
@@ -432,3 +432,84 @@ def test_setup_folders_take_a_setup_py_beside_another_build_script(tmp_path):
         SimpleNamespace(build="setup.py:3 CUDAExtension (cuda)", path="a"),
         SimpleNamespace(build="", path=".")])
     assert setup_folders(report, str(tmp_path)) == ["a"]
+
+
+def test_the_own_module_is_not_even_proposed(repo, tmp_path):
+    # PyTorch-GAN: implementations/acgan/acgan.py imports its sibling models.py by bare name
+    (repo / "implementations" / "acgan").mkdir(parents=True)
+    (repo / "implementations" / "acgan" / "models.py").write_text("import torch\n")
+    steps = FakeSteps([(1, MISSING_LOCAL)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    max_rounds=2, progress=False)
+    diag = [s for s in rep.stages if s.name == "diagnose"]
+    assert diag and all(s.status == "failed" and "install models" not in s.summary
+                        for s in diag)
+    finding = diag[0].data["diagnosis"]["findings"][0]
+    assert finding["id"] == "module-not-found" and not finding["fixes"]
+    assert "the repository's own module (in implementations/acgan)" in finding["advice"]
+    assert not any(s.name == "fix" for s in rep.stages)
+
+
+UV_SDIST = (LOGS / "diagnose" / "uv-sdist-build.log").read_text()
+
+
+class SdistSteps(FakeSteps):
+    """The env of a lock that asks for ``pyyaml<6`` fails as uv fails on pyyaml 5.4.1's sdist
+    (tests/data/logs/diagnose/uv-sdist-build.log, its error in one line as uvtool gives it)."""
+
+    def env(self, lock, prefix):
+        if any(e.startswith("pyyaml<6") for e in self.calls[-1][1][1]):
+            self.calls.append(("env", prefix))
+            error = " ".join(x.strip() for x in UV_SDIST.splitlines()
+                             if x.startswith(("error:", "  cause:")))
+            raise ReproError(f"cannot install requirements.lock: {error}")
+        return super().env(lock, prefix)
+
+
+def test_an_unbuildable_sdist_bound_is_relaxed_in_a_new_lock(repo, tmp_path):
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+    steps = SdistSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.chosen == 1 and rep.rounds == 1
+    locks = [c[1][1] for c in steps.calls if c[0] == "lock"]
+    # the scan's bound, then the fix's requirement in its place (not beside it)
+    assert "pyyaml<6" in locks[0] and "pyyaml>5.4.1" in locks[1]
+    assert not any(e.startswith("pyyaml<") for e in locks[1])
+    names = _names(rep)
+    assert names[:9] == ["scan", "plan", "lock", "env", "diagnose", "fix", "lock", "env", "copy"]
+    fix = [s for s in rep.stages if s.name == "fix"][0]
+    assert fix.key == "c1.env1.fix" and fix.summary == "pin pyyaml>5.4.1 (new lock and env)"
+    assert "pin pyyaml>5.4.1" in rep.attempts[0].why
+
+
+def test_an_env_failure_diagnose_cannot_fix_ends_the_candidate(repo, tmp_path):
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+
+    class Broken(SdistSteps):
+        def env(self, lock, prefix):
+            self.calls.append(("env", prefix))
+            raise ReproError("cannot install requirements.lock: disk full")
+
+    steps = Broken([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert not rep.passed
+    assert all(a.why.startswith("env create failed: ") for a in rep.attempts)
+    assert steps.count("env") == len(rep.attempts)  # no second env for the same candidate
+
+
+def test_a_crash_at_exit_is_reported_as_such_and_the_next_candidate_tried(repo, tmp_path):
+    from repro_core.reproduce import signal_line
+
+    # the program's output ends normally; a warning on the way; then the signal
+    out = ("UserWarning: CUDA initialization: Found no NVIDIA driver on your system.\n"
+           "Training time 0:00:16\n\n" + signal_line(-11) + "\n")
+    steps = FakeSteps([(-11, out), (0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert signal_line(-11) == "repro reproduce: killed by signal SIGSEGV (exit -11)"
+    assert rep.passed and len(rep.attempts) == 2
+    first = rep.attempts[0]
+    assert first.outcome == "rejected" and first.rounds == 1
+    assert "exit-crash" in first.why and "no-nvidia-driver" not in first.why

@@ -40,6 +40,7 @@ STAGES = ("scan", "plan", "lock", "env", "copy", "migrate", "build", "smoke", "d
           "snapshot")
 STRATEGIES = ("auto", "exact", "forward-port")
 FIX_KINDS = ("pin", "install", "migrate", "env", "arch", "build")
+_PLAN_PINNED = ("torch", "torchvision", "torchaudio")  # never relaxed by an env repair
 JOURNAL = os.path.join(".reproduce", "journal.json")
 REPORT_JSON = "reproduce-report.json"
 REPORT_MD = "reproduce-report.md"
@@ -154,9 +155,12 @@ class Steps:
         """Run ``argv``; its output (stdout and stderr) goes to ``log``; the exit status."""
         with open(log, "wb") as out:
             try:
-                return subprocess.run(list(argv), cwd=cwd, env=env, stdout=out,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      timeout=timeout).returncode
+                rc = subprocess.run(list(argv), cwd=cwd, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    timeout=timeout).returncode
+                if rc < 0:  # a signal: say which, for diagnose (exit-crash)
+                    out.write(f"\n{signal_line(rc)}\n".encode())
+                return rc
             except subprocess.TimeoutExpired:
                 out.write(f"\nrepro reproduce: timed out after {timeout:.0f} s\n".encode())
                 return 124
@@ -164,11 +168,13 @@ class Steps:
                 out.write(f"\nrepro reproduce: cannot run {argv[0]}: {e.strerror}\n".encode())
                 return 127
 
-    def diagnose(self, text: str, hardware: Hardware) -> Dict[str, Any]:
-        """{"findings": [{"rule", "title", "fix": {"kind", ...}}...]} for a failure's output."""
+    def diagnose(self, text: str, hardware: Hardware, repo: Optional[str] = None
+                 ) -> Dict[str, Any]:
+        """{"findings": [{"rule", "title", "fix": {"kind", ...}}...]} for a failure's output
+        (``repo``: the code it ran, whose own modules are never to be installed)."""
         from repro_core import diagnose as diagnosing  # type: ignore[attr-defined]
 
-        return _as_dict(diagnosing.diagnose(text, hardware=hardware))
+        return _as_dict(diagnosing.diagnose(text, hardware=hardware, repo=repo))
 
     def pythons(self) -> List[str]:
         """The Python minors ("3.10") that env creation can find on this machine."""
@@ -180,6 +186,17 @@ class Steps:
         from repro_core.snapshot import take_snapshot
 
         return take_snapshot(python).hash
+
+
+def signal_line(rc: int) -> str:
+    """The line the runner adds to a log when the process died from signal ``-rc``."""
+    import signal
+
+    try:
+        name = signal.Signals(-rc).name
+    except ValueError:
+        name = f"signal {-rc}"
+    return f"repro reproduce: killed by signal {name} (exit {rc})"
 
 
 def available(stage: str) -> bool:
@@ -577,7 +594,7 @@ class Reproducer:
         for rnd in range(1, self.max_rounds + 1):
             # (re)lock and (re)create the env when the requirements changed
             want = dict(fixes.requirements)
-            if generation == 0 or want != state.get("requirements"):
+            while generation == 0 or want != state.get("requirements"):
                 generation += 1
                 gen = generation
                 c2 = cand
@@ -597,13 +614,19 @@ class Reproducer:
                     return attempt("rejected", f"lock failed: {s.summary}")
                 lk = Lock.from_json(json.dumps(s.data["lock"]))
                 state["lock"] = lk.text()
-                state["requirements"] = want
                 prefix = os.path.join(self.workdir, "envs", f"c{n}-{gen}")
 
                 s = self.step(f"c{n}.env{gen}", "env", partial(self._env, lk, prefix), n, rnd,
                               valid=lambda d: os.path.exists(d.get("python", "")))
                 if s.status != "ok":
+                    # an sdist that no longer builds: diagnose the error; a relaxed bound
+                    # means a new lock and env (at most max_rounds of them)
+                    if gen < self.max_rounds + 1 and self._env_repair(
+                            n, gen, rnd, s.summary, fixes, tried, applied):
+                        want = dict(fixes.requirements)
+                        continue
                     return attempt("rejected", f"env create failed: {s.summary}")
+                state["requirements"] = want
                 python = s.data["python"]
                 state["env"] = s.data["prefix"]
                 fixes.rebuild = True
@@ -667,7 +690,7 @@ class Reproducer:
                 kinds = FIX_KINDS
                 why = ""
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
-                               partial(self._diagnose, text, list(tried), kinds), n, rnd)
+                               partial(self._diagnose, text, list(tried), kinds, code), n, rnd)
             todo = dstage.data.get("fixes") or []
             if not todo:
                 if why or passed_before:
@@ -690,13 +713,36 @@ class Reproducer:
             state["migrations"] = tree_diff(self.path, code)
         return attempt("rejected", "no round left")  # pragma: no cover (loop returns)
 
+    def _env_repair(self, n: int, gen: int, rnd: int, error: str, fixes: "_Fixes",
+                    tried: List[str], applied: List[str]) -> bool:
+        """Diagnose an env-creation failure; when it names a pin fix for a package the plan
+        does not pin (an unbuildable sdist's bound relaxed), record and apply it: True."""
+        dstage = self.step(f"c{n}.env{gen}.diagnose", "diagnose",
+                           partial(self._diagnose, error, list(tried), ("pin",)), n, rnd)
+        todo = [[f for f in fs if _requirement_name(_fix_requirement(f)) not in _PLAN_PINNED]
+                for fs in dstage.data.get("fixes") or []]
+        todo = [fs for fs in todo if fs]
+        if not todo:
+            return False
+        fstage = self.step(f"c{n}.env{gen}.fix", "fix",
+                           partial(self._apply_all, todo, "", {}), n, rnd)
+        done = fstage.data.get("applied") or []
+        for fix in done:
+            self._replay(fix, fixes)
+        tried.extend(_fix_text(f) for fs in todo for f in fs)
+        if done:
+            applied.append(fstage.summary)
+        return bool(done)
+
     # -- stage bodies --------------------------------------------------------------------
 
     def _lock(self, the_plan: Any, n: int, cand: Any, report: Any, extra: List[str],
               cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
         from repro_core.lock import _scan_extra
 
-        extra = _scan_extra(report) + extra
+        # a fix's requirement replaces the scan's for the same package (a relaxed bound)
+        fixed = {_requirement_name(r) for r in extra}
+        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra
         try:
             lk = self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
         except ReproError as e:
@@ -825,11 +871,13 @@ class Reproducer:
         return "failed", f"exit {rc}: {last[:160]}", data
 
     def _diagnose(self, text: str, tried: Sequence[str],
-                  kinds: Sequence[str] = FIX_KINDS) -> Tuple[str, str, Dict[str, Any]]:
+                  kinds: Sequence[str] = FIX_KINDS, repo: Optional[str] = None
+                  ) -> Tuple[str, str, Dict[str, Any]]:
         if not available("diagnose"):
             return "skipped", "repro_core.diagnose is not installed here: no fix", {}
         try:
-            d = self.steps.diagnose(text, self.hardware)
+            d = (self.steps.diagnose(text, self.hardware, repo) if repo
+                 else self.steps.diagnose(text, self.hardware))
         except ReproError as e:
             return "failed", str(e), {"error": str(e)}
         findings = [f for f in d.get("findings") or () if f.get("severity", "error") == "error"]
@@ -879,7 +927,7 @@ class Reproducer:
             name = _requirement_name(spec)
             if name is None:
                 return "failed", f"{spec!r} is not a requirement", {}
-            if kind == "install" and _is_local_module(code, spec):
+            if kind == "install" and code and _is_local_module(code, spec):
                 return "failed", (f"{spec} is the repository's own module, not a "
                                   f"distribution to install"), {}
             return "ok", f"{kind} {spec} (new lock and env)", {"requirement": spec}
@@ -962,12 +1010,9 @@ def _fix_requirement(fix: Dict[str, Any]) -> str:
 def _is_local_module(code: str, name: str) -> bool:
     """Whether ``name`` is a module or package of the repository copy at ``code`` (at its
     top level or beside any of its Python files)."""
-    for dirpath, dirnames, files in os.walk(code):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        if f"{name}.py" in files or (name in dirnames and any(
-                f.endswith(".py") for f in os.listdir(os.path.join(dirpath, name)))):
-            return True
-    return False
+    from repro_core.diagnose import own_module  # an install fix comes from diagnose
+
+    return bool(own_module(code, name))
 
 
 def _fix_rules(fix: Dict[str, Any]) -> List[str]:
