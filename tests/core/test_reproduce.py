@@ -513,3 +513,33 @@ def test_a_crash_at_exit_is_reported_as_such_and_the_next_candidate_tried(repo, 
     first = rep.attempts[0]
     assert first.outcome == "rejected" and first.rounds == 1
     assert "exit-crash" in first.why and "no-nvidia-driver" not in first.why
+
+
+def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, tmp_path):
+    # DETR: d2/train_net.py (an optional Detectron2 wrapper) imports detectron2, not on PyPI
+    (repo / "d2").mkdir()
+    (repo / "d2" / "train_net.py").write_text("import detectron2\nimport torch\n")
+
+    class Registry(FakeSteps):
+        def lock(self, plan, candidate, cand, date, extra):
+            if any(e.startswith("detectron2") for e in extra):
+                self.calls.append(("lock", (cand.torch, tuple(extra))))
+                raise ReproError("cannot lock as of 2026-12-01 for Python 3.11 on linux: Because "
+                                 "detectron2 was not found in the package registry and you "
+                                 "require detectron2.")
+            return super().lock(plan, candidate, cand, date, extra)
+
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.chosen == 1
+    lock = [s for s in rep.stages if s.name == "lock"][0]
+    assert lock.status == "ok" and lock.data["dropped"] == ["detectron2"]
+    assert "left out, imported only and not in the package registry: detectron2" in lock.summary
+    # a requirement the repository states is never dropped
+    (repo / "requirements.txt").write_text("torch>=2.0\ndetectron2==0.6\n")
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w2"), steps=steps,
+                    progress=False)
+    assert not rep.passed
+    assert all("detectron2 was not found" in a.why for a in rep.attempts)

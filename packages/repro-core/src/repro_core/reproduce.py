@@ -457,6 +457,22 @@ def _requirement_name(spec: str) -> Optional[str]:
         return None
 
 
+def unregistered_import(error: str, report: Any) -> Optional[str]:
+    """The requirement a lock error says is not in the package registry, when the scan has it
+    only from imports (no requirement file, no version): an optional part's dependency or a
+    name that is no distribution, which the lock may leave out. None otherwise."""
+    from packaging.utils import canonicalize_name
+
+    m = re.search(r"\b([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry", error)
+    if not m:
+        return None
+    name = canonicalize_name(m.group(1))
+    ev = [e for e in report.evidence if canonicalize_name(e.package) == name]
+    if ev and all(e.kind == "api" and not e.specifier for e in ev):
+        return name
+    return None
+
+
 # --- the pipeline ----------------------------------------------------------------------------
 
 
@@ -743,21 +759,39 @@ class Reproducer:
         # a fix's requirement replaces the scan's for the same package (a relaxed bound)
         fixed = {_requirement_name(r) for r in extra}
         extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra
-        try:
-            lk = self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
-        except ReproError as e:
-            if lock_date(cand, report) is None:
-                return "failed", str(e), {"error": str(e)}
-            try:  # a pin of the stated stack may postdate the paper (a later patch release)
-                lk = self.steps.lock(the_plan, n, cand, None, extra)
-            except ReproError as e2:
-                return "failed", str(e2), {"error": f"{e}; without the date: {e2}"}
+        dropped: List[str] = []
+        while True:
+            try:
+                lk = self._lock_dated(the_plan, n, cand, report, extra)
+                break
+            except ReproError as e:
+                # an import of an optional part (detectron2 in DETR's d2/) that is no
+                # distribution on the registry: left out, said so, locked again
+                name = unregistered_import(str(e), report)
+                if not name or len(dropped) >= 5:
+                    return "failed", str(e), {"error": str(e), "dropped": dropped}
+                dropped.append(name)
+                extra = [r for r in extra if _requirement_name(r) != name]
         path = os.path.join(cdir, f"requirements{gen}.lock")
         atomic_write_text(path, lk.text())
+        note = (f" (left out, imported only and not in the package registry: "
+                f"{', '.join(dropped)})" if dropped else "")
         return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
                       f"{lk.variant or 'none'}, as of {lk.date} -> "
-                      f"{os.path.relpath(path, self.workdir)}"), \
-            {"lock": lk.to_dict(), "file": path}
+                      f"{os.path.relpath(path, self.workdir)}{note}"), \
+            {"lock": lk.to_dict(), "file": path, "dropped": dropped}
+
+    def _lock_dated(self, the_plan: Any, n: int, cand: Any, report: Any,
+                    extra: List[str]) -> Any:
+        try:
+            return self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
+        except ReproError as e:
+            if lock_date(cand, report) is None:
+                raise
+            try:  # a pin of the stated stack may postdate the paper (a later patch release)
+                return self.steps.lock(the_plan, n, cand, None, extra)
+            except ReproError as e2:
+                raise ReproError(f"{e2} (and as of the paper's date: {e})") from None
 
     def _env(self, lk: Any, prefix: str) -> Tuple[str, str, Dict[str, Any]]:
         if os.path.lexists(prefix):  # a run interrupted after the rename, before the journal
