@@ -45,6 +45,8 @@ CASES = {
     "cuda-call": ("no-nvidia-driver", None, [7]),
     "pillow-numpy-typing": ("pillow-numpy-typing", ("pin", "pillow<10.4"), [9]),
     "uv-sdist-build": ("sdist-build-failed", ("pin", "pyyaml>5.4.1"), [4]),
+    # the training step finished ("Training time"); the no-NVIDIA-driver line is a warning
+    "exit-crash-torch171": ("exit-crash", None, [425]),
 }
 
 
@@ -223,6 +225,21 @@ def test_a_warning_line_is_no_error():
     assert [(f.id, f.severity) for f in d.findings] == [("no-nvidia-driver", "warning")]
     assert d.fixes() == ()
     assert [f.severity for f in run("cuda-call").findings][:1] == ["error"]
+    crash = run("exit-crash-torch171")
+    assert [(f.id, f.severity) for f in crash.findings] == [("exit-crash", "error"),
+                                                            ("no-nvidia-driver", "warning")]
+    assert "SIGSEGV" in crash.findings[0].what
+
+
+def test_a_signal_after_a_python_error_is_that_error():
+    # torch 1.7.1's first MAE round: the RuntimeError of torch.cuda.synchronize(), then an
+    # abort while the interpreter shut down: the error is the RuntimeError, not the crash
+    text = ("Traceback (most recent call last):\n  File \"engine_pretrain.py\", line 9\n"
+            "    torch.cuda.synchronize()\n"
+            "RuntimeError: Found no NVIDIA driver on your system.\n"
+            "free(): invalid next size (fast)\n"
+            "repro reproduce: killed by signal SIGABRT (exit -6)\n")
+    assert "exit-crash" not in {f.id for f in diagnose(text).findings}
 
 
 def test_a_repositorys_own_module_is_not_proposed_for_installation(tmp_path):
