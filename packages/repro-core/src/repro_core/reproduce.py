@@ -883,8 +883,10 @@ class Reproducer:
         from repro_core.smoke import infer
 
         sp = infer(code)
+        shown = ("python -c '<import each module>'" if sp.kind == "import"
+                 else " ".join(shlex.quote(a) for a in sp.argv))  # all of it: data["argv"]
         return (list(sp.argv), os.path.normpath(os.path.join(code, sp.cwd)), dict(sp.env),
-                " ".join(shlex.quote(a) for a in sp.argv) + f"   ({sp.why})")
+                shown + f"   ({sp.why})")
 
     def _smoke(self, code: str, python: str, extra: Dict[str, str], cdir: str,
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
@@ -898,8 +900,9 @@ class Reproducer:
         rc = self.steps.run(argv, cwd, env, log, SMOKE_TIMEOUT)
         tail = _tail(log)
         last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        data = {"command": shown, "exit": rc, "log": os.path.relpath(log, self.workdir),
-                "tail": tail, "seconds": round(time.monotonic() - t0, 2)}
+        data = {"command": shown, "argv": list(argv), "exit": rc,
+                "log": os.path.relpath(log, self.workdir), "tail": tail,
+                "seconds": round(time.monotonic() - t0, 2)}
         if rc == 0:
             return "ok", f"passed (exit 0): {last[:160]}", data
         return "failed", f"exit {rc}: {last[:160]}", data
