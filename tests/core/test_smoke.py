@@ -198,12 +198,19 @@ def test_step_flag_added_from_the_parser_and_full_runs_demoted(tmp_path):
         "train.py": "import argparse\np = argparse.ArgumentParser()\n"
                     "p.add_argument('--lr')\np.add_argument('--n_epochs', type=int, default=200)\n",
         "main.py": "for epoch in range(200):\n    pass\n",
-        "README.md": "python main.py\n\npython train.py --lr 0.1\n",
+        "README.md": "python main.py\n\npython train.py --lr 0.1\n\n"
+                     "python onnx_export.py --model m ./m.onnx\n\npython validate.py\n",
+        # gen-efficientnet-pytorch: the export downloads the pretrained weights
+        "onnx_export.py": "import geffnet\nm = geffnet.create_model('m', pretrained=True)\n",
+        "validate.py": "def main(args):\n    args.pretrained = True\n",
     })
     ranked = documented(str(tmp_path))
     assert ranked[0].argv == ("python", "train.py", "--lr", "0.1", "--n_epochs", "1")
     assert "with --n_epochs 1 added" in ranked[0].why
     assert ranked[1].kind == "unrunnable" and "a full training run" in ranked[1].why
+    assert ranked[2].kind == "unrunnable" and \
+        "a weights download (pretrained=True, onnx_export.py:2)" in ranked[2].why
+    assert "a weights download (pretrained = True, validate.py:2)" in ranked[3].why
     assert infer(str(tmp_path)).argv == ranked[0].argv
 
 
@@ -240,3 +247,17 @@ def test_import_all_skips_scripts_and_finds_siblings(tmp_path):
         in r.stdout
     assert "import skipped: utils (popen() at module level, line 2)" in r.stdout
     assert "imported 5 module(s), 0 failed, 3 skipped" in r.stdout
+
+
+def test_a_file_the_repository_lacks_makes_a_command_unrunnable(tmp_path):
+    # gen-efficientnet-pytorch's BENCHMARK.md: each step reads the previous one's output
+    _write(tmp_path, {"onnx_optimize.py": "", "demo.py": "", "cfg/x.yaml": "",
+                      "weights/ok.pth": "",
+                      "README.md": "python onnx_optimize.py ./m.onnx --output o.onnx\n\n"
+                                   "python demo.py --resume ckpt.pth\n\n"
+                                   "python demo.py --config cfg/x.yaml --resume weights/ok.pth\n"})
+    whys = {p.source: (p.kind, p.why) for p in documented(str(tmp_path))}
+    assert whys["README.md:1"][0] == "unrunnable"
+    assert "a file that is not in the repository (./m.onnx)" in whys["README.md:1"][1]
+    assert "a file that is not in the repository (ckpt.pth)" in whys["README.md:3"][1]
+    assert whys["README.md:5"][0] == "readme"

@@ -59,6 +59,7 @@ _GPU_FLAGS = frozenset(("ngpus", "num_gpus", "n_gpus", "gpus", "num_gpu", "ngpu"
                         "nproc_per_node", "world_size"))
 _DATA_FLAG = re.compile(r"^(data|dataset|coco|coco_panoptic|imagenet|image|img|voc|train|val|"
                         r"root)_?(path|dir|root|folder)$|^(data|data_root|root)$")
+_WEIGHTS = r"\.(pth|pt|pth\.tar|ckpt|onnx|pb|h5|pkl|npz|npy|bin|safetensors)$"
 # module-level calls that make a module a script with side effects (not importable)
 _SCRIPT_CALLS = frozenset(("parse_args", "parse_known_args", "popen", "system",
                            "urlretrieve", "urlopen", "check_output", "check_call", "call"))
@@ -226,6 +227,9 @@ def _python_command(toks: List[str], cwd: str, present: set, where: str, root: s
         given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
         problems += [n for n in needs if n.split("(", 1)[-1].split(",")[0] not in given]
     problems += _problems(target, args, name, steps)
+    missing = _missing_files(args, cwd, present)
+    if missing:
+        problems.append(f"a file that is not in the repository ({missing})")
     why = f"the command {where} documents"
     if launched:
         why += ", run as one process (its launcher left out)"
@@ -265,6 +269,21 @@ def _problems(target: List[str], args: List[str], name: str,
     return out
 
 
+def _missing_files(args: List[str], cwd: str, present: set) -> str:
+    """The first file the command reads that the repository lacks: a positional argument
+    naming a file (``./model.onnx``), or a flag's value with a weights/data extension
+    (``--resume ckpt.pth``); "" when none."""
+    for i, tok in enumerate(args):
+        if tok.startswith("-") or _PLACEHOLDER.search(tok) or "://" in tok:
+            continue
+        after_flag = i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
+        looks = re.search(_WEIGHTS, tok) if after_flag else (
+            re.search(r"\.\w{1,5}$", tok) and ("/" in tok or re.search(_WEIGHTS, tok)))
+        if looks and _join(cwd, tok) not in present:
+            return tok
+    return ""
+
+
 def _flag_number(toks: List[str], names: frozenset) -> Optional[float]:
     """The number given to the first flag of ``names`` (``--ngpus 8``, ``--nodes=2``)."""
     for i, tok in enumerate(toks):
@@ -296,7 +315,7 @@ def _script_needs(root: str, rel: str) -> Tuple[str, List[str]]:
     """What the script's own code says: a step/epoch flag its argparse parser defines
     (``--n_epochs``, or ""), and the data it needs when run as documented -- a dataset flag
     that is required or defaults to an absolute path (``--data-path /datasets01/...``), a
-    download (``download=True``)."""
+    download (``download=True``, ``pretrained=True``)."""
     text = _read(root, rel)
     if text is None:
         return "", []
@@ -306,11 +325,18 @@ def _script_needs(root: str, rel: str) -> Tuple[str, List[str]]:
         return "", []
     step, needs = "", []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and node.value.value is True and not needs and any(
+                    getattr(t, "attr", getattr(t, "id", "")) == "pretrained"
+                    for t in node.targets):  # args.pretrained = True
+            needs.append(f"a weights download (pretrained = True, {rel}:{node.lineno})")
         if not isinstance(node, ast.Call):
             continue
-        if any(k.arg == "download" and isinstance(k.value, ast.Constant)
-               and k.value.value is True for k in node.keywords) and not needs:
-            needs.append(f"a dataset download (download=True, {rel}:{node.lineno})")
+        for k in node.keywords:
+            if k.arg in ("download", "pretrained") and isinstance(k.value, ast.Constant) \
+                    and k.value.value is True and not needs:
+                what = "a dataset" if k.arg == "download" else "a weights"
+                needs.append(f"{what} download ({k.arg}=True, {rel}:{node.lineno})")
         if not (isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
             continue
         flags = [a.value for a in node.args if isinstance(a, ast.Constant)
