@@ -227,6 +227,8 @@ def test_import_all_skips_scripts_and_finds_siblings(tmp_path):
         "implementations/wgan/data.py": "import torchvision\n"
                                         "ds = torchvision.datasets.MNIST('x', download=True)\n",
         "utils.py": "import os\n_, w = os.popen('stty size', 'r').read().split()\n",
+        # pytorch_resnet_cifar10: torch.hub's entry file imports names that are no modules
+        "hubconf.py": "dependencies = ['torch']\nimport resnet20\n",
         "guarded.py": "import argparse\nif __name__ == '__main__':\n"
                       "    argparse.ArgumentParser().parse_args()\n"
                       "def f():\n    return argparse.ArgumentParser().parse_args()\n",
