@@ -48,7 +48,8 @@ _PYTHON = re.compile(r"^python(\d(\.\d+)?)?$")
 _LAUNCHERS = ("torch.distributed.launch", "torch.distributed.run")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SKIP_DIRS = ("test", "tests", "doc", "docs", "examples", "scripts")
-_SKIP_FILES = ("setup.py", "conftest.py", "__main__.py", "hubconf.py")  # hubconf.py: torch.hub's entry
+_SKIP_FILES = ("setup.py", "conftest.py", "__main__.py",
+               "hubconf.py")  # torch.hub's entry file, not a module of the code
 _FACTORIES = ("build_model", "create_model")
 # what makes a documented command unrunnable as a smoke test
 _PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_]\w*\}?|(^|/)path/to/|<[^<>\s]*>|/set/your/|/your/")
