@@ -535,8 +535,14 @@ def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, 
     assert rep.passed and rep.chosen == 1
     lock = [s for s in rep.stages if s.name == "lock"][0]
     assert lock.status == "ok" and lock.data["dropped"] == ["detectron2"]
-    assert "left out, imported only and not in the package registry: detectron2" in lock.summary
-    # a requirement the repository states is never dropped
+    assert "and not in the package registry: detectron2" in lock.summary
+    # nor a git-only requirement (DETR's panopticapi); one with a version is never dropped
+    (repo / "requirements.txt").write_text(
+        "torch>=2.0\ngit+https://github.com/facebookresearch/detectron2.git#egg=detectron2\n")
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w1"), steps=steps,
+                    progress=False)
+    assert rep.passed
     (repo / "requirements.txt").write_text("torch>=2.0\ndetectron2==0.6\n")
     steps = Registry([(0, PASS)])
     rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w2"), steps=steps,

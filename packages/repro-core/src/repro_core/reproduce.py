@@ -459,8 +459,9 @@ def _requirement_name(spec: str) -> Optional[str]:
 
 def unregistered_import(error: str, report: Any) -> Optional[str]:
     """The requirement a lock error says is not in the package registry, when the scan has it
-    only from imports (no requirement file, no version): an optional part's dependency or a
-    name that is no distribution, which the lock may leave out. None otherwise."""
+    only from imports (no version) or from a VCS/URL requirement line (``git+https://...``,
+    which the registry cannot provide): an optional part's dependency, a name that is no
+    distribution, or a git-only package, which the lock may leave out. None otherwise."""
     from packaging.utils import canonicalize_name
 
     m = re.search(r"\b([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry", error)
@@ -468,7 +469,8 @@ def unregistered_import(error: str, report: Any) -> Optional[str]:
         return None
     name = canonicalize_name(m.group(1))
     ev = [e for e in report.evidence if canonicalize_name(e.package) == name]
-    if ev and all(e.kind == "api" and not e.specifier for e in ev):
+    if ev and all((e.kind == "api" or "VCS/URL requirement" in e.reason) and not e.specifier
+                  for e in ev):
         return name
     return None
 
@@ -774,8 +776,8 @@ class Reproducer:
                 extra = [r for r in extra if _requirement_name(r) != name]
         path = os.path.join(cdir, f"requirements{gen}.lock")
         atomic_write_text(path, lk.text())
-        note = (f" (left out, imported only and not in the package registry: "
-                f"{', '.join(dropped)})" if dropped else "")
+        note = (f" (left out, imported only or a VCS/URL requirement, and not in the "
+                f"package registry: {', '.join(dropped)})" if dropped else "")
         return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
                       f"{lk.variant or 'none'}, as of {lk.date} -> "
                       f"{os.path.relpath(path, self.workdir)}{note}"), \
