@@ -481,6 +481,11 @@ def test_an_unbuildable_sdist_bound_is_relaxed_in_a_new_lock(repo, tmp_path):
     fix = [s for s in rep.stages if s.name == "fix"][0]
     assert fix.key == "c1.env1.fix" and fix.summary == "pin pyyaml>5.4.1 (new lock and env)"
     assert "pin pyyaml>5.4.1" in rep.attempts[0].why
+    # resumed, the failed env the run went past is not built (and failed) again
+    again = SdistSteps([(0, PASS)])
+    rep2 = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=again,
+                     progress=False, resume=True)
+    assert rep2.passed and again.count("env") == 0 and again.count("lock") == 0
 
 
 def test_an_env_failure_diagnose_cannot_fix_ends_the_candidate(repo, tmp_path):

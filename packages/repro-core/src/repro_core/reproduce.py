@@ -634,8 +634,10 @@ class Reproducer:
                 state["lock"] = lk.text()
                 prefix = os.path.join(self.workdir, "envs", f"c{n}-{gen}")
 
+                repaired = f"c{n}.env{gen}.fix"  # a failed env the run went past stays failed
                 s = self.step(f"c{n}.env{gen}", "env", partial(self._env, lk, prefix), n, rnd,
-                              valid=lambda d: os.path.exists(d.get("python", "")))
+                              valid=lambda d, k=repaired: os.path.exists(d.get("python", "")) or (
+                                  "error" in d and self.journal.reusable(k) is not None))
                 if s.status != "ok":
                     # an sdist that no longer builds: diagnose the error; a relaxed bound
                     # means a new lock and env (at most max_rounds of them)
