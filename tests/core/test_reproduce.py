@@ -524,6 +524,7 @@ def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, 
     # DETR: d2/train_net.py (an optional Detectron2 wrapper) imports detectron2, not on PyPI
     (repo / "d2").mkdir()
     (repo / "d2" / "train_net.py").write_text("import detectron2\nimport torch\n")
+    (repo / "README.md").write_text("# detr\n")  # the import smoke
 
     class Registry(FakeSteps):
         def lock(self, plan, candidate, cand, date, extra):
@@ -540,6 +541,10 @@ def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, 
     assert rep.passed and rep.chosen == 1
     lock = [s for s in rep.stages if s.name == "lock"][0]
     assert lock.status == "ok" and lock.data["dropped"] == ["detectron2"]
+    # the inferred import smoke leaves out what imports it
+    smoke = [c[1] for c in steps.calls if c[0] == "smoke"][0]
+    assert smoke[1] == "-c" and "'d2.train_net': 'imports detectron2, which the " \
+        "environment lacks'" in smoke[2]
     assert "and not in the package registry: detectron2" in lock.summary
     # nor a git-only requirement (DETR's panopticapi); one with a version is never dropped
     (repo / "requirements.txt").write_text(
@@ -554,3 +559,24 @@ def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, 
                     progress=False)
     assert not rep.passed
     assert all("detectron2 was not found" in a.why for a in rep.attempts)
+
+
+def test_no_install_of_a_requirement_the_lock_left_out(repo, tmp_path):
+    (repo / "d2").mkdir()
+    (repo / "d2" / "train_net.py").write_text("import detectron2\n")
+
+    class Registry(FakeSteps):
+        def lock(self, plan, candidate, cand, date, extra):
+            if any(e.startswith("detectron2") for e in extra):
+                raise ReproError("cannot lock: Because detectron2 was not found in the package "
+                                 "registry and you require detectron2.")
+            return super().lock(plan, candidate, cand, date, extra)
+
+    missing = TB_MISSING.replace("tensorboard", "detectron2")
+    steps = Registry([(1, missing)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    fixes = [s for s in rep.stages if s.name == "fix"]
+    assert fixes and all("detectron2 is not in the package registry (the lock left it out)"
+                         in s.summary for s in fixes)
+    assert steps.count("env") == len(rep.attempts)  # no second env for a useless install

@@ -519,6 +519,7 @@ class Reproducer:
         self.strategy, self.smoke, self.max_rounds = strategy, smoke, max_rounds
         self.progress = progress
         self.steps = steps or Steps()
+        self.unavailable: List[str] = []  # requirements the current lock left out
         header = {"version": 1, "path": self.path, "hardware": hardware.to_dict(),
                   "strategy": strategy, "smoke": smoke, "max_rounds": max_rounds}
         os.makedirs(os.path.dirname(journal), exist_ok=True)
@@ -631,6 +632,7 @@ class Reproducer:
                 if s.status != "ok":
                     return attempt("rejected", f"lock failed: {s.summary}")
                 lk = Lock.from_json(json.dumps(s.data["lock"]))
+                self.unavailable = list(s.data.get("dropped") or ())
                 state["lock"] = lk.text()
                 prefix = os.path.join(self.workdir, "envs", f"c{n}-{gen}")
 
@@ -886,7 +888,7 @@ class Reproducer:
             return ["bash", "-c", self.smoke], code, {}, self.smoke
         from repro_core.smoke import infer
 
-        sp = infer(code)
+        sp = infer(code, self.unavailable)
         shown = ("python -c '<import each module>'" if sp.kind == "import"
                  else " ".join(shlex.quote(a) for a in sp.argv))  # all of it: data["argv"]
         return (list(sp.argv), os.path.normpath(os.path.join(code, sp.cwd)), dict(sp.env),
@@ -968,6 +970,9 @@ class Reproducer:
             name = _requirement_name(spec)
             if name is None:
                 return "failed", f"{spec!r} is not a requirement", {}
+            if kind == "install" and name in self.unavailable:
+                return "failed", (f"{spec} is not in the package registry (the lock left it "
+                                  f"out)"), {}
             if kind == "install" and code and _is_local_module(code, spec):
                 return "failed", (f"{spec} is the repository's own module, not a "
                                   f"distribution to install"), {}

@@ -28,7 +28,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from repro_core.errors import ReproError
 from repro_core.scan import walk
@@ -101,8 +101,10 @@ class SmokePlan:
             raise ReproError(f"smoke plan: missing or malformed field {e}") from None
 
 
-def infer(root: str) -> SmokePlan:
-    """The smoke plan of the repository at ``root``, read statically."""
+def infer(root: str, unavailable: Sequence[str] = ()) -> SmokePlan:
+    """The smoke plan of the repository at ``root``, read statically; ``unavailable``: top-level
+    imports the environment will not have (left out of its lock), whose importers the import
+    plan skips."""
     if not os.path.isdir(root):
         raise ReproError(f"{root}: not a directory")
     files = [rel for rel, _size in walk(root)]
@@ -112,7 +114,7 @@ def infer(root: str) -> SmokePlan:
     if runnable:
         plans.append(documented[0])
     plans.extend(_factories(root, files))
-    plans.append(import_all(files, root))
+    plans.append(import_all(files, root, unavailable))
     if documented and not runnable:  # kept last: it says what a real run would need
         plans.append(documented[0])
     first = plans[0]
@@ -469,17 +471,19 @@ def _module_name(rel: str) -> str:
     return name[:-len(".__init__")] if name.endswith(".__init__") else name
 
 
-def import_all(files: List[str], root: Optional[str] = None) -> SmokePlan:
+def import_all(files: List[str], root: Optional[str] = None,
+               unavailable: Sequence[str] = ()) -> SmokePlan:
     """Import every module of the repository from its root, each with its own folder first
     on ``sys.path`` (scripts import their siblings: ``from models import *``); each failure's
     traceback is printed and the exit status is 1 when any failed. With ``root``, a script
     with module-level side effects (``script_side_effect``) is skipped and counted, not
-    imported."""
+    imported; so is a module that imports one of ``unavailable``."""
     names: Dict[str, str] = {}
     skipped: Dict[str, str] = {}
     for rel in _modules(files):
         name = _module_name(rel)
-        reason = script_side_effect(root, rel) if root else ""
+        reason = (script_side_effect(root, rel) or _imports_any(root, rel, unavailable)
+                  if root else "")
         if reason:
             skipped[name] = reason
         else:
@@ -541,6 +545,27 @@ def script_side_effect(root: str, rel: str) -> str:
                 what = "a download" if "download" in name.lower() or name.startswith("url") \
                     or name not in _SCRIPT_CALLS else f"{name}()"
                 return f"{what} at module level, line {node.lineno}"
+    return ""
+
+
+def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
+    """"imports X, which the environment lacks" when ``rel`` imports a top-level name of
+    ``names`` (distribution names: ``-`` read as ``_``), else ""."""
+    wanted = {n.replace("-", "_").lower() for n in names}
+    text = _read(root, rel) if wanted else None
+    if text is None:
+        return ""
+    try:
+        tree = ast.parse(text, rel)
+    except (SyntaxError, ValueError):
+        return ""
+    for node in ast.walk(tree):
+        mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                else [])
+        for m in mods:
+            if m.split(".")[0].lower() in wanted:
+                return f"imports {m.split('.')[0]}, which the environment lacks"
     return ""
 
 
