@@ -263,3 +263,20 @@ def test_a_file_the_repository_lacks_makes_a_command_unrunnable(tmp_path):
     assert "a file that is not in the repository (./m.onnx)" in whys["README.md:1"][1]
     assert "a file that is not in the repository (ckpt.pth)" in whys["README.md:3"][1]
     assert whys["README.md:5"][0] == "readme"
+
+
+def test_import_all_skips_what_imports_an_unavailable_distribution(tmp_path):
+    # DETR: d2/ wraps detectron2 (not on PyPI, left out of the lock); d2/detr/__init__.py
+    # imports its config module relatively
+    _write(tmp_path, {"d2/detr/__init__.py": "from .config import add_detr_config\n",
+                      "d2/detr/config.py": "from detectron2.config import CfgNode\n",
+                      "d2/train_net.py": "from d2.detr import add_detr_config\n",
+                      "models/detr.py": "import torch\n"})
+    plan = infer(str(tmp_path), unavailable=["detectron2"])
+    assert _imports(plan) == ["models.detr"]
+    assert "d2.detr.config': 'imports detectron2, which the environment lacks'" in plan.argv[2]
+    assert "'d2.detr': 'imports d2.detr.config, which imports what the environment lacks'" \
+        in plan.argv[2]
+    assert "'d2.train_net': 'imports d2.detr" in plan.argv[2]
+    assert _imports(infer(str(tmp_path))) == ["d2.detr", "d2.detr.config", "d2.train_net",
+                                              "models.detr"]

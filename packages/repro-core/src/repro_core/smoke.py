@@ -480,14 +480,24 @@ def import_all(files: List[str], root: Optional[str] = None,
     imported; so is a module that imports one of ``unavailable``."""
     names: Dict[str, str] = {}
     skipped: Dict[str, str] = {}
-    for rel in _modules(files):
-        name = _module_name(rel)
+    rels = {_module_name(rel): rel for rel in _modules(files)}
+    for name, rel in rels.items():
         reason = (script_side_effect(root, rel) or _imports_any(root, rel, unavailable)
                   if root else "")
         if reason:
             skipped[name] = reason
         else:
             names[name] = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    lacking = {n for n, why in skipped.items() if why.endswith("the environment lacks")}
+    while root and lacking:  # and what imports those modules (a package's __init__)
+        more = {n: f"imports {m}, which imports what the environment lacks"
+                for n in names for m in [_imports_module(root, rels[n], n, lacking)] if m}
+        if not more:
+            break
+        for n, why in more.items():
+            skipped[n] = why
+            del names[n]
+        lacking |= set(more)
     order = sorted(names)
     folders = {n: names[n] for n in order if names[n]}
     code = ("import importlib, os, sys, traceback\nsys.path.insert(0, '')\nfailed = 0\n"
@@ -566,6 +576,29 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
         for m in mods:
             if m.split(".")[0].lower() in wanted:
                 return f"imports {m.split('.')[0]}, which the environment lacks"
+    return ""
+
+
+def _imports_module(root: str, rel: str, name: str, modules: set) -> str:
+    """The first of the repository's ``modules`` that ``rel`` (module ``name``) imports,
+    relatively or absolutely, or ""."""
+    text = _read(root, rel)
+    try:
+        tree = ast.parse(text or "", rel)
+    except (SyntaxError, ValueError):
+        return ""
+    package = name.split(".") if rel.endswith("__init__.py") else name.split(".")[:-1]
+    for node in ast.walk(tree):
+        targets: List[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            head = ".".join(base + ([node.module] if node.module else []))
+            targets = [head] + [f"{head}.{a.name}".lstrip(".") for a in node.names]
+        for t in targets:
+            if t in modules:
+                return t
     return ""
 
 
