@@ -518,12 +518,15 @@ def import_all(files: List[str], root: Optional[str] = None,
             "            if '.' not in k and folder != os.path.abspath('') "
             "and os.path.dirname(os.path.abspath(f)) == folder:\n"
             "                del sys.modules[k]\n"
-            "print('imported %d module(s), %d failed, %d skipped (scripts with module-level "
-            f"side effects)' % ({len(order)} - failed, failed, len(skipped)))\n"
+            "print('imported %d module(s), %d failed, %d skipped' "
+            f"% ({len(order)} - failed, failed, len(skipped)))\n"
             "sys.exit(1 if failed else 0)\n")
     why = f"import every module of the repository ({len(order)})"
-    if skipped:
-        why += f"; {len(skipped)} script(s) with module-level side effects skipped"
+    scripts = len(skipped) - len(lacking)
+    if scripts:
+        why += f"; {scripts} script(s) with module-level side effects skipped"
+    if lacking:
+        why += f"; {len(lacking)} importing what the environment lacks skipped"
     return SmokePlan(("python", "-c", code), ".", "import", "", why)
 
 
@@ -569,7 +572,10 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
         tree = ast.parse(text, rel)
     except (SyntaxError, ValueError):
         return ""
+    guarded = _guarded_imports(tree)
     for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
         mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
                 else [])
@@ -577,6 +583,20 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
             if m.split(".")[0].lower() in wanted:
                 return f"imports {m.split('.')[0]}, which the environment lacks"
     return ""
+
+
+def _guarded_imports(tree: ast.AST) -> set:
+    """ids of the import statements inside ``try:`` blocks that catch ImportError (optional
+    imports: ``try: from panopticapi.utils import rgb2id`` / ``except ImportError: pass``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                h.type is None or any(n in ast.dump(h.type) for n in (
+                    "ImportError", "ModuleNotFoundError", "'Exception'"))
+                for h in node.handlers):
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt)
+                       if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return out
 
 
 def _imports_module(root: str, rel: str, name: str, modules: set) -> str:
