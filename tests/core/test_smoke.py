@@ -272,14 +272,18 @@ def test_import_all_skips_what_imports_an_unavailable_distribution(tmp_path):
                       "d2/detr/config.py": "from detectron2.config import CfgNode\n",
                       "d2/train_net.py": "from d2.detr import add_detr_config\n",
                       "models/detr.py": "import torch\nfrom .segmentation import x\n",
+                      # imported when called only (DETR's datasets/__init__.py)
+                      "datasets/__init__.py": "def build():\n    from .panoptic import b\n",
+                      "datasets/panoptic.py": "from panopticapi.utils import rgb2id\n",
                       # an optional import, guarded
                       "models/segmentation.py": "x = 1\ntry:\n    import panopticapi\n"
                                                 "except ImportError:\n    pass\n"})
     plan = infer(str(tmp_path), unavailable=["detectron2", "panopticapi"])
-    assert _imports(plan) == ["models.detr", "models.segmentation"]
+    assert _imports(plan) == ["datasets", "models.detr", "models.segmentation"]
     assert "d2.detr.config': 'imports detectron2, which the environment lacks'" in plan.argv[2]
     assert "'d2.detr': 'imports d2.detr.config, which imports what the environment lacks'" \
         in plan.argv[2]
     assert "'d2.train_net': 'imports d2.detr" in plan.argv[2]
     assert _imports(infer(str(tmp_path))) == ["d2.detr", "d2.detr.config", "d2.train_net",
-                                              "models.detr", "models.segmentation"]
+                                              "datasets", "datasets.panoptic", "models.detr",
+                                              "models.segmentation"]

@@ -573,7 +573,7 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
     except (SyntaxError, ValueError):
         return ""
     guarded = _guarded_imports(tree)
-    for node in ast.walk(tree):
+    for node in _import_time_nodes(tree):
         if id(node) in guarded:
             continue
         mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
@@ -583,6 +583,19 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
             if m.split(".")[0].lower() in wanted:
                 return f"imports {m.split('.')[0]}, which the environment lacks"
     return ""
+
+
+def _import_time_nodes(tree: ast.AST) -> List[ast.AST]:
+    """The nodes that run when the module is imported (function bodies left out: an import
+    inside a function happens only when it is called)."""
+    out: List[ast.AST] = []
+    todo = [tree]
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        todo.extend(c for c in ast.iter_child_nodes(n)
+                    if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+    return out
 
 
 def _guarded_imports(tree: ast.AST) -> set:
@@ -608,7 +621,7 @@ def _imports_module(root: str, rel: str, name: str, modules: set) -> str:
     except (SyntaxError, ValueError):
         return ""
     package = name.split(".") if rel.endswith("__init__.py") else name.split(".")[:-1]
-    for node in ast.walk(tree):
+    for node in _import_time_nodes(tree):
         targets: List[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
