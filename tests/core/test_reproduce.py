@@ -580,3 +580,26 @@ def test_no_install_of_a_requirement_the_lock_left_out(repo, tmp_path):
     assert fixes and all("detectron2 is not in the package registry (the lock left it out)"
                          in s.summary for s in fixes)
     assert steps.count("env") == len(rep.attempts)  # no second env for a useless install
+
+
+def test_a_pin_that_contradicts_the_candidate_or_a_repair_is_refused(repo, tmp_path):
+    # faster-rcnn on a forward-port to torch 2.14.1: diagnose answered `torch.utils.ffi` with
+    # `pin torch<1.0` and `scipy.misc.imread` with `pin scipy<1.3` (after scipy<1.3 had been
+    # relaxed because scipy 1.2.3 does not build)
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+    ffi = ("Traceback (most recent call last):\n  File \"lib/model/roi_pooling/_ext/x.py\", "
+           "line 2, in <module>\n    from torch.utils.ffi import _wrap_function\n"
+           "ModuleNotFoundError: No module named 'torch.utils.ffi'\n")
+    steps = SdistSteps([(1, ffi)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    fixes = [s for s in rep.stages if s.name == "fix" and ".r1." in s.key]
+    assert fixes and "excludes this candidate's torch" in fixes[0].summary
+    assert not any("torch<1.0" in " ".join(c[1][1]) for c in steps.calls if c[0] == "lock")
+    from repro_core.reproduce import Reproducer
+
+    r = Reproducer(str(repo), Hardware(), workdir=str(tmp_path / "x"), steps=steps,
+                   progress=False)
+    r.relaxed = {"pyyaml"}
+    assert "was dropped" in r._contradicts("pin", "pyyaml", "pyyaml<6")
+    assert r._contradicts("install", "pyyaml", "pyyaml") == ""

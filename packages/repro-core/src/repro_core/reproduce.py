@@ -520,6 +520,8 @@ class Reproducer:
         self.progress = progress
         self.steps = steps or Steps()
         self.unavailable: List[str] = []  # requirements the current lock left out
+        self.torch = ""
+        self.relaxed: set = set()
         header = {"version": 1, "path": self.path, "hardware": hardware.to_dict(),
                   "strategy": strategy, "smoke": smoke, "max_rounds": max_rounds}
         os.makedirs(os.path.dirname(journal), exist_ok=True)
@@ -605,6 +607,8 @@ class Reproducer:
         if note:
             _log(self.progress, note)
         cand = replace(cand, python=py)
+        self.torch = cand.torch.split("+")[0]  # what a pin fix must not contradict
+        self.relaxed = set()  # packages whose bound an env repair dropped
         generation = 0
         python = ""
         applied: List[str] = []  # what each round's fix did
@@ -751,10 +755,31 @@ class Reproducer:
         done = fstage.data.get("applied") or []
         for fix in done:
             self._replay(fix, fixes)
+            self.relaxed.add(_requirement_name(_fix_requirement(fix)))
         tried.extend(_fix_text(f) for fs in todo for f in fs)
         if done:
             applied.append(fstage.summary)
         return bool(done)
+
+    def _contradicts(self, kind: str, name: str, spec: str) -> str:
+        """Why a pin fix cannot apply to this candidate ("" when it can): a torch pin its torch
+        does not satisfy (that is another candidate), or a bound an env repair dropped."""
+        from packaging.requirements import Requirement
+
+        if kind != "pin":
+            return ""
+        if name == "torch" and self.torch:
+            try:
+                ok = Requirement(spec).specifier.contains(self.torch, prereleases=True)
+            except ValueError:
+                ok = True
+            if not ok:
+                return (f"{spec} excludes this candidate's torch {self.torch} (another "
+                        f"candidate may have it)")
+        if name in self.relaxed:
+            return (f"{spec}: the bound of {name} was dropped because its release in range "
+                    f"does not build here")
+        return ""
 
     # -- stage bodies --------------------------------------------------------------------
 
@@ -970,6 +995,9 @@ class Reproducer:
             name = _requirement_name(spec)
             if name is None:
                 return "failed", f"{spec!r} is not a requirement", {}
+            refused = self._contradicts(kind, name, spec)
+            if refused:
+                return "failed", refused, {}
             if kind == "install" and name in self.unavailable:
                 return "failed", (f"{spec} is not in the package registry (the lock left it "
                                   f"out)"), {}
