@@ -43,6 +43,10 @@ CASES = {
     "gcc-too-new": ("gcc-too-new", ("env", "NVCC_CCBIN=g++-15"), [3, 4]),
     "stale-ext": ("stale-extension", ("build", "/tmp/build/b3/stale_ext.so"), [19]),
     "cuda-call": ("no-nvidia-driver", None, [7]),
+    "pillow-numpy-typing": ("pillow-numpy-typing", ("pin", "pillow<10.4"), [9]),
+    "uv-sdist-build": ("sdist-build-failed", ("pin", "pyyaml>5.4.1"), [4]),
+    # the training step finished ("Training time"); the no-NVIDIA-driver line is a warning
+    "exit-crash-torch171": ("exit-crash", None, [425]),
 }
 
 
@@ -209,3 +213,48 @@ def test_fixes_by_kind_for_a_retry_loop():
     assert [x.value for x in d.fixes(kinds=("pin",))] == [
         "torch<1.5", "torch<1.11", "torch<2.6"]
     assert run("weights").fixes(kinds=("env",)) == ()
+
+
+def test_a_warning_line_is_no_error():
+    # torch 1.x warns "Found no NVIDIA driver" when CUDA is first queried; only the
+    # RuntimeError of a real CUDA call (cuda-call.log) is the no-nvidia-driver error
+    text = ("/x/torch/cuda/__init__.py:52: UserWarning: CUDA initialization: Found no NVIDIA "
+            "driver on your system. Please check that you have an NVIDIA GPU\n"
+            "  return torch._C._cuda_getDeviceCount() > 0\n")
+    d = diagnose(text)
+    assert [(f.id, f.severity) for f in d.findings] == [("no-nvidia-driver", "warning")]
+    assert d.fixes() == ()
+    assert [f.severity for f in run("cuda-call").findings][:1] == ["error"]
+    crash = run("exit-crash-torch171")
+    assert [(f.id, f.severity) for f in crash.findings] == [("exit-crash", "error"),
+                                                            ("no-nvidia-driver", "warning")]
+    assert "SIGSEGV" in crash.findings[0].what
+
+
+def test_a_signal_after_a_python_error_is_that_error():
+    # torch 1.7.1's first MAE round: the RuntimeError of torch.cuda.synchronize(), then an
+    # abort while the interpreter shut down: the error is the RuntimeError, not the crash
+    text = ("Traceback (most recent call last):\n  File \"engine_pretrain.py\", line 9\n"
+            "    torch.cuda.synchronize()\n"
+            "RuntimeError: Found no NVIDIA driver on your system.\n"
+            "free(): invalid next size (fast)\n"
+            "repro reproduce: killed by signal SIGABRT (exit -6)\n")
+    assert "exit-crash" not in {f.id for f in diagnose(text).findings}
+
+
+def test_a_repositorys_own_module_is_not_proposed_for_installation(tmp_path):
+    from repro_core.diagnose import own_module
+
+    (tmp_path / "implementations" / "acgan").mkdir(parents=True)
+    (tmp_path / "implementations" / "acgan" / "models.py").write_text("")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    assert own_module(str(tmp_path), "models") == "implementations/acgan"
+    assert own_module(str(tmp_path), "pkg.sub") == "."
+    assert own_module(str(tmp_path), "tensorboard") == ""
+    text = (LOGS / "tb.log").read_text(encoding="utf-8").replace("tensorboard", "models")
+    d = diagnose(text, repo=str(tmp_path))
+    top = d.findings[0]
+    assert top.id == "module-not-found" and top.fixes == ()
+    assert "the repository's own module (in implementations/acgan)" in top.advice
+    assert diagnose(text).findings[0].fixes[0].value == "models"  # without the repository

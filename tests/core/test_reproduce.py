@@ -232,7 +232,7 @@ def test_a_candidate_that_cannot_be_locked_falls_back_to_the_next(repo, tmp_path
 
 
 def test_unknown_error_rejects_without_a_fix(repo, tmp_path):
-    steps = FakeSteps([(1, "Segmentation fault (core dumped)\n")])
+    steps = FakeSteps([(1, "loss is nan at step 3, stopping\n")])
     rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
                     progress=False)
     assert not rep.passed and all(a.rounds == 1 for a in rep.attempts)
@@ -432,3 +432,174 @@ def test_setup_folders_take_a_setup_py_beside_another_build_script(tmp_path):
         SimpleNamespace(build="setup.py:3 CUDAExtension (cuda)", path="a"),
         SimpleNamespace(build="", path=".")])
     assert setup_folders(report, str(tmp_path)) == ["a"]
+
+
+def test_the_own_module_is_not_even_proposed(repo, tmp_path):
+    # PyTorch-GAN: implementations/acgan/acgan.py imports its sibling models.py by bare name
+    (repo / "implementations" / "acgan").mkdir(parents=True)
+    (repo / "implementations" / "acgan" / "models.py").write_text("import torch\n")
+    steps = FakeSteps([(1, MISSING_LOCAL)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    max_rounds=2, progress=False)
+    diag = [s for s in rep.stages if s.name == "diagnose"]
+    assert diag and all(s.status == "failed" and "install models" not in s.summary
+                        for s in diag)
+    finding = diag[0].data["diagnosis"]["findings"][0]
+    assert finding["id"] == "module-not-found" and not finding["fixes"]
+    assert "the repository's own module (in implementations/acgan)" in finding["advice"]
+    assert not any(s.name == "fix" for s in rep.stages)
+
+
+UV_SDIST = (LOGS / "diagnose" / "uv-sdist-build.log").read_text()
+
+
+class SdistSteps(FakeSteps):
+    """The env of a lock that asks for ``pyyaml<6`` fails as uv fails on pyyaml 5.4.1's sdist
+    (tests/data/logs/diagnose/uv-sdist-build.log, its error in one line as uvtool gives it)."""
+
+    def env(self, lock, prefix):
+        if any(e.startswith("pyyaml<6") for e in self.calls[-1][1][1]):
+            self.calls.append(("env", prefix))
+            error = " ".join(x.strip() for x in UV_SDIST.splitlines()
+                             if x.startswith(("error:", "  cause:")))
+            raise ReproError(f"cannot install requirements.lock: {error}")
+        return super().env(lock, prefix)
+
+
+def test_an_unbuildable_sdist_bound_is_relaxed_in_a_new_lock(repo, tmp_path):
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+    steps = SdistSteps([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.chosen == 1 and rep.rounds == 1
+    locks = [c[1][1] for c in steps.calls if c[0] == "lock"]
+    # the scan's bound, then the fix's requirement in its place (not beside it)
+    assert "pyyaml<6" in locks[0] and "pyyaml>5.4.1" in locks[1]
+    assert not any(e.startswith("pyyaml<") for e in locks[1])
+    names = _names(rep)
+    assert names[:9] == ["scan", "plan", "lock", "env", "diagnose", "fix", "lock", "env", "copy"]
+    fix = [s for s in rep.stages if s.name == "fix"][0]
+    assert fix.key == "c1.env1.fix" and fix.summary == "pin pyyaml>5.4.1 (new lock and env)"
+    assert "pin pyyaml>5.4.1" in rep.attempts[0].why
+    # resumed, the failed env the run went past is not built (and failed) again
+    again = SdistSteps([(0, PASS)])
+    rep2 = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=again,
+                     progress=False, resume=True)
+    assert rep2.passed and again.count("env") == 0 and again.count("lock") == 0
+
+
+def test_an_env_failure_diagnose_cannot_fix_ends_the_candidate(repo, tmp_path):
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+
+    class Broken(SdistSteps):
+        def env(self, lock, prefix):
+            self.calls.append(("env", prefix))
+            raise ReproError("cannot install requirements.lock: disk full")
+
+    steps = Broken([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert not rep.passed
+    assert all(a.why.startswith("env create failed: ") for a in rep.attempts)
+    assert steps.count("env") == len(rep.attempts)  # no second env for the same candidate
+
+
+def test_a_crash_at_exit_is_reported_as_such_and_the_next_candidate_tried(repo, tmp_path):
+    from repro_core.reproduce import signal_line
+
+    # the program's output ends normally; a warning on the way; then the signal
+    out = ("UserWarning: CUDA initialization: Found no NVIDIA driver on your system.\n"
+           "Training time 0:00:16\n\n" + signal_line(-11) + "\n")
+    steps = FakeSteps([(-11, out), (0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert signal_line(-11) == "repro reproduce: killed by signal SIGSEGV (exit -11)"
+    assert rep.passed and len(rep.attempts) == 2
+    first = rep.attempts[0]
+    assert first.outcome == "rejected" and first.rounds == 1
+    assert "exit-crash" in first.why and "no-nvidia-driver" not in first.why
+
+
+def test_an_import_only_requirement_missing_from_the_registry_is_left_out(repo, tmp_path):
+    # DETR: d2/train_net.py (an optional Detectron2 wrapper) imports detectron2, not on PyPI
+    (repo / "d2").mkdir()
+    (repo / "d2" / "train_net.py").write_text("import detectron2\nimport torch\n")
+    (repo / "README.md").write_text("# detr\n")  # the import smoke
+
+    class Registry(FakeSteps):
+        def lock(self, plan, candidate, cand, date, extra):
+            if any(e.startswith("detectron2") for e in extra):
+                self.calls.append(("lock", (cand.torch, tuple(extra))))
+                raise ReproError("cannot lock as of 2026-12-01 for Python 3.11 on linux: Because "
+                                 "detectron2 was not found in the package registry and you "
+                                 "require detectron2.")
+            return super().lock(plan, candidate, cand, date, extra)
+
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    assert rep.passed and rep.chosen == 1
+    lock = [s for s in rep.stages if s.name == "lock"][0]
+    assert lock.status == "ok" and lock.data["dropped"] == ["detectron2"]
+    # the inferred import smoke leaves out what imports it
+    smoke = [c[1] for c in steps.calls if c[0] == "smoke"][0]
+    assert smoke[1] == "-c" and "'d2.train_net': 'imports detectron2, which the " \
+        "environment lacks'" in smoke[2]
+    assert "and not in the package registry: detectron2" in lock.summary
+    # nor a git-only requirement (DETR's panopticapi); one with a version is never dropped
+    (repo / "requirements.txt").write_text(
+        "torch>=2.0\ngit+https://github.com/facebookresearch/detectron2.git#egg=detectron2\n")
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w1"), steps=steps,
+                    progress=False)
+    assert rep.passed
+    (repo / "requirements.txt").write_text("torch>=2.0\ndetectron2==0.6\n")
+    steps = Registry([(0, PASS)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w2"), steps=steps,
+                    progress=False)
+    assert not rep.passed
+    assert all("detectron2 was not found" in a.why for a in rep.attempts)
+
+
+def test_no_install_of_a_requirement_the_lock_left_out(repo, tmp_path):
+    (repo / "d2").mkdir()
+    (repo / "d2" / "train_net.py").write_text("import detectron2\n")
+
+    class Registry(FakeSteps):
+        def lock(self, plan, candidate, cand, date, extra):
+            if any(e.startswith("detectron2") for e in extra):
+                raise ReproError("cannot lock: Because detectron2 was not found in the package "
+                                 "registry and you require detectron2.")
+            return super().lock(plan, candidate, cand, date, extra)
+
+    missing = TB_MISSING.replace("tensorboard", "detectron2")
+    steps = Registry([(1, missing)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    fixes = [s for s in rep.stages if s.name == "fix"]
+    assert fixes and all("detectron2 is not in the package registry (the lock left it out)"
+                         in s.summary for s in fixes)
+    assert steps.count("env") == len(rep.attempts)  # no second env for a useless install
+
+
+def test_a_pin_that_contradicts_the_candidate_or_a_repair_is_refused(repo, tmp_path):
+    # faster-rcnn on a forward-port to torch 2.14.1: diagnose answered `torch.utils.ffi` with
+    # `pin torch<1.0` and `scipy.misc.imread` with `pin scipy<1.3` (after scipy<1.3 had been
+    # relaxed because scipy 1.2.3 does not build)
+    (repo / "requirements.txt").write_text("torch>=2.0\npyyaml<6\n")
+    ffi = ("Traceback (most recent call last):\n  File \"lib/model/roi_pooling/_ext/x.py\", "
+           "line 2, in <module>\n    from torch.utils.ffi import _wrap_function\n"
+           "ModuleNotFoundError: No module named 'torch.utils.ffi'\n")
+    steps = SdistSteps([(1, ffi)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    fixes = [s for s in rep.stages if s.name == "fix" and ".r1." in s.key]
+    assert fixes and "excludes this candidate's torch" in fixes[0].summary
+    assert not any("torch<1.0" in " ".join(c[1][1]) for c in steps.calls if c[0] == "lock")
+    from repro_core.reproduce import Reproducer
+
+    r = Reproducer(str(repo), Hardware(), workdir=str(tmp_path / "x"), steps=steps,
+                   progress=False)
+    r.relaxed = {"pyyaml"}
+    assert "was dropped" in r._contradicts("pin", "pyyaml", "pyyaml<6")
+    assert r._contradicts("install", "pyyaml", "pyyaml") == ""

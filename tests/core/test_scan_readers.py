@@ -155,3 +155,32 @@ def test_combiner_merges_and_reports_conflicts():
     (c,) = conflicts
     assert (c.kept.specifier, c.dropped.specifier) == ("==1.0.0", "==0.4.1")
     assert "Dockerfile:2" in c.message and "README.md:3" in c.message
+
+
+def test_imports_of_the_repositorys_own_modules_are_no_requirements(tmp_path):
+    from repro_core.scan import scan
+
+    files = {
+        # PyTorch-GAN: each script imports its sibling models.py / datasets.py by bare name
+        "implementations/acgan/acgan.py": "import torch\nfrom models import *\n"
+                                          "from datasets import ImageDataset\n",
+        "implementations/acgan/models.py": "import torch.nn as nn\n",
+        "implementations/pixelda/mnistm.py": "import numpy\n",
+        "implementations/pixelda/pixelda.py": "import mnistm\n",
+        "implementations/cyclegan/datasets.py": "from PIL import Image\n",
+        # pytorch_resnet_cifar10: hubconf.py imports entry points that are not modules at all
+        "hubconf.py": "dependencies = ['torch']\nimport resnet20\nimport resnet1202\n"
+                      "import torch\nimport timm\n",
+        # gen-efficientnet-pytorch: caffe2 shipped inside torch 1.x
+        "caffe2_benchmark.py": "from caffe2.python import core, workspace\n",
+    }
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    r = scan(str(tmp_path))
+    assert sorted({i.distribution.lower() for i in r.imports}) == ["numpy", "pillow", "timm",
+                                                                    "torch"]
+    assert {i.module: i.distribution for i in r.imports}.get("caffe2.python") in (None, "torch")
+    assert not {"models", "datasets", "mnistm", "resnet20", "resnet1202", "caffe2"} & set(
+        r.constraints)

@@ -19,6 +19,7 @@ Findings are ranked errors first, then by priority, then by where they appear.
 """
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -39,6 +40,9 @@ _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:|$
 _ERROR_LINE = re.compile(r"(^|\s|:)(fatal error|error|nvcc fatal)\s*:", re.IGNORECASE)
 _SOURCE = re.compile(r"^\s*\d+\s*\|\s?(?P<code>.*)$")
 _ALIASES = {"np": "numpy"}  # import aliases numpy's own messages use ("`np.NaN` was removed")
+# diagnostics that only hold when no Python exception comes before their line (a crash at
+# interpreter exit after the program's output ended normally)
+_AFTER_CLEAN_OUTPUT = ("exit-crash",)
 
 
 @dataclass(frozen=True)
@@ -360,13 +364,17 @@ def _examined(lines: List[LogLine]) -> Tuple[LogLine, ...]:
     return tuple(picked or [x for x in lines if x.text.strip()][-5:])
 
 
-def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
-    """The ranked findings for a traceback or build log (see the module docstring)."""
+def diagnose(text: str, hardware: Optional[Hardware] = None,
+             repo: Optional[str] = None) -> Diagnosis:
+    """The ranked findings for a traceback or build log (see the module docstring). With
+    ``repo`` (the repository the log ran from), a missing module that is one of its own
+    modules is not proposed for installation."""
     raw = text.splitlines()
     norm = [normalize(x) for x in raw]
     logl = [LogLine(i + 1, _ANSI.sub("", x).rstrip()) for i, x in enumerate(raw)]
     fields = {"arch_list": arch_list(hardware, "\n".join(norm))}
     out = _Collector()
+    first_exception = next((i for i, x in enumerate(norm) if _EXCEPTION.match(x)), len(norm))
     for i, line in enumerate(norm):
         if not line:
             continue
@@ -394,10 +402,12 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
             lead = any(re.search(rf"\b{re.escape(t)}\b", frame) for t in _tails(r))
             out.add(_rule_finding(r, [logl[i]], sev, 70 + lead, "its error text"))
         for d, regexes in _diagnostic_regexes():
+            if d.id in _AFTER_CLEAN_OUTPUT and first_exception < i:
+                continue
             for rx in regexes:
                 m = rx.search(line)
                 if m:
-                    _apply(d, m, i, norm, logl, fields, out)
+                    _apply(d, m, i, norm, logl, fields, out, sev, repo)
                     break
     ranked = sorted(out.findings(),
                     key=lambda f: (f.severity != "error", -f.priority, f.lines[0].number))
@@ -405,9 +415,12 @@ def diagnose(text: str, hardware: Optional[Hardware] = None) -> Diagnosis:
 
 
 def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: List[LogLine],
-           fields: Dict[str, Optional[str]], out: _Collector) -> None:
+           fields: Dict[str, Optional[str]], out: _Collector, line_severity: str = "error",
+           repo: Optional[str] = None) -> None:
     """Record what diagnostic ``d`` (matched as ``m`` on line ``i``) finds: the rules its link
-    reaches, and its own finding when it has one."""
+    reaches, and its own finding when it has one. Matched on a warning line (torch's
+    ``UserWarning: CUDA initialization: Found no NVIDIA driver``), it is a warning."""
+    severity = d.severity if line_severity == "error" else "warning"
     groups: Dict[str, Optional[str]] = {**fields, **m.groupdict()}
     if groups.get("name"):
         groups["distribution"] = distribution(groups["name"] or "")
@@ -432,7 +445,7 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
     # name a rule knows is that rule's breakage (a removed API), not a missing distribution.
     alone = bool(linked) and (d.fix is None or d.link == "name")
     for r in linked:
-        out.add(_rule_finding(r, lines, d.severity, d.priority + (5 if alone else -1),
+        out.add(_rule_finding(r, lines, severity, d.priority + (5 if alone else -1),
                               evidence.get(d.link or "", "")))
     if alone or d.link == "source":
         return
@@ -445,16 +458,39 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
                 note = (f"{groups['name']} is not in the import map, so taken as its own "
                         "distribution; if it is the repository's own module, run from its root")
             fix = Fix(d.fix.kind, value, command=_command(d.fix.kind, value), note=note)
+            if d.fix.kind == "install" and repo and own_module(repo, groups.get("name") or ""):
+                fix = None
+                groups["own"] = (f"{groups['name']} is the repository's own module (in "
+                                 f"{own_module(repo, groups['name'] or '')}), not a "
+                                 "distribution: run the code from the folder that holds it, or "
+                                 "put that folder on PYTHONPATH")
     if d.link and not linked and d.fix is None:
         return  # a link that reached no rule, and nothing of its own to say
     what = _fill(d.what, groups) or d.what
     why = _fill(d.why, groups) or d.why
-    advice = fix.note if fix else _advice(d, groups)
+    advice = fix.note if fix else (groups.get("own") or _advice(d, groups))
     rules = tuple(r.id for r in linked)
     fixes = (fix,) if fix else ()
     fixes += tuple(x for r in linked for x in rule_fixes(r) if x.kind == "migrate")
-    out.add(Finding(d.id, "diagnostic", d.severity, what, why, advice, fixes, tuple(lines),
+    out.add(Finding(d.id, "diagnostic", severity, what, why, advice, fixes, tuple(lines),
                     rules, priority=d.priority))
+
+
+def own_module(repo: str, name: str) -> str:
+    """Where ``name`` (a top-level module name) is a module or package of the repository at
+    ``repo`` -- at its top level or beside any of its Python files: the folder, relative
+    ("." for the top); "" when it is not."""
+    top = name.split(".")[0]
+    if not top.isidentifier():
+        return ""
+    for dirpath, dirnames, files in os.walk(repo):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if f"{top}.py" in files or any(f.startswith(top + ".") and f.endswith((".so", ".pyd"))
+                                       for f in files) or (
+                top in dirnames and any(f.endswith(".py")
+                                        for f in os.listdir(os.path.join(dirpath, top)))):
+            return os.path.relpath(dirpath, repo).replace(os.sep, "/")
+    return ""
 
 
 def _advice(d: Diagnostic, groups: Dict[str, Optional[str]]) -> str:
@@ -481,4 +517,4 @@ def _command(kind: str, value: str) -> str:
 
 
 __all__ = ["Diagnosis", "Finding", "Fix", "LogLine", "arch_list", "diagnose", "distribution",
-           "normalize", "rule_fixes"]
+           "normalize", "own_module", "rule_fixes"]

@@ -40,6 +40,7 @@ STAGES = ("scan", "plan", "lock", "env", "copy", "migrate", "build", "smoke", "d
           "snapshot")
 STRATEGIES = ("auto", "exact", "forward-port")
 FIX_KINDS = ("pin", "install", "migrate", "env", "arch", "build")
+_PLAN_PINNED = ("torch", "torchvision", "torchaudio")  # never relaxed by an env repair
 JOURNAL = os.path.join(".reproduce", "journal.json")
 REPORT_JSON = "reproduce-report.json"
 REPORT_MD = "reproduce-report.md"
@@ -154,9 +155,12 @@ class Steps:
         """Run ``argv``; its output (stdout and stderr) goes to ``log``; the exit status."""
         with open(log, "wb") as out:
             try:
-                return subprocess.run(list(argv), cwd=cwd, env=env, stdout=out,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      timeout=timeout).returncode
+                rc = subprocess.run(list(argv), cwd=cwd, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    timeout=timeout).returncode
+                if rc < 0:  # a signal: say which, for diagnose (exit-crash)
+                    out.write(f"\n{signal_line(rc)}\n".encode())
+                return rc
             except subprocess.TimeoutExpired:
                 out.write(f"\nrepro reproduce: timed out after {timeout:.0f} s\n".encode())
                 return 124
@@ -164,11 +168,13 @@ class Steps:
                 out.write(f"\nrepro reproduce: cannot run {argv[0]}: {e.strerror}\n".encode())
                 return 127
 
-    def diagnose(self, text: str, hardware: Hardware) -> Dict[str, Any]:
-        """{"findings": [{"rule", "title", "fix": {"kind", ...}}...]} for a failure's output."""
+    def diagnose(self, text: str, hardware: Hardware, repo: Optional[str] = None
+                 ) -> Dict[str, Any]:
+        """{"findings": [{"rule", "title", "fix": {"kind", ...}}...]} for a failure's output
+        (``repo``: the code it ran, whose own modules are never to be installed)."""
         from repro_core import diagnose as diagnosing  # type: ignore[attr-defined]
 
-        return _as_dict(diagnosing.diagnose(text, hardware=hardware))
+        return _as_dict(diagnosing.diagnose(text, hardware=hardware, repo=repo))
 
     def pythons(self) -> List[str]:
         """The Python minors ("3.10") that env creation can find on this machine."""
@@ -180,6 +186,17 @@ class Steps:
         from repro_core.snapshot import take_snapshot
 
         return take_snapshot(python).hash
+
+
+def signal_line(rc: int) -> str:
+    """The line the runner adds to a log when the process died from signal ``-rc``."""
+    import signal
+
+    try:
+        name = signal.Signals(-rc).name
+    except ValueError:
+        name = f"signal {-rc}"
+    return f"repro reproduce: killed by signal {name} (exit {rc})"
 
 
 def available(stage: str) -> bool:
@@ -440,6 +457,24 @@ def _requirement_name(spec: str) -> Optional[str]:
         return None
 
 
+def unregistered_import(error: str, report: Any) -> Optional[str]:
+    """The requirement a lock error says is not in the package registry, when the scan has it
+    only from imports (no version) or from a VCS/URL requirement line (``git+https://...``,
+    which the registry cannot provide): an optional part's dependency, a name that is no
+    distribution, or a git-only package, which the lock may leave out. None otherwise."""
+    from packaging.utils import canonicalize_name
+
+    m = re.search(r"\b([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry", error)
+    if not m:
+        return None
+    name = canonicalize_name(m.group(1))
+    ev = [e for e in report.evidence if canonicalize_name(e.package) == name]
+    if ev and all((e.kind == "api" or "VCS/URL requirement" in e.reason) and not e.specifier
+                  for e in ev):
+        return name
+    return None
+
+
 # --- the pipeline ----------------------------------------------------------------------------
 
 
@@ -484,6 +519,9 @@ class Reproducer:
         self.strategy, self.smoke, self.max_rounds = strategy, smoke, max_rounds
         self.progress = progress
         self.steps = steps or Steps()
+        self.unavailable: List[str] = []  # requirements the current lock left out
+        self.torch = ""
+        self.relaxed: set = set()
         header = {"version": 1, "path": self.path, "hardware": hardware.to_dict(),
                   "strategy": strategy, "smoke": smoke, "max_rounds": max_rounds}
         os.makedirs(os.path.dirname(journal), exist_ok=True)
@@ -569,6 +607,8 @@ class Reproducer:
         if note:
             _log(self.progress, note)
         cand = replace(cand, python=py)
+        self.torch = cand.torch.split("+")[0]  # what a pin fix must not contradict
+        self.relaxed = set()  # packages whose bound an env repair dropped
         generation = 0
         python = ""
         applied: List[str] = []  # what each round's fix did
@@ -577,7 +617,7 @@ class Reproducer:
         for rnd in range(1, self.max_rounds + 1):
             # (re)lock and (re)create the env when the requirements changed
             want = dict(fixes.requirements)
-            if generation == 0 or want != state.get("requirements"):
+            while generation == 0 or want != state.get("requirements"):
                 generation += 1
                 gen = generation
                 c2 = cand
@@ -596,14 +636,23 @@ class Reproducer:
                 if s.status != "ok":
                     return attempt("rejected", f"lock failed: {s.summary}")
                 lk = Lock.from_json(json.dumps(s.data["lock"]))
+                self.unavailable = list(s.data.get("dropped") or ())
                 state["lock"] = lk.text()
-                state["requirements"] = want
                 prefix = os.path.join(self.workdir, "envs", f"c{n}-{gen}")
 
+                repaired = f"c{n}.env{gen}.fix"  # a failed env the run went past stays failed
                 s = self.step(f"c{n}.env{gen}", "env", partial(self._env, lk, prefix), n, rnd,
-                              valid=lambda d: os.path.exists(d.get("python", "")))
+                              valid=lambda d, k=repaired: os.path.exists(d.get("python", "")) or (
+                                  "error" in d and self.journal.reusable(k) is not None))
                 if s.status != "ok":
+                    # an sdist that no longer builds: diagnose the error; a relaxed bound
+                    # means a new lock and env (at most max_rounds of them)
+                    if gen < self.max_rounds + 1 and self._env_repair(
+                            n, gen, rnd, s.summary, fixes, tried, applied):
+                        want = dict(fixes.requirements)
+                        continue
                     return attempt("rejected", f"env create failed: {s.summary}")
+                state["requirements"] = want
                 python = s.data["python"]
                 state["env"] = s.data["prefix"]
                 fixes.rebuild = True
@@ -667,7 +716,7 @@ class Reproducer:
                 kinds = FIX_KINDS
                 why = ""
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
-                               partial(self._diagnose, text, list(tried), kinds), n, rnd)
+                               partial(self._diagnose, text, list(tried), kinds, code), n, rnd)
             todo = dstage.data.get("fixes") or []
             if not todo:
                 if why or passed_before:
@@ -690,28 +739,90 @@ class Reproducer:
             state["migrations"] = tree_diff(self.path, code)
         return attempt("rejected", "no round left")  # pragma: no cover (loop returns)
 
+    def _env_repair(self, n: int, gen: int, rnd: int, error: str, fixes: "_Fixes",
+                    tried: List[str], applied: List[str]) -> bool:
+        """Diagnose an env-creation failure; when it names a pin fix for a package the plan
+        does not pin (an unbuildable sdist's bound relaxed), record and apply it: True."""
+        dstage = self.step(f"c{n}.env{gen}.diagnose", "diagnose",
+                           partial(self._diagnose, error, list(tried), ("pin",)), n, rnd)
+        todo = [[f for f in fs if _requirement_name(_fix_requirement(f)) not in _PLAN_PINNED]
+                for fs in dstage.data.get("fixes") or []]
+        todo = [fs for fs in todo if fs]
+        if not todo:
+            return False
+        fstage = self.step(f"c{n}.env{gen}.fix", "fix",
+                           partial(self._apply_all, todo, "", {}), n, rnd)
+        done = fstage.data.get("applied") or []
+        for fix in done:
+            self._replay(fix, fixes)
+            self.relaxed.add(_requirement_name(_fix_requirement(fix)))
+        tried.extend(_fix_text(f) for fs in todo for f in fs)
+        if done:
+            applied.append(fstage.summary)
+        return bool(done)
+
+    def _contradicts(self, kind: str, name: str, spec: str) -> str:
+        """Why a pin fix cannot apply to this candidate ("" when it can): a torch pin its torch
+        does not satisfy (that is another candidate), or a bound an env repair dropped."""
+        from packaging.requirements import Requirement
+
+        if kind != "pin":
+            return ""
+        if name == "torch" and self.torch:
+            try:
+                ok = Requirement(spec).specifier.contains(self.torch, prereleases=True)
+            except ValueError:
+                ok = True
+            if not ok:
+                return (f"{spec} excludes this candidate's torch {self.torch} (another "
+                        f"candidate may have it)")
+        if name in self.relaxed:
+            return (f"{spec}: the bound of {name} was dropped because its release in range "
+                    f"does not build here")
+        return ""
+
     # -- stage bodies --------------------------------------------------------------------
 
     def _lock(self, the_plan: Any, n: int, cand: Any, report: Any, extra: List[str],
               cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
         from repro_core.lock import _scan_extra
 
-        extra = _scan_extra(report) + extra
-        try:
-            lk = self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
-        except ReproError as e:
-            if lock_date(cand, report) is None:
-                return "failed", str(e), {"error": str(e)}
-            try:  # a pin of the stated stack may postdate the paper (a later patch release)
-                lk = self.steps.lock(the_plan, n, cand, None, extra)
-            except ReproError as e2:
-                return "failed", str(e2), {"error": f"{e}; without the date: {e2}"}
+        # a fix's requirement replaces the scan's for the same package (a relaxed bound)
+        fixed = {_requirement_name(r) for r in extra}
+        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra
+        dropped: List[str] = []
+        while True:
+            try:
+                lk = self._lock_dated(the_plan, n, cand, report, extra)
+                break
+            except ReproError as e:
+                # an import of an optional part (detectron2 in DETR's d2/) that is no
+                # distribution on the registry: left out, said so, locked again
+                name = unregistered_import(str(e), report)
+                if not name or len(dropped) >= 5:
+                    return "failed", str(e), {"error": str(e), "dropped": dropped}
+                dropped.append(name)
+                extra = [r for r in extra if _requirement_name(r) != name]
         path = os.path.join(cdir, f"requirements{gen}.lock")
         atomic_write_text(path, lk.text())
+        note = (f" (left out, imported only or a VCS/URL requirement, and not in the "
+                f"package registry: {', '.join(dropped)})" if dropped else "")
         return "ok", (f"{len(lk.pins)} pins for Python {lk.python}, variant "
                       f"{lk.variant or 'none'}, as of {lk.date} -> "
-                      f"{os.path.relpath(path, self.workdir)}"), \
-            {"lock": lk.to_dict(), "file": path}
+                      f"{os.path.relpath(path, self.workdir)}{note}"), \
+            {"lock": lk.to_dict(), "file": path, "dropped": dropped}
+
+    def _lock_dated(self, the_plan: Any, n: int, cand: Any, report: Any,
+                    extra: List[str]) -> Any:
+        try:
+            return self.steps.lock(the_plan, n, cand, lock_date(cand, report), extra)
+        except ReproError as e:
+            if lock_date(cand, report) is None:
+                raise
+            try:  # a pin of the stated stack may postdate the paper (a later patch release)
+                return self.steps.lock(the_plan, n, cand, None, extra)
+            except ReproError as e2:
+                raise ReproError(f"{e2} (and as of the paper's date: {e})") from None
 
     def _env(self, lk: Any, prefix: str) -> Tuple[str, str, Dict[str, Any]]:
         if os.path.lexists(prefix):  # a run interrupted after the rename, before the journal
@@ -802,9 +913,11 @@ class Reproducer:
             return ["bash", "-c", self.smoke], code, {}, self.smoke
         from repro_core.smoke import infer
 
-        sp = infer(code)
+        sp = infer(code, self.unavailable)
+        shown = ("python -c '<import each module>'" if sp.kind == "import"
+                 else " ".join(shlex.quote(a) for a in sp.argv))  # all of it: data["argv"]
         return (list(sp.argv), os.path.normpath(os.path.join(code, sp.cwd)), dict(sp.env),
-                " ".join(shlex.quote(a) for a in sp.argv) + f"   ({sp.why})")
+                shown + f"   ({sp.why})")
 
     def _smoke(self, code: str, python: str, extra: Dict[str, str], cdir: str,
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
@@ -818,18 +931,21 @@ class Reproducer:
         rc = self.steps.run(argv, cwd, env, log, SMOKE_TIMEOUT)
         tail = _tail(log)
         last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        data = {"command": shown, "exit": rc, "log": os.path.relpath(log, self.workdir),
-                "tail": tail, "seconds": round(time.monotonic() - t0, 2)}
+        data = {"command": shown, "argv": list(argv), "exit": rc,
+                "log": os.path.relpath(log, self.workdir), "tail": tail,
+                "seconds": round(time.monotonic() - t0, 2)}
         if rc == 0:
             return "ok", f"passed (exit 0): {last[:160]}", data
         return "failed", f"exit {rc}: {last[:160]}", data
 
     def _diagnose(self, text: str, tried: Sequence[str],
-                  kinds: Sequence[str] = FIX_KINDS) -> Tuple[str, str, Dict[str, Any]]:
+                  kinds: Sequence[str] = FIX_KINDS, repo: Optional[str] = None
+                  ) -> Tuple[str, str, Dict[str, Any]]:
         if not available("diagnose"):
             return "skipped", "repro_core.diagnose is not installed here: no fix", {}
         try:
-            d = self.steps.diagnose(text, self.hardware)
+            d = (self.steps.diagnose(text, self.hardware, repo) if repo
+                 else self.steps.diagnose(text, self.hardware))
         except ReproError as e:
             return "failed", str(e), {"error": str(e)}
         findings = [f for f in d.get("findings") or () if f.get("severity", "error") == "error"]
@@ -879,7 +995,13 @@ class Reproducer:
             name = _requirement_name(spec)
             if name is None:
                 return "failed", f"{spec!r} is not a requirement", {}
-            if kind == "install" and _is_local_module(code, spec):
+            refused = self._contradicts(kind, name, spec)
+            if refused:
+                return "failed", refused, {}
+            if kind == "install" and name in self.unavailable:
+                return "failed", (f"{spec} is not in the package registry (the lock left it "
+                                  f"out)"), {}
+            if kind == "install" and code and _is_local_module(code, spec):
                 return "failed", (f"{spec} is the repository's own module, not a "
                                   f"distribution to install"), {}
             return "ok", f"{kind} {spec} (new lock and env)", {"requirement": spec}
@@ -962,12 +1084,9 @@ def _fix_requirement(fix: Dict[str, Any]) -> str:
 def _is_local_module(code: str, name: str) -> bool:
     """Whether ``name`` is a module or package of the repository copy at ``code`` (at its
     top level or beside any of its Python files)."""
-    for dirpath, dirnames, files in os.walk(code):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        if f"{name}.py" in files or (name in dirnames and any(
-                f.endswith(".py") for f in os.listdir(os.path.join(dirpath, name)))):
-            return True
-    return False
+    from repro_core.diagnose import own_module  # an install fix comes from diagnose
+
+    return bool(own_module(code, name))
 
 
 def _fix_rules(fix: Dict[str, Any]) -> List[str]:

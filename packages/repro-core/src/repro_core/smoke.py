@@ -5,11 +5,19 @@ In order of preference (issue 12):
 1. a training command the README (or a top-level ``*.md``) documents: ``python train.py ...``
    with a script or module that exists in the repository; launchers
    (``python -m torch.distributed.launch``, ``torchrun``) become a single ``python`` process;
-   training-named scripts first, then the fewest steps, then the first written; step flags
-   (``--steps``, ``--epochs``, ``--max_iter``, ``--iters``, ``SOLVER.MAX_ITER`` ...) are
-   lowered to 1;
+   runnable commands first, then training-named scripts, then single-GPU ones, then the
+   fewest steps, then the first written; step flags (``--steps``, ``--epochs``,
+   ``--max_iter``, ``--iters``, ``SOLVER.MAX_ITER`` ...) are lowered to 1, and a step flag
+   the script's parser defines but the command leaves out is added as 1;
 2. a module-level ``build_model``/``create_model`` function callable without arguments;
-3. importing every module of the repository (``setup.py``, tests and docs left out).
+3. importing every module of the repository (``setup.py``, tests and docs left out); a
+   script that parses arguments, downloads data or runs a shell command at module level
+   (no ``__main__`` guard) is skipped, not imported.
+
+A documented command that cannot run here -- unresolved placeholders (``${VAR}``, ``$VAR``,
+``/path/to/...``, ``<...>``), a cluster launcher (submitit, ``srun``/``sbatch``, ``--nodes
+N>1``), a dataset path, or a training script with no step flag to lower -- is kept only
+as a last fallback, after the build-model and import plans.
 
     from repro_core.smoke import infer
     plan = infer("path/to/repo")     # -> SmokePlan (frozen; to_json()/from_json())
@@ -20,13 +28,13 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from repro_core.errors import ReproError
 from repro_core.scan import walk
 from repro_core.scan.reqs import commands, logical_lines
 
-KINDS = ("readme", "build_model", "import")
+KINDS = ("readme", "build_model", "import", "unrunnable")
 # flags whose value is a number of steps/epochs/iterations (compared with - and _ alike)
 STEP_FLAGS = frozenset((
     "steps", "num_steps", "max_steps", "total_steps", "train_steps", "n_steps",
@@ -40,8 +48,22 @@ _PYTHON = re.compile(r"^python(\d(\.\d+)?)?$")
 _LAUNCHERS = ("torch.distributed.launch", "torch.distributed.run")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SKIP_DIRS = ("test", "tests", "doc", "docs", "examples", "scripts")
-_SKIP_FILES = ("setup.py", "conftest.py", "__main__.py")
+_SKIP_FILES = ("setup.py", "conftest.py", "__main__.py",
+               "hubconf.py")  # torch.hub's entry file, not a module of the code
 _FACTORIES = ("build_model", "create_model")
+# what makes a documented command unrunnable as a smoke test
+_PLACEHOLDER = re.compile(r"\$\{?[A-Za-z_]\w*\}?|(^|/)path/to/|<[^<>\s]*>|/set/your/|/your/")
+_CLUSTER = re.compile(r"submitit|slurm", re.I)
+_CLUSTER_COMMANDS = ("srun", "sbatch", "salloc", "mpirun", "mpiexec", "submit")
+_NODE_FLAGS = frozenset(("nodes", "num_nodes", "nnodes", "n_nodes"))
+_GPU_FLAGS = frozenset(("ngpus", "num_gpus", "n_gpus", "gpus", "num_gpu", "ngpu",
+                        "nproc_per_node", "world_size"))
+_DATA_FLAG = re.compile(r"^(data|dataset|coco|coco_panoptic|imagenet|image|img|voc|train|val|"
+                        r"root)_?(path|dir|root|folder)$|^(data|data_root|root)$")
+_WEIGHTS = r"\.(pth|pt|pth\.tar|ckpt|onnx|pb|h5|pkl|npz|npy|bin|safetensors)$"
+# module-level calls that make a module a script with side effects (not importable)
+_SCRIPT_CALLS = frozenset(("parse_args", "parse_known_args", "popen", "system",
+                           "urlretrieve", "urlopen", "check_output", "check_call", "call"))
 _MAX_TEXT = 1 << 20
 
 
@@ -79,17 +101,22 @@ class SmokePlan:
             raise ReproError(f"smoke plan: missing or malformed field {e}") from None
 
 
-def infer(root: str) -> SmokePlan:
-    """The smoke plan of the repository at ``root``, read statically."""
+def infer(root: str, unavailable: Sequence[str] = ()) -> SmokePlan:
+    """The smoke plan of the repository at ``root``, read statically; ``unavailable``: top-level
+    imports the environment will not have (left out of its lock), whose importers the import
+    plan skips."""
     if not os.path.isdir(root):
         raise ReproError(f"{root}: not a directory")
     files = [rel for rel, _size in walk(root)]
     plans: List[SmokePlan] = []
     documented = _readme_commands(root, files)
-    if documented:
+    runnable = documented and documented[0].kind == "readme"
+    if runnable:
         plans.append(documented[0])
     plans.extend(_factories(root, files))
-    plans.append(import_all(files))
+    plans.append(import_all(files, root, unavailable))
+    if documented and not runnable:  # kept last: it says what a real run would need
+        plans.append(documented[0])
     first = plans[0]
     return SmokePlan(first.argv, first.cwd, first.kind, first.source, first.why, first.env,
                      tuple(plans[1:]))
@@ -114,9 +141,10 @@ def _docs(files: List[str]) -> List[str]:
 
 
 def _readme_commands(root: str, files: List[str]) -> List[SmokePlan]:
-    """Every documented ``python`` command whose script exists, best first."""
+    """Every documented ``python`` command whose script exists, best first; one that cannot
+    run here has kind "unrunnable" (its ``why`` says what it needs)."""
     present = set(files)
-    ranked: List[Tuple[Tuple[int, float, int], SmokePlan]] = []
+    ranked: List[Tuple[Tuple[int, int, int, float, int], SmokePlan]] = []
     order = 0
     for doc in _docs(files):
         text = _read(root, doc)
@@ -133,29 +161,36 @@ def _readme_commands(root: str, files: List[str]) -> List[SmokePlan]:
                         continue
                     plan = None
                     for cwd in cwds:
-                        plan = plan or _python_command(toks, cwd, present, f"{doc}:{lineno}")
+                        plan = plan or _python_command(toks, cwd, present, f"{doc}:{lineno}",
+                                                       root)
                     if plan is None:
                         continue
-                    plan, steps, name = plan
+                    plan, steps, name, multi = plan
                     order += 1
-                    key = (0 if _TRAIN_NAME.search(name) else 1,
+                    key = (1 if plan.kind == "unrunnable" else 0,
+                           0 if _TRAIN_NAME.search(name) else 1, 1 if multi else 0,
                            steps if steps is not None else float("inf"), order)
                     ranked.append((key, plan))
     ranked.sort(key=lambda kp: kp[0])
     return [p for _k, p in ranked]
 
 
-def _python_command(toks: List[str], cwd: str, present: set, where: str
-                    ) -> Optional[Tuple[SmokePlan, Optional[float], str]]:
+def _python_command(toks: List[str], cwd: str, present: set, where: str, root: str = ""
+                    ) -> Optional[Tuple[SmokePlan, Optional[float], str, bool]]:
     env = []
     while toks and _ENV.match(toks[0]):
         k, v = toks[0].split("=", 1)
         env.append((k, v))
         toks = toks[1:]
+    problems: List[str] = []
+    if toks and toks[0].rsplit("/", 1)[-1] in _CLUSTER_COMMANDS:
+        problems.append(f"a cluster launcher ({toks[0]})")
+        toks = _after_launcher_options(toks[1:])
     if not toks:
         return None
     head = toks[0].rsplit("/", 1)[-1]
     launched = False
+    nproc = _flag_number(toks, _GPU_FLAGS)
     if head == "torchrun":
         rest, launched = _after_launcher_options(toks[1:]), True
     elif _PYTHON.match(head):
@@ -187,14 +222,141 @@ def _python_command(toks: List[str], cwd: str, present: set, where: str
     else:
         return None
     args, steps, lowered = _lower_steps(args)
+    added = ""
+    if target[0] != "-m" and root:
+        flag, needs = _script_needs(root, _join(cwd, target[0]))
+        if flag and not lowered:
+            args, added, steps = args + [flag, "1"], flag, 1.0
+        given = {a.split("=", 1)[0] for a in args if a.startswith("-")}
+        problems += [n for n in needs if n.split("(", 1)[-1].split(",")[0] not in given]
+    problems += _problems(target, args, name, steps)
+    missing = _missing_files(args, cwd, present)
+    if missing:
+        problems.append(f"a file that is not in the repository ({missing})")
     why = f"the command {where} documents"
     if launched:
         why += ", run as one process (its launcher left out)"
     if lowered:
         why += f", with {', '.join(lowered)} lowered to 1"
-    plan = SmokePlan(tuple(["python"] + target + args), cwd, "readme", where, why,
+    if added:
+        why += f", with {added} 1 added (its parser's default is a full run)"
+    kind = "readme"
+    if problems:
+        kind, why = "unrunnable", why + "; cannot run here: " + "; ".join(problems)
+    plan = SmokePlan(tuple(["python"] + target + args), cwd, kind, where, why,
                      tuple(sorted(env)))
-    return plan, steps, name
+    multi = max(nproc or 0, _flag_number(args, _GPU_FLAGS) or 0) > 1
+    return plan, steps, name, multi
+
+
+def _problems(target: List[str], args: List[str], name: str,
+              steps: Optional[float]) -> List[str]:
+    """Why a documented command cannot be a smoke run here (empty when it can)."""
+    out = []
+    marks = sorted({m.group(0) for a in args for m in [_PLACEHOLDER.search(a)] if m})
+    if marks:
+        out.append("placeholders " + ", ".join(marks[:3]))
+    urls = [a for a in args if re.match(r"^(https?|s3|gs)://", a.split("=", 1)[-1])]
+    if urls:
+        out.append(f"a download ({urls[0]})")
+    if _CLUSTER.search(" ".join(target)):
+        out.append(f"a cluster launcher ({target[-1]})")
+    nodes = _flag_number(args, _NODE_FLAGS)
+    if nodes is not None and nodes > 1:
+        out.append(f"{nodes:g} nodes")
+    data = _data_flag(args)
+    if data:
+        out.append(f"a dataset path ({data})")
+    if steps is None and _TRAIN_NAME.search(name) and not name.startswith("run"):
+        out.append("a full training run (no step or epoch flag to lower)")
+    return out
+
+
+def _missing_files(args: List[str], cwd: str, present: set) -> str:
+    """The first file the command reads that the repository lacks: a positional argument
+    naming a file (``./model.onnx``), or a flag's value with a weights/data extension
+    (``--resume ckpt.pth``); "" when none."""
+    for i, tok in enumerate(args):
+        if tok.startswith("-") or _PLACEHOLDER.search(tok) or "://" in tok:
+            continue
+        after_flag = i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
+        looks = re.search(_WEIGHTS, tok) if after_flag else (
+            re.search(r"\.\w{1,5}$", tok) and ("/" in tok or re.search(_WEIGHTS, tok)))
+        if looks and _join(cwd, tok) not in present:
+            return tok
+    return ""
+
+
+def _flag_number(toks: List[str], names: frozenset) -> Optional[float]:
+    """The number given to the first flag of ``names`` (``--ngpus 8``, ``--nodes=2``)."""
+    for i, tok in enumerate(toks):
+        if not tok.startswith("-"):
+            continue
+        name, _, inline = tok.lstrip("-").partition("=")
+        if name.lower().replace("-", "_") in names:
+            value = inline or (toks[i + 1] if i + 1 < len(toks) else "")
+            n = _number(value)
+            if n is not None:
+                return n
+    return None
+
+
+def _data_flag(args: List[str]) -> str:
+    """The flag (or positional argument) that names a dataset on disk, or ""."""
+    for i, tok in enumerate(args):
+        if tok.startswith("-"):
+            name, _, inline = tok.lstrip("-").partition("=")
+            if _DATA_FLAG.match(name.lower().replace("-", "_")) and (
+                    inline or (i + 1 < len(args) and not args[i + 1].startswith("-"))):
+                return tok.split("=", 1)[0]
+        elif tok.startswith("/") and (i == 0 or not args[i - 1].startswith("-")):
+            return tok
+    return ""
+
+
+def _script_needs(root: str, rel: str) -> Tuple[str, List[str]]:
+    """What the script's own code says: a step/epoch flag its argparse parser defines
+    (``--n_epochs``, or ""), and the data it needs when run as documented -- a dataset flag
+    that is required or defaults to an absolute path (``--data-path /datasets01/...``), a
+    download (``download=True``, ``pretrained=True``)."""
+    text = _read(root, rel)
+    if text is None:
+        return "", []
+    try:
+        tree = ast.parse(text, rel)
+    except (SyntaxError, ValueError):
+        return "", []
+    step, needs = "", []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and node.value.value is True and not needs and any(
+                    getattr(t, "attr", getattr(t, "id", "")) == "pretrained"
+                    for t in node.targets):  # args.pretrained = True
+            needs.append(f"a weights download (pretrained = True, {rel}:{node.lineno})")
+        if not isinstance(node, ast.Call):
+            continue
+        for k in node.keywords:
+            if k.arg in ("download", "pretrained") and isinstance(k.value, ast.Constant) \
+                    and k.value.value is True and not needs:
+                what = "a dataset" if k.arg == "download" else "a weights"
+                needs.append(f"{what} download ({k.arg}=True, {rel}:{node.lineno})")
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+            continue
+        flags = [a.value for a in node.args if isinstance(a, ast.Constant)
+                 and isinstance(a.value, str) and a.value.startswith("--")]
+        kw = {k.arg: k.value for k in node.keywords}
+        for flag in flags:
+            name = flag[2:].lower().replace("-", "_")
+            if name in STEP_FLAGS and not step:
+                step = flag
+            default = kw.get("default")
+            if _DATA_FLAG.match(name) and (
+                    (isinstance(kw.get("required"), ast.Constant) and kw["required"].value)
+                    or (isinstance(default, ast.Constant) and isinstance(default.value, str)
+                        and default.value.startswith("/"))):
+                needs.append(f"a dataset path ({flag}, default "
+                             f"{getattr(default, 'value', None) or 'required'})")
+    return step, needs
 
 
 def _after_launcher_options(toks: List[str]) -> List[str]:
@@ -309,19 +471,184 @@ def _module_name(rel: str) -> str:
     return name[:-len(".__init__")] if name.endswith(".__init__") else name
 
 
-def import_all(files: List[str]) -> SmokePlan:
-    """Import every module of the repository from its root; each failure's traceback is
-    printed and the exit status is 1 when any failed."""
-    names = sorted({_module_name(rel) for rel in _modules(files)})
-    code = ("import importlib, sys, traceback\nsys.path.insert(0, '')\nfailed = 0\n"
-            f"for name in {names!r}:\n"
+def import_all(files: List[str], root: Optional[str] = None,
+               unavailable: Sequence[str] = ()) -> SmokePlan:
+    """Import every module of the repository from its root, each with its own folder first
+    on ``sys.path`` (scripts import their siblings: ``from models import *``); each failure's
+    traceback is printed and the exit status is 1 when any failed. With ``root``, a script
+    with module-level side effects (``script_side_effect``) is skipped and counted, not
+    imported; so is a module that imports one of ``unavailable``."""
+    names: Dict[str, str] = {}
+    skipped: Dict[str, str] = {}
+    rels = {_module_name(rel): rel for rel in _modules(files)}
+    for name, rel in rels.items():
+        reason = (script_side_effect(root, rel) or _imports_any(root, rel, unavailable)
+                  if root else "")
+        if reason:
+            skipped[name] = reason
+        else:
+            names[name] = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    lacking = {n for n, why in skipped.items() if why.endswith("the environment lacks")}
+    while root and lacking:  # and what imports those modules (a package's __init__)
+        more = {n: f"imports {m}, which imports what the environment lacks"
+                for n in names for m in [_imports_module(root, rels[n], n, lacking)] if m}
+        if not more:
+            break
+        for n, why in more.items():
+            skipped[n] = why
+            del names[n]
+        lacking |= set(more)
+    order = sorted(names)
+    folders = {n: names[n] for n in order if names[n]}
+    code = ("import importlib, os, sys, traceback\nsys.path.insert(0, '')\nfailed = 0\n"
+            f"folders = {folders!r}\n"
+            f"skipped = {dict(sorted(skipped.items()))!r}\n"
+            "for name, why in skipped.items():\n"
+            "    print('import skipped: %s (%s)' % (name, why))\n"
+            f"for name in {order!r}:\n"
+            "    folder = os.path.abspath(folders.get(name, ''))\n"
+            "    sys.path.insert(1, folder)\n"
             "    try:\n        importlib.import_module(name)\n"
             "    except (Exception, SystemExit):\n        failed += 1\n"
             "        print('import failed: ' + name, file=sys.stderr)\n"
             "        traceback.print_exc()\n"
+            "    finally:\n        sys.path.remove(folder)\n"
+            "        for k, m in list(sys.modules.items()):  # a sibling of this folder only\n"
+            "            f = getattr(m, '__file__', None) or ''\n"
+            "            if '.' not in k and folder != os.path.abspath('') "
+            "and os.path.dirname(os.path.abspath(f)) == folder:\n"
+            "                del sys.modules[k]\n"
+            "print('imported %d module(s), %d failed, %d skipped' "
+            f"% ({len(order)} - failed, failed, len(skipped)))\n"
             "sys.exit(1 if failed else 0)\n")
-    return SmokePlan(("python", "-c", code), ".", "import", "",
-                     f"import every module of the repository ({len(names)})")
+    why = f"import every module of the repository ({len(order)})"
+    scripts = len(skipped) - len(lacking)
+    if scripts:
+        why += f"; {scripts} script(s) with module-level side effects skipped"
+    if lacking:
+        why += f"; {len(lacking)} importing what the environment lacks skipped"
+    return SmokePlan(("python", "-c", code), ".", "import", "", why)
+
+
+def script_side_effect(root: str, rel: str) -> str:
+    """Why importing ``rel`` would run it as a script (outside functions, classes and the
+    ``if __name__ == "__main__"`` block: ``parse_args()``, a dataset download, a shell
+    command), or "" when it is safe to import. Read with ``ast``; nothing runs."""
+    text = _read(root, rel)
+    if text is None:
+        return ""
+    try:
+        tree = ast.parse(text, rel)
+    except (SyntaxError, ValueError):
+        return ""
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                             ast.Import, ast.ImportFrom)) or _is_main_guard(stmt):
+            continue
+        for node in _walk_outside_defs(stmt):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else (
+                func.id if isinstance(func, ast.Name) else "")
+            if name in _SCRIPT_CALLS or "download" in name.lower() or any(
+                    k.arg == "download" and not (isinstance(k.value, ast.Constant)
+                                                 and k.value.value is False)
+                    for k in node.keywords):
+                what = "a download" if "download" in name.lower() or name.startswith("url") \
+                    or name not in _SCRIPT_CALLS else f"{name}()"
+                return f"{what} at module level, line {node.lineno}"
+    return ""
+
+
+def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
+    """"imports X, which the environment lacks" when ``rel`` imports a top-level name of
+    ``names`` (distribution names: ``-`` read as ``_``), else ""."""
+    wanted = {n.replace("-", "_").lower() for n in names}
+    text = _read(root, rel) if wanted else None
+    if text is None:
+        return ""
+    try:
+        tree = ast.parse(text, rel)
+    except (SyntaxError, ValueError):
+        return ""
+    guarded = _guarded_imports(tree)
+    for node in _import_time_nodes(tree):
+        if id(node) in guarded:
+            continue
+        mods = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                else [])
+        for m in mods:
+            if m.split(".")[0].lower() in wanted:
+                return f"imports {m.split('.')[0]}, which the environment lacks"
+    return ""
+
+
+def _import_time_nodes(tree: ast.AST) -> List[ast.AST]:
+    """The nodes that run when the module is imported (function bodies left out: an import
+    inside a function happens only when it is called)."""
+    out: List[ast.AST] = []
+    todo = [tree]
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        todo.extend(c for c in ast.iter_child_nodes(n)
+                    if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+    return out
+
+
+def _guarded_imports(tree: ast.AST) -> set:
+    """ids of the import statements inside ``try:`` blocks that catch ImportError (optional
+    imports: ``try: from panopticapi.utils import rgb2id`` / ``except ImportError: pass``)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                h.type is None or any(n in ast.dump(h.type) for n in (
+                    "ImportError", "ModuleNotFoundError", "'Exception'"))
+                for h in node.handlers):
+            out.update(id(n) for stmt in node.body for n in ast.walk(stmt)
+                       if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return out
+
+
+def _imports_module(root: str, rel: str, name: str, modules: set) -> str:
+    """The first of the repository's ``modules`` that ``rel`` (module ``name``) imports,
+    relatively or absolutely, or ""."""
+    text = _read(root, rel)
+    try:
+        tree = ast.parse(text or "", rel)
+    except (SyntaxError, ValueError):
+        return ""
+    package = name.split(".") if rel.endswith("__init__.py") else name.split(".")[:-1]
+    for node in _import_time_nodes(tree):
+        targets: List[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            head = ".".join(base + ([node.module] if node.module else []))
+            targets = [head] + [f"{head}.{a.name}".lstrip(".") for a in node.names]
+        for t in targets:
+            if t in modules:
+                return t
+    return ""
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.If) and "__main__" in ast.dump(stmt.test) \
+        and "__name__" in ast.dump(stmt.test)
+
+
+def _walk_outside_defs(node: ast.AST) -> List[ast.AST]:
+    out: List[ast.AST] = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        out.append(n)
+        todo.extend(c for c in ast.iter_child_nodes(n) if not isinstance(
+            c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)))
+    return out
 
 
 def _read(root: str, rel: str) -> Optional[str]:

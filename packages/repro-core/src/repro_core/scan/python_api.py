@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from repro_core import kb
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
 from repro_core.scan.collector import Collector
@@ -178,10 +179,13 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
         if col.hit(h.rule, rel, h.line, h.api) and h.rule.id.startswith(_BUILD_RULES):
             col.build_hits.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else "", []).append(
                 LegacyApi(rel, h.line, h.api, h.rule.id))
+    hub = rel.rsplit("/", 1)[-1] == "hubconf.py"
     for imp in mods:
         top = imp.module.split(".")[0]
         if top in local or top.startswith("_"):
             continue
+        if hub and not kb.distribution_for_import(top):
+            continue  # torch.hub's entry file imports the repository's own entry points
         if is_python2_only(top):
             continue  # the py2-modules rule reports it
         dist = distribution(imp.module)
