@@ -152,7 +152,7 @@ _YAML_WORDS = {"on", "off", "yes", "no", "y", "n", "true", "false", "null"}  # n
 
 
 def _key(k: str) -> str:
-    return k if _PLAIN_KEY.match(k) and k.lower() not in _YAML_WORDS else _quote(k)
+    return k if _PLAIN_KEY.fullmatch(k) and k.lower() not in _YAML_WORDS else _quote(k)
 
 
 def _scalar(v: Any) -> str:
