@@ -118,3 +118,13 @@ def test_a_version_in_parentheses_is_read():
     # CutMix-PyTorch's README: "- PyTorch (> 1.0)"
     assert [(s.package, s.specifier) for s in readme.statements("- PyTorch (> 1.0)")] == [
         ("torch", ">=1.0")]
+
+
+def test_the_readme_outranks_other_documents(tmp_path):
+    # semseg: FAQ.md's answer says "PyTorch version <=0.4.1 uses FFI"; README.md states >=1.1.0
+    (tmp_path / "FAQ.md").write_text("PyTorch version <=0.4.1 uses FFI, not supported after.\n")
+    (tmp_path / "README.md").write_text("- Software: PyTorch>=1.1.0, Python3\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == ">=1.1.0"
+    assert [(c.kept.path, c.dropped.path) for c in r.conflicts if c.package == "torch"] == [
+        ("README.md", "FAQ.md")]
