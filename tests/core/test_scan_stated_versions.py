@@ -103,3 +103,28 @@ def test_a_pin_outranks_prose_and_the_plan_says_which_decided(tmp_path):
     assert p.decided_by["torch"] == "requirements.txt:1 torch==1.7.1 (requirements)"
     assert p.decided_by["python"] == "README.md:1 python==3.8.* (readme)"
     assert p.candidates[0].torch == "1.7.1" and p.candidates[0].python == "3.8"
+
+
+def test_a_question_names_a_version_without_stating_it(tmp_path):
+    # semseg's FAQ.md: the question's 1.0.0 must not outrank the README's >=1.1.0
+    (tmp_path / "FAQ.md").write_text("#### Q: Why PyTorch 1.0.0?\n\n**A:** the extension API.\n")
+    (tmp_path / "README.md").write_text("- Software: PyTorch>=1.1.0, Python3\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == ">=1.1.0"
+    assert not any(e.path == "FAQ.md" for e in r.evidence if e.package == "torch")
+
+
+def test_a_version_in_parentheses_is_read():
+    # CutMix-PyTorch's README: "- PyTorch (> 1.0)"
+    assert [(s.package, s.specifier) for s in readme.statements("- PyTorch (> 1.0)")] == [
+        ("torch", ">=1.0")]
+
+
+def test_the_readme_outranks_other_documents(tmp_path):
+    # semseg: FAQ.md's answer says "PyTorch version <=0.4.1 uses FFI"; README.md states >=1.1.0
+    (tmp_path / "FAQ.md").write_text("PyTorch version <=0.4.1 uses FFI, not supported after.\n")
+    (tmp_path / "README.md").write_text("- Software: PyTorch>=1.1.0, Python3\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == ">=1.1.0"
+    assert [(c.kept.path, c.dropped.path) for c in r.conflicts if c.package == "torch"] == [
+        ("README.md", "FAQ.md")]

@@ -46,8 +46,12 @@ def satisfiable(package: str, spec: SpecifierSet, others: Iterable[str] = ()) ->
     return any(spec.contains(v, prereleases=True) for v in cands)
 
 
-def _key(e: Evidence) -> Tuple[int, str, int]:
-    return PRIORITY.get(e.kind, 9), e.path, e.line
+def _key(e: Evidence) -> Tuple[int, int, str, int]:
+    """Most trusted first: by kind, then a README/INSTALL before other documents of its kind
+    (a FAQ or changelog mentions versions; the README states them), then by place."""
+    name = e.path.replace("\\", "/").rsplit("/", 1)[-1].upper()
+    return PRIORITY.get(e.kind, 9), 0 if name.startswith(("README", "INSTALL")) else 1, \
+        e.path, e.line
 
 
 MAX_EVIDENCE_PER_PACKAGE = 1000  # most trusted first; the rest is not combined (a warning)

@@ -12,7 +12,7 @@ from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_comma
 
 _STATEMENT = re.compile(
     r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)\b"
-    r"[\s:]*(?:(?:version|v)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
+    r"[\s:(]*(?:(?:version|v)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
     r"(\d+\.\d+(?:\.\d+)?(?:\.?dev\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
@@ -26,6 +26,8 @@ _INSTALL = re.compile(r"\b(pip3?|conda|mamba|uv)\s+(install|create)\b")
 # a version named in a sentence about a problem or another setup is not a requirement:
 # "a fix is needed to work with PyTorch 1.8.1+", "switch back to pytorch 0.4", "CUDA 9.1
 # will need gcc5"
+# a question ("#### Q: Why PyTorch 1.0.0?") names a version without stating it
+_QUESTION = re.compile(r"\?[\s*_`]*$|^[\s#*>_-]*Q\s*:", re.I)
 _NOT_A_REQUIREMENT = re.compile(
     r"\b(fix|fixes|issue|bug|error|switch(ed)? back|branch|gcc\d*|g\+\+|deprecat\w*|no longer|"
     r"does not|doesn't|won't|not work\w*|broken|incompatible)\b", re.I)
@@ -85,7 +87,8 @@ def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
                     for s in install_command(toks) or []:
                         col.spec(s, rel, lineno, kind, "install command")
             continue
-        if kind == "readme" and not in_code and not _NOT_A_REQUIREMENT.search(line):
+        if kind == "readme" and not in_code and not _NOT_A_REQUIREMENT.search(line) \
+                and not _QUESTION.search(line):
             for s in statements(line):
                 col.spec(s, rel, lineno, kind, f"README states {line[:60].strip()!r}",
                          requirement=False)
