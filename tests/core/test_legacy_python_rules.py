@@ -14,6 +14,7 @@ from repro_core import kb
 from repro_core.match import python as match_python
 
 TARGET = "torch==2.14.1,timm==1.0.31,numpy==2.4,torchvision==0.29,pillow==12.0,python==3.11"
+PKG_TARGET = TARGET + ",setuptools==82.0"  # pkg_resources is gone there (else: the installed one)
 
 
 def _found(src: str) -> set:
@@ -187,7 +188,7 @@ def test_typed_constructors_cuda_and_ambiguous(tmp_path: Path) -> None:
 def test_pkg_resources_beyond_parse_version(tmp_path: Path) -> None:
     text = ("import pkg_resources\nv = pkg_resources.get_distribution('torch').version\n"
             "p = pkg_resources.resource_filename(__name__, 'a.yaml')\n")
-    res = _migrate(tmp_path, text, mode="write")
+    res = _migrate(tmp_path, text, mode="write", target=PKG_TARGET)
     assert (tmp_path / "m.py").read_text() == (
         "import importlib.metadata\nimport pkg_resources\nv = importlib.metadata.version('torch')\n"
         "p = pkg_resources.resource_filename(__name__, 'a.yaml')\n")
@@ -196,7 +197,7 @@ def test_pkg_resources_beyond_parse_version(tmp_path: Path) -> None:
     # catching DistributionNotFound: importlib raises another class, so a review
     text = ("import pkg_resources\ntry:\n    v = pkg_resources.get_distribution('x').version\n"
             "except pkg_resources.DistributionNotFound:\n    v = None\n")
-    res = _migrate(tmp_path, text, mode="write")
+    res = _migrate(tmp_path, text, mode="write", target=PKG_TARGET)
     assert (tmp_path / "m.py").read_text() == text
     assert any(c.after == "importlib.metadata.version('x')" and "PackageNotFoundError" in c.note
                for c in res.review)
