@@ -108,6 +108,12 @@ def _compilers() -> List[str]:
     if not (inc / "torch" / "extension.h").is_file() or shutil.which("g++") is None \
             or not nvcc.is_file():
         pytest.skip("needs torch's C++ headers, g++ and nvcc")
+    from importlib.metadata import version
+
+    installed = version("torch")
+    if not installed.startswith(TARGET.split(",")[0].split("==")[1].rsplit(".", 1)[0] + "."):
+        pytest.skip(f"the fixture is migrated for {TARGET.split(',')[0]}; the headers here are "
+                    f"torch {installed}'s")
     return [f"-I{inc}", f"-I{inc / 'torch/csrc/api/include'}",
             f"-I{sysconfig.get_paths()['include']}",
             *[f"-I{d}" for d in sorted(site.glob("nvidia/cu*/include"))], str(nvcc)]

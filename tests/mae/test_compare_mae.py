@@ -88,6 +88,10 @@ def test_compare_fails_on_other_weights_or_another_mask(imgs):
 
 
 def test_migrated_copy_rewrites_a_copy_only(tmp_path):
+    np = pytest.importorskip("numpy")
+    if tuple(int(x) for x in np.__version__.split(".")[:2]) < (1, 24):
+        pytest.skip(f"numpy {np.__version__} still has np.float: migrate (target: the installed "
+                    "stack) rightly leaves it")
     src = tmp_path / "mae"
     (src / "util").mkdir(parents=True)
     old = "import numpy as np\nomega = np.arange(4, dtype=np.float)\n"
