@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from repro_core.errors import ReproError
+from repro_core.fsutil import SkippedFile, read_text_inside
 from repro_core.scan import walk
 from repro_core.scan.reqs import commands, logical_lines
 
@@ -319,12 +320,8 @@ def _script_needs(root: str, rel: str) -> Tuple[str, List[str]]:
     (``--n_epochs``, or ""), and the data it needs when run as documented -- a dataset flag
     that is required or defaults to an absolute path (``--data-path /datasets01/...``), a
     download (``download=True``, ``pretrained=True``)."""
-    text = _read(root, rel)
-    if text is None:
-        return "", []
-    try:
-        tree = ast.parse(text, rel)
-    except (SyntaxError, ValueError):
+    tree = _parse(root, rel)
+    if tree is None:
         return "", []
     step, needs = "", []
     for node in ast.walk(tree):
@@ -534,12 +531,8 @@ def script_side_effect(root: str, rel: str) -> str:
     """Why importing ``rel`` would run it as a script (outside functions, classes and the
     ``if __name__ == "__main__"`` block: ``parse_args()``, a dataset download, a shell
     command), or "" when it is safe to import. Read with ``ast``; nothing runs."""
-    text = _read(root, rel)
-    if text is None:
-        return ""
-    try:
-        tree = ast.parse(text, rel)
-    except (SyntaxError, ValueError):
+    tree = _parse(root, rel)
+    if tree is None:
         return ""
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
@@ -565,12 +558,8 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
     """"imports X, which the environment lacks" when ``rel`` imports a top-level name of
     ``names`` (distribution names: ``-`` read as ``_``), else ""."""
     wanted = {n.replace("-", "_").lower() for n in names}
-    text = _read(root, rel) if wanted else None
-    if text is None:
-        return ""
-    try:
-        tree = ast.parse(text, rel)
-    except (SyntaxError, ValueError):
+    tree = _parse(root, rel) if wanted else None
+    if tree is None:
         return ""
     guarded = _guarded_imports(tree)
     for node in _import_time_nodes(tree):
@@ -615,10 +604,8 @@ def _guarded_imports(tree: ast.AST) -> set:
 def _imports_module(root: str, rel: str, name: str, modules: set) -> str:
     """The first of the repository's ``modules`` that ``rel`` (module ``name``) imports,
     relatively or absolutely, or ""."""
-    text = _read(root, rel)
-    try:
-        tree = ast.parse(text or "", rel)
-    except (SyntaxError, ValueError):
+    tree = _parse(root, rel)
+    if tree is None:
         return ""
     package = name.split(".") if rel.endswith("__init__.py") else name.split(".")[:-1]
     for node in _import_time_nodes(tree):
@@ -652,14 +639,19 @@ def _walk_outside_defs(node: ast.AST) -> List[ast.AST]:
 
 
 def _read(root: str, rel: str) -> Optional[str]:
-    full = os.path.join(root, rel)
+    """The text of ``rel`` inside ``root`` (confined and size-capped by fsutil), or None."""
     try:
-        if os.path.islink(full):
-            return None
-        with open(full, "rb") as f:
-            data = f.read(_MAX_TEXT + 1)
-    except OSError:
+        return read_text_inside(root, rel, _MAX_TEXT)
+    except SkippedFile:
         return None
-    if len(data) > _MAX_TEXT:
+
+
+def _parse(root: str, rel: str) -> Optional[ast.Module]:
+    """The ast of ``rel``, or None when it cannot be read or parsed (nothing runs)."""
+    text = _read(root, rel)
+    if text is None:
         return None
-    return data.decode("utf-8", errors="replace")
+    try:
+        return ast.parse(text, rel)
+    except (SyntaxError, ValueError):
+        return None
