@@ -95,7 +95,8 @@ def test_queries():
     assert kb.torch_release("1.8").arch_lists_at("1.8.0")["cu111"] == "5.0;7.0;8.0;8.6"
     assert kb.torch_release("1.8").arch_lists_at("1.8.1")["cu111"] == "3.7;5.0;6.0;7.0;7.5;8.0;8.6"
     assert kb.cuda_toolkit("11.3").min_driver == "465.19.01"
-    with pytest.raises(ReproError, match=r"^CUDA 14.7 is not in the knowledge base \(known: 8.0, 9.0, 9.2,"):
+    with pytest.raises(ReproError,
+                       match=r"^CUDA 14.7 is not in the knowledge base \(known: 8.0, 9.0, 9.2,"):
         kb.cuda_toolkit("14.7")
     assert kb.gpu("NVIDIA GeForce RTX 4090") == kb.Gpu("RTX 4090", "8.9", "Ada Lovelace")
     assert kb.gpu("Radeon") is None and kb.gpu("") is None
