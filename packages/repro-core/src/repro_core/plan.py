@@ -5,12 +5,13 @@ run a scanned repository on given hardware.
 ``Plan`` out. ``plan_path`` reads or makes the report and probes the hardware when not given.
 
 "exact" candidates keep the stated versions: they satisfy every constraint of the scan (stated
-pins and API bounds) on a torch build the GPU can run, and a torch stated only by a lower bound
-is kept within that bound's major (``torch>=1.7``: 1.x; ``torch>=0.4.1``: 0.4.x).
-"forward-port" candidates take the oldest torch the hardware supports at or above the
-repository's lower bounds, on the oldest Python it allows, and list the rule ids whose code
-must be migrated. A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed; a
-build the knowledge base only assumes exists is never ranked first.
+pins and API bounds) on a torch build the GPU can run, and a torch that is not pinned is kept
+within the releases published by the repository's reference date (``exact_torch``, see
+docs/plan.md).
+"forward-port" candidates take the oldest torch on PyPI the hardware supports at or above the
+repository's lower bounds and the exact range's, on the oldest Python it allows, and list the
+rule ids whose code must be migrated. A build the GPU cannot run (an H100 with a cu113 wheel)
+is never proposed; a build the knowledge base only assumes exists is never ranked first.
 """
 
 import json
