@@ -113,3 +113,20 @@ def test_pytorch_gan_gets_its_04_torch():
     # a GPU the 0.4 wheels have no code for (sm_89) gets a forward-port instead
     g = plan(r, Hardware.stated("8.9")).candidates[0]
     assert g.strategy == "forward-port"
+
+
+def test_old_arch_lists_are_the_builders():
+    # pytorch/builder manywheel/build.sh: 44d9bfa6 (2018-04-19, the 0.4.0 build) gave CUDA 9.0
+    # "3.5;5.0+PTX" + "6.0;6.1;7.0"; 027edf5b (before 0.4.1) "6.0;7.0"; 758e54f2 (2019-08-04)
+    # CUDA 10.0 "6.0;6.1;7.0;7.5"
+    row = kb.torch_release("0.4")
+    assert row.arch_lists_at("0.4.0")["cu90"] == "3.5;5.0+PTX;6.0;6.1;7.0"
+    assert row.arch_lists_at("0.4.1")["cu90"] == "3.5;5.0+PTX;6.0;7.0"
+    assert compat.torch_build("1.2.0+cu100").arch_list == "3.5;5.0+PTX;6.0;6.1;7.0;7.5"
+
+
+def test_a_turing_gpu_runs_the_04_cu90_wheel():
+    # sm_70 SASS runs on a 7.5 GPU (same major); the cu80 wheel has only compute_50 PTX for it
+    r = report({"torch": "<1.0,>=0.4.0"}, [ev("torch", ">=0.4.0")], date="2019-01-01")
+    c = plan(r, Hardware.stated("7.5")).candidates[0]
+    assert (c.torch_build, c.strategy) == ("0.4.1+cu90", "exact")
