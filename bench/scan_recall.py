@@ -22,11 +22,15 @@ use: a new API or syntax giving a lower bound (``introduced`` without ``removed`
 ``deprecated``: f-strings, ``F.interpolate``) and portability notes (NOT_LEGACY); they
 are counted in the "new-API" column.
 
-Stack: for each repository with a stated torch, "admitted" means the scan's torch
-constraint admits at least one torch version (a known release patch, or the stated pin
-itself) that the stated specifier admits. "share" is the part of the known torch patch
-releases (kb/data/torch_releases.json) the constraint admits (1.0 without a torch
-constraint). Plans use ``Hardware.stated()`` (no GPU, CPU wheels) and ``Hardware.stated("8.9")``.
+Stack: the torch range is the one plan's exact candidates keep (``plan.exact_torch``: the
+scan's torch constraint, bounded by the reference date unless torch is pinned). The
+checkouts carry no ``.git``, so the labelled commit's date stands in for the HEAD commit
+date scan reads from a clone (the "date" column; a git date scan found itself is kept). For
+each repository with a stated torch, "admitted" means the range admits at least one torch
+version (a known release patch, or the stated pin itself) that the stated specifier admits.
+"share" is the part of the known torch patch releases (kb/data/torch_releases.json) the range
+admits (1.0 when it admits every version). Plans use ``Hardware.stated()`` (no GPU, CPU
+wheels) and ``Hardware.stated("8.9")``.
 """
 
 import argparse
@@ -275,6 +279,16 @@ def admitted_share(constraint: Optional[str], versions: Sequence[str]) -> float:
     return sum(have.contains(v, prereleases=True) for v in versions) / len(versions)
 
 
+def dated(report, repo: dict):
+    """``report`` with the labelled commit's date as its reference date, unless scan read a
+    git date itself (a checkout without ``.git``)."""
+    from dataclasses import replace
+    if any(s.startswith("git") for s in report.date_sources):
+        return report
+    return replace(report, reference_date=repo["commit_date"], date_sources=(
+        f"git commit {repo['commit'][:10]} (labelled; {repo['commit_date']})",))
+
+
 def planned(report, gpu: Optional[str]) -> str:
     """'torch/python strategy' of the first candidate, or the error."""
     from repro_core.errors import ReproError
@@ -356,6 +370,7 @@ class RepoResult:
     score: Score
     scan_s: float
     stated_torch: Optional[str]
+    date: Optional[str]
     constraint: Optional[str]
     admitted: Optional[bool]
     share: float
@@ -383,13 +398,15 @@ def measure(doc: dict, checkouts: Path, repeat: int = 3) -> List[RepoResult]:
         for f in r["files"]:
             if not (path / f).is_file():
                 raise SystemExit(f"{path / f}: missing (not the labelled commit?)")
+        from repro_core.plan import exact_torch
         report = scan(str(path))
         t = best_time(lambda p=str(path): scan(p), repeat)
         score = match(labels_of(r), findings_of(report), r["files"], legacy_rule)
-        constraint = report.constraints.get("torch")
+        report = dated(report, r)
+        constraint = exact_torch(report).spec
         stated = r["stated"].get("torch")
         out.append(RepoResult(
-            r["name"], score, t, stated, constraint,
+            r["name"], score, t, stated, report.reference_date, constraint,
             admitted(constraint, stated, versions) if stated else None,
             admitted_share(constraint, versions), planned(report, None), planned(report, "8.9")))
     return out
@@ -404,8 +421,8 @@ def frac(a: int, b: int) -> str:
 
 
 HEADER = ("repository", "breaking found", "deprecated found", "precision", "new-API",
-          "stated torch", "scan constraint", "admitted", "share", "plan, no GPU", "plan, 8.9",
-          "scan s")
+          "stated torch", "date", "torch range (exact)", "admitted", "share", "plan, no GPU",
+          "plan, 8.9", "scan s")
 
 
 def cells(s: Score) -> List[str]:
@@ -419,14 +436,14 @@ def table(results: List[RepoResult]) -> str:
     for x in results:
         total.add(x.score)
         rows.append("| " + " | ".join([x.name] + cells(x.score) + [
-            x.stated_torch or "–", x.constraint or "–",
+            x.stated_torch or "–", x.date or "–", x.constraint or "–",
             "–" if x.admitted is None else ("yes" if x.admitted else "NO"),
             f"{x.share:.2f}", x.plan_cpu, x.plan_gpu, f"{x.scan_s:.2f}"]) + " |")
     stated = [x for x in results if x.admitted is not None]
     shares = [x.share for x in results if x.constraint]
     rows.append("| " + " | ".join(
         [f"**total ({len(results)})**"] + [f"**{c}**" for c in cells(total)] + [
-            f"{len(stated)} stated", "",
+            f"{len(stated)} stated", "", "",
             f"**{sum(bool(x.admitted) for x in stated)}/{len(stated)}**",
             f"mean {mean([x.share for x in results]):.2f} "
             f"({mean(shares):.2f} of {len(shares)} with one)", "", "",

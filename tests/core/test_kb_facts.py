@@ -50,8 +50,11 @@ def test_release_row(row):
 
 
 # `pip index versions torch --only-binary :all:` on PyPI for Python 3.7, 3.8 and 3.11
-# (2026-11-30); 1.8.2 LTS lives on download.pytorch.org only.
-PYPI_TORCH = """1.4.0 1.5.0 1.5.1 1.6.0 1.7.0 1.7.1 1.8.0 1.8.1 1.9.0 1.9.1 1.10.0 1.10.1 1.10.2
+# (2026-11-30), and 1.0.0-1.3.1 from the PyPI simple API's file list (2026-12-01: cp27, cp35,
+# cp36 and cp37 manylinux1 wheels each); 1.8.2 LTS and every 0.x release live on
+# download.pytorch.org only (the simple API lists no 0.x file).
+PYPI_TORCH = """1.0.0 1.0.1 1.1.0 1.2.0 1.3.0 1.3.1
+1.4.0 1.5.0 1.5.1 1.6.0 1.7.0 1.7.1 1.8.0 1.8.1 1.9.0 1.9.1 1.10.0 1.10.1 1.10.2
 1.11.0 1.12.0 1.12.1 1.13.0 1.13.1 2.0.0 2.0.1 2.1.0 2.1.1 2.1.2 2.2.0 2.2.1 2.2.2 2.3.0 2.3.1
 2.4.0 2.4.1 2.5.0 2.5.1 2.6.0 2.7.0 2.7.1 2.8.0 2.9.0 2.9.1 2.10.0 2.11.0 2.12.0 2.12.1 2.13.0
 2.14.0 2.14.1 2.15.0""".split()
@@ -59,12 +62,15 @@ PYPI_TORCH = """1.4.0 1.5.0 1.5.1 1.6.0 1.7.0 1.7.1 1.8.0 1.8.1 1.9.0 1.9.1 1.10
 
 def test_patch_releases_are_the_published_ones():
     minors = {r.version for r in RELEASES}
-    published = {v for v in PYPI_TORCH if v.rsplit(".", 1)[0] in minors} | {"1.8.2"}
+    published = {v for v in PYPI_TORCH if v.rsplit(".", 1)[0] in minors} | {"1.8.2", "0.4.0",
+                                                                             "0.4.1"}
     assert {v for r in RELEASES for v in r.patch_versions()} == published
-    # the kb marks the one patch not on PyPI with its index (plan prefers PyPI patches)
+    # the kb marks the patches not on PyPI with their index (plan prefers PyPI patches)
     elsewhere = {v: r.patch(v).index for r in RELEASES for v in r.patch_versions()
                  if not r.on_pypi(v)}
-    assert elsewhere == {"1.8.2": "https://download.pytorch.org/whl/lts/1.8"}
+    assert elsewhere == {"1.8.2": "https://download.pytorch.org/whl/lts/1.8",
+                         "0.4.0": "https://download.pytorch.org/whl/cu90",
+                         "0.4.1": "https://download.pytorch.org/whl/cu90"}
 
 
 def test_numpy_abi_switch_is_at_23():

@@ -124,9 +124,12 @@ def test_forward_ports_take_the_oldest_python_allowed():
         oldest = min((p for p in kb.python_versions() if compat.python_ok(c.torch, p)[0]),
                      key=lambda p: tuple(map(int, p.split("."))))
         assert c.python == oldest, c  # e.g. 2.14.1 on 3.10, not 3.14
-    # torch 1.4 has wheels for Python 3.5, which uv cannot lock for: 3.6, the oldest it can
-    cpu = plan(r, Hardware()).candidates[0]
-    assert (cpu.torch, cpu.python) == ("1.4.0", "3.6")
+    # no reference date: exact keeps 0.4.x (0.4.1: Python 3.5-3.7, the newest); the first
+    # forward-port is the oldest release on PyPI, 1.0.1 (1.0.x has cp35-cp37 wheels), on 3.6:
+    # uv cannot lock for 3.5
+    cpu = plan(r, Hardware()).candidates
+    assert [(c.torch, c.python, c.strategy) for c in cpu[:2]] == [
+        ("0.4.1", "3.7", "exact"), ("1.0.1", "3.6", "forward-port")]
     floor = report({"torch": ">=0.4.1", "python": ">=3.11"},
                    [ev("torch", ">=0.4.1"), ev("python", ">=3.11")])
     newest = plan(floor, Hardware.stated("8.9")).candidates[-1]

@@ -5,12 +5,13 @@ run a scanned repository on given hardware.
 ``Plan`` out. ``plan_path`` reads or makes the report and probes the hardware when not given.
 
 "exact" candidates keep the stated versions: they satisfy every constraint of the scan (stated
-pins and API bounds) on a torch build the GPU can run, and a torch stated only by a lower bound
-is kept within that bound's major (``torch>=1.7``: 1.x; ``torch>=0.4.1``: 0.4.x).
-"forward-port" candidates take the oldest torch the hardware supports at or above the
-repository's lower bounds, on the oldest Python it allows, and list the rule ids whose code
-must be migrated. A build the GPU cannot run (an H100 with a cu113 wheel) is never proposed; a
-build the knowledge base only assumes exists is never ranked first.
+pins and API bounds) on a torch build the GPU can run, and a torch that is not pinned is kept
+within the releases published by the repository's reference date (``exact_torch``, see
+docs/plan.md).
+"forward-port" candidates take the oldest torch on PyPI the hardware supports at or above the
+repository's lower bounds and the exact range's, on the oldest Python it allows, and list the
+rule ids whose code must be migrated. A build the GPU cannot run (an H100 with a cu113 wheel)
+is never proposed; a build the knowledge base only assumes exists is never ranked first.
 """
 
 import json
@@ -268,8 +269,10 @@ def _pick_variant(ctx: _Ctx, row: kb.TorchRelease, version: str,
 def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candidate]:
     cons = ctx.cons
     exact = strategy == "exact"
-    tspec = ctx.exact_torch if exact else _floors(cons["torch"])
+    tspec = ctx.exact_torch if exact else _forward_floors(ctx)
     versions = _torch_versions(row, tspec)
+    if not exact:  # a forward-port is meant to be locked and run: PyPI wheels only
+        versions = [v for v in versions if row.on_pypi(v)]
     if not versions:
         return None
     version = versions[0]
@@ -333,6 +336,12 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
                      torch_build=f"{version}+{variant}", assumed=assumed)
 
 
+def _forward_floors(ctx: _Ctx) -> SpecifierSet:
+    """What a forward-port keeps: the lower bounds of the scan's torch and of the exact range
+    (a forward-port is newer than the code, never older than the torch it was written for)."""
+    return _floors(ctx.cons["torch"]) & _floors(ctx.exact_torch)
+
+
 def _hard(report: ScanReport, rule_id: str) -> bool:
     from repro_core.rules import by_id
 
@@ -349,7 +358,8 @@ def _torch_reason(ctx: _Ctx, version: str, exact: bool) -> str:
         return (f"torch {version} satisfies the scan's torch{spec or ' (any)'}"
                 + (f" (decided by {by})" if by else ""))
     return (f"torch {version}: forward-port (keeps only the lower bounds "
-            f"{_floors(spec) or '(none)'} of the scan's torch{spec or ' (any)'})")
+            f"{_forward_floors(ctx) or '(none)'} of the scan's torch{spec or ' (any)'}"
+            f"{' and of the exact range' if str(ctx.exact_torch) != str(spec) else ''})")
 
 
 def _migrations(report: ScanReport, versions: Dict[str, Optional[str]]) -> List[str]:
@@ -391,21 +401,23 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
             ("torch", "torchvision", "cuda", "python", "timm", "numpy")}
     imported = {i.distribution.lower() for i in report.imports} | {
         r.name for r in report.requirements}
+    rng = exact_torch(report)
     decided = decided_by(report)
-    exact_torch, era_note = _exact_torch(report, cons["torch"])
+    if rng.by:
+        decided["torch"] = "; ".join(x for x in (decided.get("torch"), rng.by) if x)
     ctx = _Ctx(report, cons, cc, driver,
                cuda_ext=any(e.kind == "cuda" for e in report.extensions),
                uses_timm="timm" in imported or bool(str(cons["timm"])),
                uses_numpy="numpy" in imported or bool(str(cons["numpy"])), rejections=[],
-               exact_torch=exact_torch, decided_by=decided)
+               exact_torch=_spec(rng.spec), decided_by=decided)
     rows = sorted(kb.torch_releases(), key=lambda r: Version(r.version))
     oldest = rows[0].version
     pin = _pin(cons["torch"])
     if pin and Version(pin) < Version(oldest):
         notes.append(f"torch {pin} is older than the knowledge base's oldest release ({oldest}): "
                      f"no exact candidate; forward-port only")
-    elif era_note:
-        notes.append(era_note)
+    elif rng.note:
+        notes.append(rng.note)
     exact = [c for c in (_candidate(ctx, r, "exact") for r in reversed(rows)) if c]
     forward: List[Candidate] = []
     for r in rows:
@@ -463,24 +475,77 @@ def decided_by(report: ScanReport) -> Dict[str, str]:
     return out
 
 
-def _exact_torch(report: ScanReport, spec: SpecifierSet) -> Tuple[SpecifierSet, str]:
-    """The torch specifier exact candidates keep, and a note when it is narrower than the
-    scan's: a torch stated only by lower bounds (``torch>=0.4.1``, "PyTorch 1.7 or later") is
-    read as a caret range of the highest bound (``^1.7``: the same major, 1.x; ``^0.4.1``:
-    0.4.x); releases past it are forward-ports."""
+@dataclass(frozen=True)
+class TorchRange:
+    """The torch versions exact candidates keep (``spec``, a PEP 440 specifier), what decided
+    it beyond the repository's statements (``by``: "" or the reference date), and a note for
+    the plan ("" when it is the scan's constraint as is)."""
+
+    spec: str
+    by: str = ""
+    note: str = ""
+
+
+def _date_label(report: ScanReport) -> str:
+    """"2021-02-25 (git HEAD commit 1a2b3c4d5e)": the reference date and where it comes from."""
+    date = report.reference_date or ""
+    src = [s for s in report.date_sources if s.endswith(f"({date})")]
+    src.sort(key=lambda s: not s.startswith("git"))
+    return f"{date} ({src[0].rsplit(' (', 1)[0]})" if src else date
+
+
+def exact_torch(report: ScanReport) -> TorchRange:
+    """The torch range exact candidates keep. A torch pin (``==1.7.1``, conda ``pytorch=1.4``)
+    is kept as stated. Otherwise the repository's reference date bounds it: releases published
+    after the code was written are forward-ports, not stated versions. The range ends with the
+    newest minor release published by that date that the scan's constraint admits (all its
+    patches; the oldest one it admits when every admitted release is newer than the date); it
+    starts at the stated lower bound, or, with none stated (``torch<1.9`` only, or nothing),
+    at that same minor: the torch current when the code was written. Without a reference date
+    a torch stated only by lower bounds is read as a caret range of the highest (``>=1.7``:
+    1.x; ``>=0.4.1``: 0.4.x)."""
+    spec = _spec(report.constraints.get("torch", ""))
     stated = _stated(report, "torch")
     ops = {s.operator for e in stated for s in _spec(e.specifier)}
-    if not stated or ops & set(_CAPS):
-        return spec, ""
+    if ops & {"==", "==="}:
+        return TorchRange(str(spec))
     floors = [(Version(s.version), e) for e in stated for s in _spec(e.specifier)
               if s.operator in (">=", ">")]
-    if not floors:
-        return spec, ""
-    floor, e = max(floors, key=lambda t: t[0])
-    series = f"{floor.major}.{floor.minor}" if floor.major == 0 else str(floor.major)
-    return spec & SpecifierSet(f"=={series}.*"), (
-        f"torch is stated only as a lower bound ({e.path}:{e.line} torch{e.specifier}): exact "
-        f"keeps it within {series}.x; later releases are forward-ports")
+    if not report.reference_date:
+        if not floors or ops & set(_CAPS):
+            return TorchRange(str(spec))
+        floor, e = max(floors, key=lambda t: t[0])
+        series = f"{floor.major}.{floor.minor}" if floor.major == 0 else str(floor.major)
+        return TorchRange(str(spec & SpecifierSet(f"=={series}.*")), "", (
+            f"torch is stated only as a lower bound ({e.path}:{e.line} torch{e.specifier}) and "
+            f"the repository has no reference date: exact keeps it within {series}.x; later "
+            f"releases are forward-ports"))
+    rows = sorted(kb.torch_releases(), key=lambda r: Version(r.version))
+    admitted = [i for i, r in enumerate(rows) if any(_ok(spec, v) for v in r.patch_versions())]
+    if not admitted:
+        return TorchRange(str(spec))
+    date = report.reference_date
+    by_date = [i for i in admitted if rows[i].date and rows[i].date <= date]
+    top = by_date[-1] if by_date else admitted[0]
+    bound = [] if floors else [f">={rows[top].version}"]
+    if top + 1 < len(rows):
+        bound.append(f"<{rows[top + 1].version}")
+    narrowed = spec & SpecifierSet(",".join(bound)) if bound else spec
+    if not bound or str(narrowed) == str(spec):
+        return TorchRange(str(spec))
+    when = _date_label(report)
+    what = ("the torch release current then" if not floors else "releases published by then")
+    by = f"reference date {when}: torch{','.join(bound)} ({what})"
+    if floors:
+        floor, e = max(floors, key=lambda t: t[0])
+        note = (f"torch is stated only as a lower bound ({e.path}:{e.line} torch{e.specifier}): "
+                f"exact keeps the releases published by the reference date {when}, "
+                f"torch{narrowed}; later releases are forward-ports")
+    else:
+        note = (f"torch is not pinned or bounded below by the repository: exact keeps the "
+                f"release current at the reference date {when}, torch{narrowed}; later "
+                f"releases are forward-ports")
+    return TorchRange(str(narrowed), by, note)
 
 
 def _same(a: Candidate, b: Candidate) -> bool:
@@ -541,4 +606,5 @@ def plan_path(path: str, hardware: Optional[Hardware] = None) -> Plan:
     return plan(report, hardware)
 
 
-__all__: Sequence[str] = ("Candidate", "Plan", "plan", "plan_path", "read_report")
+__all__: Sequence[str] = ("Candidate", "Plan", "TorchRange", "exact_torch", "plan", "plan_path",
+                          "read_report")
