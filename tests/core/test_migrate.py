@@ -254,6 +254,10 @@ REVIEW_CASES = {
         "torch-norm",
         "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.norm(x, p=2, dim=1)\n",
         "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.linalg.vector_norm(x, ord=2, dim=1)\n"),
+    "timm-optim-module": (
+        "timm-optim-factory",
+        "import timm.optim.optim_factory as optim_factory\nfrom timm.optim.optim_factory import create_optimizer_v2\n",
+        "import timm.optim as optim_factory\nfrom timm.optim import create_optimizer_v2\n"),
 }
 
 
@@ -319,7 +323,8 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     assert (tmp_path / "m.py").read_text() == after
     assert {c.rule for c in res.changes} == {rule}
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
-                   "torch-version-parse"):
+                   "torch-version-parse", "torch-static-function", "torch-vector-norm",
+                   "timm-optim-module"):
         _run(after, tmp_path)
 
 

@@ -349,13 +349,19 @@ class Matcher:
                     hits.append((r, node, f".{node.attr}"))  # type: ignore[attr-defined]
             elif t is Call:
                 q = dotted(node.func, alias)  # type: ignore[attr-defined]
+                dynamic = q is None and bool(self.call_prefix)
+                if dynamic:
+                    q = getattr_target(node.func, alias)  # type: ignore[attr-defined]
                 if q:
                     for r, p in self.calls.get(q, ()):
                         if _call_ok(node, p):  # type: ignore[arg-type]
                             hits.append((r, node, q))
                     for pre, r, p in self.call_prefix:
                         if q.startswith(pre) and _call_ok(node, p):  # type: ignore[arg-type]
-                            hits.append((r, node, q))
+                            # a callee got by getattr is not named: point at the keyword
+                            at = next((k for k in node.keywords if k.arg in p.keyword),  # type: ignore
+                                      node) if dynamic else node
+                            hits.append((r, at, q))
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p in self.methods[func.attr]:
@@ -668,6 +674,18 @@ def dotted(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
     parts.append(alias[node.id])
     return ".".join(reversed(parts))
 
+
+
+def getattr_target(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
+    """``getattr(torchvision.models, name)`` called: ``torchvision.models.<name>`` for a
+    literal name, else ``torchvision.models.*`` (only a call prefix pattern can match it)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr" and len(node.args) >= 2 and node.func.id not in alias):
+        return None
+    base = dotted(node.args[0], alias) if isinstance(node.args[0], ast.Attribute) else (
+        alias.get(node.args[0].id) if isinstance(node.args[0], ast.Name) else None)
+    name = str_const(node.args[1])
+    return f"{base}.{name if name and name.isidentifier() else '*'}" if base else None
 
 
 def _version_assert(node: ast.Assert, alias: Dict[str, str]) -> Optional[str]:

@@ -120,6 +120,7 @@ MODULES: Dict[str, Dict[str, str]] = {
                     "commands": "subprocess", "HTMLParser": "html.parser",
                     "Tkinter": "tkinter", "thread": "_thread", "cookielib": "http.cookiejar",
                     "SocketServer": "socketserver"},
+    "timm-optim-module": {"timm.optim.optim_factory": "timm.optim"},
 }
 # modules that go away whole: a name of theirs without a rename is left for review
 OWNED = {"torch-six": ("torch._six",)}
@@ -138,6 +139,7 @@ REQUIRES: Dict[str, str] = {
     "torch-load-weights-only": "torch>=1.13", "torch-local-rank": "torch>=1.0",
     "yaml-load-loader": "pyyaml>=5.1", "skimage-metrics": "scikit-image>=0.16",
     "torch-typed-constructor": "torch>=0.4",
+    "timm-optim-module": "timm>=1.0.12",
 }
 
 
