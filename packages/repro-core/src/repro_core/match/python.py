@@ -337,6 +337,12 @@ class Matcher:
         node_types = set(self.node_types)
         bases: Set[int] = set()  # Names that are the root of an attribute (parents come first)
         covered: Set[int] = set()  # version-string nodes already part of a reported compare
+        transposed = {m: rs for m, rs in self.transposed.items() if m in src.text} if (
+            ".t()" in src.text) else {}
+        # the lines naming a producer (``topk``): only functions spanning one are read
+        producer_lines = [src.text.count("\n", 0, x.start()) + 1 for x in re.finditer(
+            "|".join(map(re.escape, transposed)), src.text)] if transposed else []
+        attributes = self.attributes
         for node in src.nodes:
             t = type(node)
             if t is Attribute:
@@ -345,11 +351,12 @@ class Matcher:
                 q = dotted(node, alias)
                 if q:
                     name_hits(q, node)
-                for r in self.attributes.get(node.attr, ()):  # type: ignore[attr-defined]
-                    hits.append((r, node, f".{node.attr}"))  # type: ignore[attr-defined]
+                if node.attr in attributes:  # type: ignore[attr-defined]
+                    hits += [(r, node, f".{node.attr}")  # type: ignore[attr-defined]
+                             for r in attributes[node.attr]]  # type: ignore[attr-defined]
             elif t is Call:
                 q = dotted(node.func, alias)  # type: ignore[attr-defined]
-                dynamic = q is None and bool(self.call_prefix)
+                dynamic = q is None and type(node.func) is Call  # type: ignore[attr-defined]
                 if dynamic:
                     q = getattr_target(node.func, alias)  # type: ignore[attr-defined]
                 if q:
@@ -403,8 +410,9 @@ class Matcher:
                     hits.append((r, node, t.__name__))
             if t is ast.ClassDef and self.subclasses:
                 self._subclass(node, alias, hits)  # type: ignore[arg-type]
-            elif t in FUNCTION_NODES and self.transposed:
-                views = transposed_views(node, self.transposed)
+            elif t in FUNCTION_NODES and transposed and any(
+                    node.lineno <= x <= node.end_lineno for x in producer_lines):  # type: ignore
+                views = transposed_views(node, transposed)
                 if views and _k_above_one(node, src.nodes):
                     hits += [(r, view, ".view() of a transposed topk result") for r, view in views]
         return hits
