@@ -101,3 +101,12 @@ def test_port_runs_and_second_run_is_a_no_op(tmp_path: Path) -> None:
     again = migrate(str(tmp_path), target=TARGET, mode="write", rules=RULES.split(","))
     assert not again.changes and (tmp_path / "m.py").read_text() == after
     _run(after.replace("class Scale", "class _Unused"), tmp_path)
+
+
+def test_pretrained_on_a_getattr_model_points_at_the_keyword() -> None:
+    # detr: getattr(torchvision.models, name)(..., pretrained=is_main_process(), ...)
+    text = ("import torchvision\n\nm = getattr(torchvision.models, name)(\n    dilation=[False],\n"
+            "    pretrained=is_main_process())\nn = getattr(torchvision.models, 'resnet50')(pretrained=True)\n"
+            "o = getattr(config, name)(pretrained=True)\n")
+    found = sorted((m.line, m.api) for m in match_python.find("m.py", text) if m.rule.id == "tv-pretrained")
+    assert found == [(5, "torchvision.models.*"), (6, "torchvision.models.resnet50")]
