@@ -202,6 +202,20 @@ CASES = {
     "cuda-drop-arch": ("flags = ['-O3', '-gencode=arch=compute_60,code=sm_60',\n"
                        "         '-gencode=arch=compute_80,code=sm_80']\n",
                        "flags = ['-O3',\n         '-gencode=arch=compute_80,code=sm_80']\n", True),
+    "torch-saved-tensors": (
+        "import torch\nclass Sq(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n        ctx.save_for_backward(x)\n        return x * x\n\n"
+        "    @staticmethod\n    def backward(ctx, g):\n        x, = ctx.saved_variables  # the input\n        return 2 * x * g\n\n"
+        "x = torch.ones(2, requires_grad=True)\nSq.apply(x).sum().backward()\nassert x.grad.tolist() == [2, 2]\n",
+        "import torch\nclass Sq(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n        ctx.save_for_backward(x)\n        return x * x\n\n"
+        "    @staticmethod\n    def backward(ctx, g):\n        x, = ctx.saved_tensors  # the input\n        return 2 * x * g\n\n"
+        "x = torch.ones(2, requires_grad=True)\nSq.apply(x).sum().backward()\nassert x.grad.tolist() == [2, 2]\n", True),
+    "torch-view-reshape": (
+        "import torch\ndef accuracy(output, target, topk=(1,)):\n    _, pred = output.topk(max(topk), 1, True, True)\n    pred = pred.t()\n"
+        "    correct = pred.eq(target.view(1, -1).expand_as(pred))\n    return [correct[:k].view(-1).float().sum(0) for k in topk]\n\n"
+        "out = torch.eye(10)[:8] + 0.1 * torch.arange(10)\nacc1, acc5 = accuracy(out, torch.arange(8), topk=(1, 5))\nassert acc1 == 8 and acc5 == 8\n",
+        "import torch\ndef accuracy(output, target, topk=(1,)):\n    _, pred = output.topk(max(topk), 1, True, True)\n    pred = pred.t()\n"
+        "    correct = pred.eq(target.view(1, -1).expand_as(pred))\n    return [correct[:k].reshape(-1).float().sum(0) for k in topk]\n\n"
+        "out = torch.eye(10)[:8] + 0.1 * torch.arange(10)\nacc1, acc5 = accuracy(out, torch.arange(8), topk=(1, 5))\nassert acc1 == 8 and acc5 == 8\n", True),
 }
 # needs-review codemods: applied only when their rule is named
 REVIEW_CASES = {
@@ -229,6 +243,21 @@ REVIEW_CASES = {
         "torch-variable-volatile",
         "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1), volatile=True)\n",
         "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n"),
+    # (runs, idempotence and the port of a Function with __init__ arguments: test_migrate_legacy_torch.py)
+    "torch-static-function": (
+        "torch-legacy-function",
+        "import torch\nclass Double(torch.autograd.Function):\n    def forward(self, x):\n        return x * 2\n\n"
+        "    def backward(self, g):\n        return g * 2\n\ny = Double()(torch.ones(2))\n",
+        "import torch\nclass Double(torch.autograd.Function):\n    @staticmethod\n    def forward(self, x):\n        return x * 2\n\n"
+        "    @staticmethod\n    def backward(self, g):\n        return g * 2\n\ny = Double.apply(torch.ones(2))\n"),
+    "torch-vector-norm": (
+        "torch-norm",
+        "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.norm(x, p=2, dim=1)\n",
+        "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.linalg.vector_norm(x, ord=2, dim=1)\n"),
+    "timm-optim-module": (
+        "timm-optim-factory",
+        "import timm.optim.optim_factory as optim_factory\nfrom timm.optim.optim_factory import create_optimizer_v2\n",
+        "import timm.optim as optim_factory\nfrom timm.optim import create_optimizer_v2\n"),
 }
 
 
@@ -294,7 +323,8 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     assert (tmp_path / "m.py").read_text() == after
     assert {c.rule for c in res.changes} == {rule}
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
-                   "torch-version-parse"):
+                   "torch-version-parse", "torch-static-function", "torch-vector-norm",
+                   "timm-optim-module"):
         _run(after, tmp_path)
 
 

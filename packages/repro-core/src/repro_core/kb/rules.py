@@ -15,8 +15,15 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"py2": true}``                            the file only parses as Python 2
   ``{"version_assert": [module...]}``          ``assert timm.__version__ == "0.3.2"``
   ``{"version_string": [module...]}``          ``M.__version__`` read as a string: sliced
-                                               (``[:3]``), ``.split(".")``, or ordered against a
-                                               string literal (``>= "1.7"``)
+                                               (``[:3]``), ``.split(".")``, ``.startswith(...)``,
+                                               or ordered against a string literal (``>= "1.7"``)
+  ``{"attribute": [attr...]}``                 ``<anything>.attr`` read (``ctx.saved_variables``)
+  ``{"subclass": [dotted...], "defines": m, "undecorated": d}``   a class with one of these
+                                               bases whose method ``m`` lacks decorator ``d``
+                                               (a legacy ``autograd.Function``); at the base
+  ``{"transposed_view": [method...]}``         ``v[...].view(...)`` where, in one function,
+                                               ``v = p.eq(...)`` (or ``ne``/``==``/``!=``) and
+                                               ``p = <a method's result>.t()`` (``topk``)
 C++/CUDA sources (``"source": "cpp"``): ``{"regex": ..., "file": regex}`` searched in the
   source with comments removed (a match may span lines); with ``file``, only in a source that
   also matches that regex (e.g. an extension: one that includes pybind11).
@@ -46,7 +53,8 @@ SAFETY = ("safe", "needs-review")
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
                "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
-               "node": (), "py2": (), "version_assert": (), "version_string": ()},
+               "node": (), "py2": (), "version_assert": (), "version_string": (),
+               "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": ()},
     "cpp": {"regex": ("file",)},
     "requirements": {"requirement": ("pinned",)},
 }
@@ -72,6 +80,8 @@ class Pattern:
     receiver: str = ""  # subscript_attr: regex the receiver's dotted name must contain
     pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
     file: str = ""  # regex: regex the whole source (comments removed) must also match
+    defines: str = ""  # subclass: the method it must define
+    undecorated: str = ""  # subclass: the decorator that method lacks
 
     @property
     def value(self) -> str:
@@ -152,6 +162,11 @@ _CHECKS = {
     "node": (lambda v: isinstance(v, str) and v.isidentifier(), "an ast node type name"),
     "version_assert": (_strings, "a non-empty list of module names"),
     "version_string": (_strings, "a non-empty list of module names"),
+    "attribute": (_strings, "a non-empty list of attribute names"),
+    "subclass": (_strings, "a non-empty list of dotted names"),
+    "defines": (lambda v: isinstance(v, str) and v.isidentifier(), "a method name"),
+    "undecorated": (lambda v: isinstance(v, str) and v.isidentifier(), "a decorator name"),
+    "transposed_view": (_strings, "a non-empty list of method names"),
     "requirement": (lambda v: isinstance(v, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", v)),
                     "a distribution name"),
     "pinned": (_specifier, "a version specifier"),
@@ -175,13 +190,16 @@ def _pattern(p: Any, source: str, where: str) -> Pattern:
             raise ReproError(f"{where}: field {k!r} must be {what}, not {v!r}")
     if kind == "subscript_attr" and "index" not in p:
         raise ReproError(f"{where}: field 'index' missing")
+    if kind == "subclass" and not ("defines" in p and "undecorated" in p):
+        raise ReproError(f"{where}: fields 'defines' and 'undecorated' needed with 'subclass'")
     v = p[kind]
     return Pattern(
         kind=kind, values=() if kind == "py2" else tuple(v) if isinstance(v, list) else (v,),
         prefix=p.get("prefix", False), keyword=tuple(p.get("keyword", ())),
         no_keyword=tuple(p.get("no_keyword", ())), arg0=tuple(p.get("arg0", ())),
         index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""),
-        file=p.get("file", ""))
+        file=p.get("file", ""), defines=p.get("defines", ""),
+        undecorated=p.get("undecorated", ""))
 
 
 def parse_rule(row: Any, where: str) -> Rule:

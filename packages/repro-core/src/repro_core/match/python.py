@@ -38,6 +38,7 @@ class Parsed:
         self.text, self.tree = text, tree
         self.nodes = _flatten(tree)
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
+        self.alias.update(star_aliases(self.nodes, self.alias))
         self._lines: Optional[Lines] = None
 
     @property
@@ -149,6 +150,12 @@ def needles(p: Pattern) -> Optional[List[str]]:
         return [head for head, _ in PY2_FORMS]
     if p.kind in ("version_assert", "version_string"):
         return [r"__version__"]
+    if p.kind == "attribute":
+        return [rf"\.\s*{re.escape(a)}\b" for a in p.values]
+    if p.kind == "subclass":
+        return None  # the base's dotted name, spelled through the file's imports
+    if p.kind == "transposed_view":
+        return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
     raise ValueError(f"not a python pattern: {p.kind}")
 
 
@@ -170,6 +177,9 @@ class Matcher:
         self.py2: List[Rule] = []
         self.version_asserts: Dict[str, List[Rule]] = {}  # module -> rules
         self.version_strings: Dict[str, List[Rule]] = {}  # module -> rules
+        self.attributes: Dict[str, List[Rule]] = {}  # attribute -> rules
+        self.subclasses: Dict[str, List[Tuple[Rule, Pattern]]] = {}  # base -> rules
+        self.transposed: Dict[str, List[Rule]] = {}  # producing method -> rules
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
@@ -206,6 +216,15 @@ class Matcher:
                 elif k == "version_string":
                     for n in p.values:
                         self.version_strings.setdefault(n, []).append(r)
+                elif k == "attribute":
+                    for n in p.values:
+                        self.attributes.setdefault(n, []).append(r)
+                elif k == "subclass":
+                    for n in p.values:
+                        self.subclasses.setdefault(n, []).append((r, p))
+                elif k == "transposed_view":
+                    for n in p.values:
+                        self.transposed.setdefault(n, []).append(r)
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -237,9 +256,11 @@ class Matcher:
         are left out of the test (their matches are not needed)."""
         if any(rx.search(text) for rx in self._needle(frozenset(skip))):
             return None
-        if MULTILINE_IMPORT.search(text):
+        if MULTILINE_IMPORT.search(text) or TORCH_STAR.search(text):
             return None
         imports, alias = regex_imports(text)
+        if STAR_IMPORT.search(text):  # what star_aliases may add (bound or not: a superset)
+            alias = {**STAR_GUESSES, **alias}
         return None if self._may_resolve(text, imports, alias) else (imports, alias)
 
     def _target_info(self, target: str) -> Tuple[bool, FrozenSet[str]]:
@@ -316,6 +337,12 @@ class Matcher:
         node_types = set(self.node_types)
         bases: Set[int] = set()  # Names that are the root of an attribute (parents come first)
         covered: Set[int] = set()  # version-string nodes already part of a reported compare
+        transposed = {m: rs for m, rs in self.transposed.items() if m in src.text} if (
+            ".t()" in src.text) else {}
+        # the lines naming a producer (``topk``): only functions spanning one are read
+        producer_lines = [src.text.count("\n", 0, x.start()) + 1 for x in re.finditer(
+            "|".join(map(re.escape, transposed)), src.text)] if transposed else []
+        attributes = self.attributes
         for node in src.nodes:
             t = type(node)
             if t is Attribute:
@@ -324,15 +351,24 @@ class Matcher:
                 q = dotted(node, alias)
                 if q:
                     name_hits(q, node)
+                if node.attr in attributes:  # type: ignore[attr-defined]
+                    hits += [(r, node, f".{node.attr}")  # type: ignore[attr-defined]
+                             for r in attributes[node.attr]]  # type: ignore[attr-defined]
             elif t is Call:
                 q = dotted(node.func, alias)  # type: ignore[attr-defined]
+                dynamic = q is None and type(node.func) is Call  # type: ignore[attr-defined]
+                if dynamic:
+                    q = getattr_target(node.func, alias)  # type: ignore[attr-defined]
                 if q:
                     for r, p in self.calls.get(q, ()):
                         if _call_ok(node, p):  # type: ignore[arg-type]
                             hits.append((r, node, q))
                     for pre, r, p in self.call_prefix:
                         if q.startswith(pre) and _call_ok(node, p):  # type: ignore[arg-type]
-                            hits.append((r, node, q))
+                            # a callee got by getattr is not named: point at the keyword
+                            at = next((k for k in node.keywords if k.arg in p.keyword),  # type: ignore
+                                      node) if dynamic else node
+                            hits.append((r, at, q))
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p in self.methods[func.attr]:
@@ -372,7 +408,27 @@ class Matcher:
             if t in node_types:
                 for r in self.nodes.get(t.__name__, ()):
                     hits.append((r, node, t.__name__))
+            if t is ast.ClassDef and self.subclasses:
+                self._subclass(node, alias, hits)  # type: ignore[arg-type]
+            elif t in FUNCTION_NODES and transposed and any(
+                    node.lineno <= x <= node.end_lineno for x in producer_lines):  # type: ignore
+                views = transposed_views(node, transposed)
+                if views and _k_above_one(node, src.nodes):
+                    hits += [(r, view, ".view() of a transposed topk result") for r, view in views]
         return hits
+
+    def _subclass(self, node: ast.ClassDef, alias: Dict[str, str], hits: List[Hit]) -> None:
+        for base in node.bases:
+            q = dotted(base, alias) if isinstance(base, ast.Attribute) else (
+                alias.get(base.id) if isinstance(base, ast.Name) else None)
+            for r, p in self.subclasses.get(q or "", ()):
+                for f in node.body:
+                    if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                            f.name == p.defines and not any(
+                                (d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", ""))
+                                == p.undecorated for d in f.decorator_list):
+                        hits.append((r, base, f"{q} with a non-{p.undecorated} {p.defines}"))
+                        break
 
     def _subscript(self, node: ast.Subscript, hits: List[Hit]) -> None:
         val = node.value
@@ -517,6 +573,49 @@ def _aliases(nodes: Sequence[ast.AST]
     return alias, imports, names
 
 
+# ``from M import *`` of a module of the repository (``from utils.utils import *``): a free
+# name (never bound in the file) among these comes from it, and is taken for its usual module
+STAR_GUESSES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "nn": "torch.nn",
+                "F": "torch.nn.functional"}
+STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.M)
+TORCH_STAR = re.compile(r"^[ \t]*from[ \t]+torch[\w.]*[ \t]+import[ \t]+\*", re.M)
+_BUILTINS = frozenset(dir(__import__("builtins")))
+
+
+def star_aliases(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> Dict[str, str]:
+    """Local name -> dotted target for the free names a star import provides: after
+    ``from torch import *`` (or ``torch.nn.functional``...) a free ``load`` is
+    ``torch.load``; after ``from <any other module> import *`` only ``STAR_GUESSES`` (the
+    repository module star-imports one that did ``import torch``). Free: loaded, never bound
+    in the file (assigned, defined, a parameter, imported) and not a builtin."""
+    stars = [n.module for n in nodes if type(n) is ast.ImportFrom and  # type: ignore
+             any(a.name == "*" for a in n.names)]  # type: ignore[attr-defined]
+    if not stars:
+        return {}
+    bound: Set[str] = set(alias)
+    loaded: Set[str] = set()
+    for n in nodes:
+        t = type(n)
+        if t is ast.Name:
+            (loaded if type(n.ctx) is ast.Load else bound).add(n.id)  # type: ignore
+        elif t in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            bound.add(n.name)  # type: ignore[attr-defined]
+        elif t is ast.arg:
+            bound.add(n.arg)  # type: ignore[attr-defined]
+        elif t is ast.ExceptHandler and n.name:  # type: ignore[attr-defined]
+            bound.add(n.name)  # type: ignore[attr-defined]
+        elif t in (ast.Global, ast.Nonlocal):
+            bound.update(n.names)  # type: ignore[attr-defined]
+        elif t is ast.alias:
+            bound.add((n.asname or n.name).split(".")[0])  # type: ignore[attr-defined]
+    free = loaded - bound - _BUILTINS
+    out = {name: STAR_GUESSES[name] for name in free & set(STAR_GUESSES)}
+    for mod in stars:
+        if mod and (mod == "torch" or mod.startswith("torch.")):
+            out.update((name, f"{mod}.{name}") for name in free if name not in out)
+    return out
+
+
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:import[ \t]+([\w. \t,]+)|from[ \t]+([\w.]+)[ \t]+import\b)", re.M)
 
@@ -585,6 +684,18 @@ def dotted(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
 
 
 
+def getattr_target(node: ast.AST, alias: Dict[str, str]) -> Optional[str]:
+    """``getattr(torchvision.models, name)`` called: ``torchvision.models.<name>`` for a
+    literal name, else ``torchvision.models.*`` (only a call prefix pattern can match it)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr" and len(node.args) >= 2 and node.func.id not in alias):
+        return None
+    base = dotted(node.args[0], alias) if isinstance(node.args[0], ast.Attribute) else (
+        alias.get(node.args[0].id) if isinstance(node.args[0], ast.Name) else None)
+    name = str_const(node.args[1])
+    return f"{base}.{name if name and name.isidentifier() else '*'}" if base else None
+
+
 def _version_assert(node: ast.Assert, alias: Dict[str, str]) -> Optional[str]:
     """The module of ``assert M.__version__ <op> "X"`` (either side), else None."""
     test = node.test
@@ -642,7 +753,93 @@ def version_string(node: ast.AST, alias: Dict[str, str], covered: Set[int]
             and str_const(node.args[0]) == "."):
         mod = _version_attr(node.func.value, alias)
         return (mod, f"{mod}.__version__.split('.')") if mod else None
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "startswith" and len(node.args) == 1):
+        mod = _version_attr(node.func.value, alias)
+        return (mod, f"{mod}.__version__.startswith(...)") if mod else None
     return None
+
+
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+_ELEMENTWISE = ("eq", "ne")
+
+
+def transposed_views(func: ast.AST, producers: Dict[str, List[Rule]]
+                     ) -> List[Tuple[Rule, ast.Call]]:
+    """``(rule, call)`` for each ``v[...].view(...)`` / ``v.view(...)`` in the body of
+    ``func`` (not in nested functions) where ``v = p.eq(...)`` (``ne``, ``==``, ``!=``) and
+    ``p`` is ``q.t()`` of a ``q`` assigned from ``<x>.<producer>(...)`` (``topk``): the
+    comparison keeps the transposed strides, so ``view`` cannot flatten it. The narrow
+    ImageNet-example ``accuracy()`` form; assignments are read in source order."""
+    produced: Dict[str, List[Rule]] = {}  # name -> rules of the producer it holds
+    transposed: Dict[str, List[Rule]] = {}
+    compared: Dict[str, List[Rule]] = {}
+    out: List[Tuple[Rule, ast.Call]] = []
+    stack = list(reversed(func.body))  # type: ignore[attr-defined]
+    nodes: List[ast.AST] = []
+    while stack:  # statements and expressions in source order, nested scopes left out
+        n = stack.pop()
+        nodes.append(n)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(n))))
+    for n in nodes:
+        if isinstance(n, ast.Assign) and len(n.targets) == 1:
+            target, value = n.targets[0], n.value
+            names = [target.id] if isinstance(target, ast.Name) else [
+                e.id for e in getattr(target, "elts", ()) if isinstance(e, ast.Name)]
+            got: Dict[str, Dict[str, List[Rule]]] = {}  # what the assignment makes
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                attr, recv = value.func.attr, value.func.value
+                if attr in producers:
+                    got = {name: {"p": producers[attr]} for name in names}
+                elif attr == "t" and not value.args and isinstance(recv, ast.Name) and \
+                        recv.id in produced and isinstance(target, ast.Name):
+                    got = {target.id: {"t": produced[recv.id]}}
+                elif attr in _ELEMENTWISE and isinstance(recv, ast.Name) and \
+                        recv.id in transposed and isinstance(target, ast.Name):
+                    got = {target.id: {"c": transposed[recv.id]}}
+            elif isinstance(value, ast.Compare) and len(value.ops) == 1 and isinstance(
+                    value.ops[0], (ast.Eq, ast.NotEq)) and isinstance(target, ast.Name):
+                for side in (value.left, value.comparators[0]):
+                    if isinstance(side, ast.Name) and side.id in transposed:
+                        got = {target.id: {"c": transposed[side.id]}}
+            for name in names:  # a reassignment forgets what the name held
+                produced.pop(name, None), transposed.pop(name, None), compared.pop(name, None)
+            for name, kinds in got.items():
+                for kind, rs in kinds.items():
+                    {"p": produced, "t": transposed, "c": compared}[kind][name] = rs
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                n.func.attr == "view":
+            recv = n.func.value
+            if isinstance(recv, ast.Subscript):
+                recv = recv.value
+            if isinstance(recv, ast.Name) and recv.id in compared:
+                out += [(r, n) for r in compared[recv.id]]
+    return out
+
+
+def _k_above_one(func: ast.AST, nodes: Sequence[ast.AST]) -> bool:
+    """Whether a ``k`` above 1 visibly reaches ``func``: an integer literal > 1 in its
+    parameter defaults, or in a tuple/list literal (or an integer) passed to a call of it in
+    the same file (``accuracy(out, y, topk=(1, 5))``). With ``k == 1`` the slice is one row
+    and ``view`` works, so ``accuracy(out, y)`` with ``topk=(1,)`` never fails."""
+    def big(e: Optional[ast.AST]) -> bool:
+        items = e.elts if isinstance(e, (ast.Tuple, ast.List)) else [e]  # type: ignore
+        return any(isinstance(x, ast.Constant) and type(x.value) is int and x.value > 1
+                   for x in items)
+
+    args = func.args  # type: ignore[attr-defined]
+    if any(big(d) for d in list(args.defaults) + list(args.kw_defaults)):
+        return True
+    name = func.name  # type: ignore[attr-defined]
+    for n in nodes:
+        if type(n) is ast.Call:
+            f = n.func  # type: ignore[attr-defined]
+            if (f.id if isinstance(f, ast.Name) else getattr(f, "attr", None)) == name and any(
+                    big(a) for a in list(n.args) + [k.value for k in n.keywords]):  # type: ignore
+                return True
+    return False
 
 
 def str_const(node: ast.AST) -> Optional[str]:

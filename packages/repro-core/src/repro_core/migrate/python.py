@@ -120,6 +120,7 @@ MODULES: Dict[str, Dict[str, str]] = {
                     "commands": "subprocess", "HTMLParser": "html.parser",
                     "Tkinter": "tkinter", "thread": "_thread", "cookielib": "http.cookiejar",
                     "SocketServer": "socketserver"},
+    "timm-optim-module": {"timm.optim.optim_factory": "timm.optim"},
 }
 # modules that go away whole: a name of theirs without a rename is left for review
 OWNED = {"torch-six": ("torch._six",)}
@@ -138,6 +139,7 @@ REQUIRES: Dict[str, str] = {
     "torch-load-weights-only": "torch>=1.13", "torch-local-rank": "torch>=1.0",
     "yaml-load-loader": "pyyaml>=5.1", "skimage-metrics": "scikit-image>=0.16",
     "torch-typed-constructor": "torch>=0.4",
+    "timm-optim-module": "timm>=1.0.12",
 }
 
 
@@ -594,7 +596,9 @@ def version_parse(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     torch.__version__.split(".")[:2]) >= (1, 7)`` (the major.minor comparison the slice
     meant, right for 1.10 and 2.14 too: proven); ``torch.__version__ >= "1.7"`` ->
     ``packaging.version.parse(...) >= packaging.version.parse("1.7")`` (needs packaging);
-    a bare slice or ``.split(".")``: no automatic rewrite."""
+    a bare slice or ``.split(".")``: no automatic rewrite; ``.startswith``: ``version_prefix``."""
+    if isinstance(node, cst.Call):
+        return version_prefix(ctx, m, node)
     if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
         return None
     left, comp = node.left, node.comparisons[0]
@@ -629,11 +633,118 @@ def ctx_code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
+def version_prefix(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``M.__version__.startswith("1.7.")`` -> ``tuple(int(p) for p in
+    M.__version__.split(".")[:2]) == (1, 7)`` (the same test for every real release); a
+    prefix that is not a literal ``X.Y`` (``startswith(x)`` in a loop): no automatic rewrite.
+    Either way a whitelist: what newer releases should do is for review."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "startswith" and len(node.args) == 1):
+        return None
+    arg = node.args[0].value
+    got = re.fullmatch(r"(\d+)\.(\d+)\.?", arg.evaluated_value or "") if isinstance(
+        arg, cst.SimpleString) else None
+    if got is None:
+        ctx.note = "a whitelist of releases by prefix: newer ones take the other branch"
+        return None
+    code = ctx_code(node.func.value)
+    ctx.note = "a whitelist of releases: check what newer ones should do"
+    return cst.parse_expression(f'tuple(int(p) for p in {code}.split(".")[:2]) == '
+                                f"({int(got.group(1))}, {int(got.group(2))})"), None
+
+
+def saved_tensors(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``ctx.saved_variables`` -> ``ctx.saved_tensors`` (the same tuple since torch 0.4)."""
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "saved_variables"):
+        return None
+    return node.with_changes(attr=cst.Name("saved_tensors")), True
+
+
+def view_reshape(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``x.view(...)`` -> ``x.reshape(...)``: the same view wherever ``view`` works, a copy
+    where it raised (proven)."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "view"):
+        return None
+    return node.with_changes(func=node.func.with_changes(attr=cst.Name("reshape"))), True
+
+
+_NORM_ARGS = ("input", "p", "dim", "keepdim", "out", "dtype")
+
+
+def vector_norm(ctx: Context, m: Match, call: cst.Call) -> Out:
+    """``torch.norm(x, p, dim, keepdim)`` -> ``torch.linalg.vector_norm(x, ord=p, dim=dim,
+    keepdim=keepdim)`` as torch.norm itself dispatches it (torch/functional.py, 2.14):
+    ``p`` absent or ``"fro"`` -> the 2-norm (``ord`` left out), a number -> ``ord``; ``"nuc"``
+    or another string: no automatic rewrite (``torch.linalg.matrix_norm``). For review: a
+    ``p`` that is a variable might hold a string."""
+    args: Dict[str, cst.BaseExpression] = {}
+    for i, a in enumerate(call.args):
+        if a.star:
+            return None
+        key = a.keyword.value if a.keyword else (_NORM_ARGS[i] if i < len(_NORM_ARGS) else "")
+        if key not in _NORM_ARGS:
+            return None
+        args[key] = a.value
+    if "input" not in args:
+        return None
+    p = args.pop("p", None)
+    if isinstance(p, cst.SimpleString):
+        if p.evaluated_value != "fro":
+            return None
+        p = None
+    if p is not None and not isinstance(p, (cst.Integer, cst.Float, cst.UnaryOperation)):
+        ctx.note = "p is not a literal: torch.linalg.matrix_norm if it can be 'nuc'"
+    eq = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                         whitespace_after=cst.SimpleWhitespace(""))
+    new = [cst.Arg(args.pop("input"))]
+    if p is not None:
+        new.append(cst.Arg(p, keyword=cst.Name("ord"), equal=eq))
+    new += [cst.Arg(args[k], keyword=cst.Name(k), equal=eq)
+            for k in ("dim", "keepdim", "dtype", "out") if k in args]
+    return call.with_changes(func=ctx.spell("torch.linalg.vector_norm"), args=new), None
+
+
+HOOKS["torch-vector-norm"] = vector_norm
+
+
+_PORT = ("make forward and backward @staticmethod (first argument ctx), pass what __init__ "
+         "takes to forward instead (backward returns one None more per such argument), and "
+         "call it as {name}.apply(...) instead of {name}(...)(...)")
+
+
+def static_function(ctx: Context, m: Match, node: cst.ClassDef) -> Out:
+    """A legacy ``autograd.Function``: ``forward``/``backward`` get ``@staticmethod`` (their
+    first parameter becomes the ctx) when ``__init__`` takes no argument; else no automatic
+    rewrite, the port is described. Calls ``Cls()(x)`` after it in the file become
+    ``Cls.apply(x)`` (see ``_Migrator``); calls in other files are for review."""
+    name = node.name.value
+    body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+    for f in body:
+        if isinstance(f, cst.FunctionDef) and f.name.value == "__init__" and (
+                len(f.params.params) > 1 or isinstance(f.params.star_arg, cst.Param)
+                or f.params.kwonly_params or f.params.star_kwarg):
+            ctx.note = _PORT.format(name=name)
+            return None
+    out = []
+    for f in body:
+        if isinstance(f, cst.FunctionDef) and f.name.value in ("forward", "backward") and not any(
+                isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+                for d in f.decorators):
+            f = f.with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))]
+                               + list(f.decorators))
+        out.append(f)
+    ctx.note = f"calls {name}()(...) in this file become {name}.apply(...); check other files"
+    return node.with_changes(body=node.body.with_changes(body=out)), None
+
+
 NODES: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
     "torch-data-item": data_item, "cpp-std": cxx_std, "torch-version-parse": version_parse,
+    "torch-saved-tensors": saved_tensors, "torch-view-reshape": view_reshape,
 }
 NODE_TYPES = {"torch-data-item": cst.Subscript, "cpp-std": cst.SimpleString,
-              "torch-version-parse": (cst.Comparison, cst.Subscript, cst.Call)}
+              "torch-version-parse": (cst.Comparison, cst.Subscript, cst.Call),
+              "torch-saved-tensors": cst.Attribute, "torch-view-reshape": cst.Call}
 LIST_DROP = {"cuda-drop-arch"}  # an entry of a list/tuple literal, dropped
 DROP_ASSERT = {"timm-version-guard"}  # an ``assert M.__version__ == ...`` statement
 GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <available>:``
@@ -642,7 +753,8 @@ GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <availabl
 def supported(codemod: Optional[str]) -> bool:
     return bool(codemod) and (codemod in RENAMES or codemod in MODULES or codemod in CALLS
                               or codemod in NODES or codemod in LIST_DROP or codemod in GUARD
-                              or codemod in DROP_ASSERT or codemod in TYPED)
+                              or codemod in DROP_ASSERT or codemod in TYPED
+                              or codemod in CLASSES)
 
 
 # -- codemods on the call or attribute around a match ---------------------------------------
@@ -700,6 +812,7 @@ def typed_type(ctx: Context, m: Match, call: cst.Call) -> Out:
 
 
 TYPED = {"torch-typed-constructor"}  # a name whose call (or .type(...) call) is rewritten
+CLASSES = {"torch-static-function"}  # a class statement, found by its base's span
 DIST_VERSION = {"pkg-resources"}  # get_distribution(x).version -> importlib.metadata.version(x)
 
 
@@ -735,6 +848,7 @@ class _Migrator(cst.CSTTransformer):
         self.ctx, self.module, self.index, self.decide = ctx, module, index, decide
         self.outcomes: List[Outcome] = []
         self.done: Set[int] = set()
+        self.static_classes: Set[str] = set()  # legacy autograd Functions made static
         self.tests: List[str] = []  # the conditions of the enclosing if statements
         self.scoped: Set[int] = set()  # volatile matches a ``with torch.no_grad():`` takes
         self.blocks: List[Optional[Tuple[int, List[Match]]]] = []  # see visit_IndentedBlock
@@ -787,6 +901,17 @@ class _Migrator(cst.CSTTransformer):
                 result = self._record(m, original, CALLS[code](self.ctx, m, result), result)
             elif code in NODES and isinstance(original, NODE_TYPES[code]):
                 result = self._record(m, original, NODES[code](self.ctx, m, result), result)
+        if isinstance(original, cst.ClassDef) and isinstance(result, cst.ClassDef):
+            for base in original.bases:
+                for m in self._matches(base.value, CLASSES):
+                    result = self._record(m, original, static_function(self.ctx, m, result),
+                                          result)
+                    if isinstance(result, cst.ClassDef) and not result.deep_equals(updated):
+                        self.static_classes.add(result.name.value)
+        if isinstance(result, cst.Call) and isinstance(result.func, cst.Call) and isinstance(
+                result.func.func, cst.Name) and not result.func.args and \
+                result.func.func.value in self.static_classes:  # Cls()(x) -> Cls.apply(x)
+            result = result.with_changes(func=cst.Attribute(result.func.func, cst.Name("apply")))
         if isinstance(original, cst.Call) and isinstance(result, cst.Call):
             result = self._hooks(original, result)
             if isinstance(result, cst.Call):
