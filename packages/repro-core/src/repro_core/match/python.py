@@ -629,7 +629,9 @@ def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
     return out, alias
 
 
-_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}  # node class -> its fields but ``ctx``
+# node class -> the fields that can hold nodes: all but ``ctx``, less each field once seen
+# holding a name, string or number (a field's type is fixed by the ast grammar)
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
 
 
 def _flatten(tree: ast.AST) -> List[ast.AST]:
@@ -651,6 +653,8 @@ def _flatten(tree: ast.AST) -> List[ast.AST]:
                 extend([x for x in v if isinstance(x, node_type)])
             elif isinstance(v, node_type):
                 push(v)
+            elif v is not None:  # an identifier, string or number field: never a node
+                fields_of[t] = tuple(f for f in fields_of[t] if f != name)
     return out
 
 
