@@ -256,3 +256,46 @@ def test_spans_in_crlf_and_cr_sources():
             "np-builtin-aliases", 3, 4, 3, 12, "np.float")
         (c,) = cpp.find("k.cu", nl.join(["/* a", " b */", "  THCudaCheck(e);"]))
         assert (c.line, c.col, c.end_col, c.text) == (3, 2, 14, "THCudaCheck(")
+
+
+def _repo_sources():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for sub in ("packages", "tests/data", "bench"):
+        for p in sorted((root / sub).rglob("*.py")):
+            yield p, p.read_text(encoding="utf-8", errors="replace")
+
+
+def test_flatten_visits_every_node_ast_walk_does():
+    """The reference is ``ast.walk`` (less the ``ctx`` singletons), over this repository's own
+    sources, twice: the second pass runs with the field table the first one learned."""
+    import ast
+    from collections import Counter
+
+    n = 0
+    for _ in range(2):
+        for path, text in _repo_sources():
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:
+                continue
+            want = Counter(id(x) for x in ast.walk(tree) if not isinstance(x, ast.expr_context))
+            assert Counter(id(x) for x in python._flatten(tree)) == want, path
+            n += 1
+    assert n > 200
+
+
+def test_a_source_without_version_text_has_no_version_check():
+    """scan reads version checks only from a text holding ``__version__`` or a TORCH_VERSION
+    name (or not ASCII): over this repository's sources, the others have none."""
+    from repro_core.scan import python_api
+
+    checked = 0
+    for path, text in _repo_sources():
+        parsed = python.parse(text)
+        if parsed is None or "__version__" in text or python_api._VERSION_TEXT.search(text):
+            continue
+        assert python_api.version_checks(parsed.nodes, parsed.alias) == [], path
+        checked += 1
+    assert checked > 100
