@@ -214,15 +214,12 @@ def median_wall(fn, root: Path, repeat: int) -> float:
     return median_time(lambda: fn(root), repeat)[0]
 
 
-PYCACHE = tempfile.mkdtemp(prefix="repro-bench-pycache-")
-
-
-def repro_scan(root: Path) -> None:
+def repro_scan(root: Path, pycache: str) -> None:
     """``repro scan ROOT`` in a new interpreter, as a user runs it: with the modules' bytecode
-    cached (in ``PYCACHE``), as an installed package has it, even where the environment
+    cached (in ``pycache``), as an installed package has it, even where the environment
     says not to write bytecode."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPATH=SRC, PYTHONPYCACHEPREFIX=PYCACHE)
+    env.update(PYTHONPATH=SRC, PYTHONPYCACHEPREFIX=pycache)
     subprocess.run([sys.executable, "-m", "repro_cli", "scan", str(root)], env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 
@@ -231,7 +228,7 @@ def python_start() -> None:
     subprocess.run([sys.executable, "-c", "pass"], check=True)
 
 
-def measure_tree(label: str, root: Path, repeat: int) -> str:
+def measure_tree(label: str, root: Path, repeat: int, pycache: str) -> str:
     """One table row: the baselines, scan() in-process and ``repro scan`` in a process."""
     nfiles = sum(1 for _ in walk(str(root)))
     npy = sum(1 for rel, _ in walk(str(root)) if rel.endswith(".py"))
@@ -240,8 +237,8 @@ def measure_tree(label: str, root: Path, repeat: int) -> str:
     t_read = median_time(lambda: read_all(root), repeat)[0]
     t_parse, c_parse = median_time(lambda: parse_all(root), repeat)
     t_scan, c_scan = median_time(lambda: scan(root), repeat)
-    repro_scan(root)  # writes the bytecode cache
-    t_cli, c_cli = median_time(lambda: repro_scan(root), repeat, children=True)
+    repro_scan(root, pycache)  # writes the bytecode cache
+    t_cli, c_cli = median_time(lambda: repro_scan(root, pycache), repeat, children=True)
     return (f"{label:<34} {nfiles:>6} {npy:>5} {t_read:>6.2f} {t_parse:>5.2f} {c_parse:>5.2f} "
             f"{t_scan:>5.2f} {c_scan:>5.2f} {c_scan / c_parse:>6.2f} {t_cli:>5.2f} "
             f"{c_cli:>5.2f} {c_cli / c_parse:>6.2f} {len(rep.findings):>8}")
@@ -292,22 +289,22 @@ def main() -> None:
              ("generated, every .py file legacy", 1.0)]
     if args.real:
         trees.append(("real files", -1))
-    for label, share in trees:
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            if share < 0:
-                drawn = real_repo(args.real, root, args.files)
-                label = f"real files ({drawn} distinct)"
-            else:
-                make_repo(root, args.files, share)
-            print(measure_tree(label, root, args.repeat), flush=True)
+    with tempfile.TemporaryDirectory() as pycache:
+        for label, share in trees:
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                if share < 0:
+                    drawn = real_repo(args.real, root, args.files)
+                    label = f"real files ({drawn} distinct)"
+                else:
+                    make_repo(root, args.files, share)
+                print(measure_tree(label, root, args.repeat, pycache), flush=True)
     print(f"\n{'hostile input':<34} {'bytes':>9} {'scan s':>7} {'warnings':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, root in hostile_repos(Path(tmp)).items():
             size = sum(p.stat().st_size for p in root.iterdir())
             t_scan = median_wall(scan, root, args.repeat)
             print(f"{label:<34} {size:>9} {t_scan:>7.3f} {len(scan(root).warnings):>9}")
-    shutil.rmtree(PYCACHE, ignore_errors=True)
 
 
 if __name__ == "__main__":
