@@ -1,25 +1,40 @@
-"""Time `repro scan` on a generated 2,000-file repository (target: under 2 s).
+"""Time `repro scan` on 2,000-file repositories (issue 9 target: under 1 s).
 
-    python bench/scan.py [--files 2000] [--repeat 3]
+    python bench/scan.py [--real CHECKOUTS] [--files 2000] [--repeat 5]
 
-Prints a table per repository shape: the full scan and, measured in the same run on the same
-tree, two baselines (walking + reading every file; walking + ast.parse of every .py file).
-Then hostile inputs (issue 14), each a small repository that must scan in seconds: thousands
-of bounds on one package, and 2 MiB of backslash-continued lines.
+Trees: two generated ones (65 % Python, 10 % or all of it full of legacy APIs) and, with
+``--real``, one of exactly 2,000 files taken from the real paper repositories in CHECKOUTS
+(each a folder; bench/scan_recall.py documents how to check them out): every file scan walks,
+Python and everything else as the repositories have them, repository after repository in
+name order, then again in ``copyN/`` folders until 2,000 (``real_repo``; deterministic).
+
+For each tree the table prints, measured in the same run: walking + reading every file and
+walking + ``ast.parse`` of every .py file (the baseline of the ratio columns), then
+``scan()`` in this warm interpreter and ``repro scan PATH`` as a user runs it (a new process:
+interpreter start, imports, scan, report). Times are medians of ``--repeat`` runs, wall
+clock and CPU (user + system: less disturbed by other jobs on the machine). Then hostile
+inputs (issue 14), each a small repository that must scan in seconds.
 """
 
 import argparse
 import ast
 import os
+import resource
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packages" / "repro-core" / "src"))
 
-from repro_core.scan import scan  # noqa: E402
+from repro_core.scan import scan, walk  # noqa: E402
+
+SRC = os.pathsep.join(str(ROOT / "packages" / p / "src") for p in ("repro-core", "repro-cli"))
 
 PY_LEGACY = '''import os
 import numpy as np
@@ -137,6 +152,22 @@ def make_repo(root: Path, n: int, legacy_share: float) -> None:
         (d / f"img{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n\0" + os.urandom(4000))
 
 
+def real_repo(checkouts: Path, root: Path, n: int) -> int:
+    """Write an ``n``-file repository under ``root`` from the repositories in ``checkouts``:
+    the files scan walks in each (name order), repository after repository, again under
+    ``copy1/``, ``copy2/``... until ``n``. Returns how many distinct files it drew from."""
+    files = [(d.name, rel) for d in sorted(checkouts.iterdir()) if d.is_dir()
+             for rel, _ in walk(str(d))]
+    if not files:
+        raise SystemExit(f"{checkouts}: no repositories with files")
+    for i in range(n):
+        name, rel = files[i % len(files)]
+        dest = root / f"copy{i // len(files)}" / name / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(checkouts / name / rel, dest)
+    return len(files)
+
+
 def read_all(root: Path) -> int:
     total = 0
     for dp, _, fs in os.walk(root):
@@ -147,23 +178,70 @@ def read_all(root: Path) -> int:
 
 
 def parse_all(root: Path) -> int:
+    """ast.parse of every .py file that parses (the baseline)."""
     n = 0
     for dp, _, fs in os.walk(root):
         for f in fs:
             if f.endswith(".py"):
-                with open(os.path.join(dp, f), encoding="utf-8") as fh:
-                    ast.parse(fh.read())
+                with open(os.path.join(dp, f), "rb") as fh:
+                    try:
+                        ast.parse(fh.read())
+                    except (SyntaxError, ValueError):
+                        continue
                 n += 1
     return n
 
 
-def best(fn, root: Path, repeat: int) -> float:
-    times = []
+def _cpu(children: bool = False) -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def median_time(fn: Callable[[], object], repeat: int, children: bool = False
+                ) -> Tuple[float, float]:
+    """(wall s, CPU s) medians of ``repeat`` calls (CPU of the child processes: ``children``)."""
+    walls: List[float] = []
+    cpus: List[float] = []
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn(root)
-        times.append(time.perf_counter() - t)
-    return min(times)
+        c, t = _cpu(children), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t)
+        cpus.append(_cpu(children) - c)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def median_wall(fn, root: Path, repeat: int) -> float:
+    return median_time(lambda: fn(root), repeat)[0]
+
+
+def repro_scan(root: Path, pycache: str) -> None:
+    """``repro scan ROOT`` in a new interpreter, as a user runs it: with the modules' bytecode
+    cached (in ``pycache``), as an installed package has it, even where the environment
+    says not to write bytecode."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=SRC, PYTHONPYCACHEPREFIX=pycache)
+    subprocess.run([sys.executable, "-m", "repro_cli", "scan", str(root)], env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+
+
+def python_start() -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def measure_tree(label: str, root: Path, repeat: int, pycache: str) -> str:
+    """One table row: the baselines, scan() in-process and ``repro scan`` in a process."""
+    nfiles = sum(1 for _ in walk(str(root)))
+    npy = sum(1 for rel, _ in walk(str(root)) if rel.endswith(".py"))
+    rep = scan(root)  # warms the knowledge-base caches, as a CLI run does at import
+    assert rep.files_scanned == nfiles
+    t_read = median_time(lambda: read_all(root), repeat)[0]
+    t_parse, c_parse = median_time(lambda: parse_all(root), repeat)
+    t_scan, c_scan = median_time(lambda: scan(root), repeat)
+    repro_scan(root, pycache)  # writes the bytecode cache
+    t_cli, c_cli = median_time(lambda: repro_scan(root, pycache), repeat, children=True)
+    return (f"{label:<34} {nfiles:>6} {npy:>5} {t_read:>6.2f} {t_parse:>5.2f} {c_parse:>5.2f} "
+            f"{t_scan:>5.2f} {c_scan:>5.2f} {c_scan / c_parse:>6.2f} {t_cli:>5.2f} "
+            f"{c_cli:>5.2f} {c_cli / c_parse:>6.2f} {len(rep.findings):>8}")
 
 
 HOSTILE_LINES = (2 << 20) // 3 - 100  # "a\\\n" lines: just under the 2 MiB text limit
@@ -195,31 +273,37 @@ def hostile_repos(root: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--real", type=Path, metavar="CHECKOUTS",
+                    help="also a tree of real files from the repositories in this folder")
     args = ap.parse_args()
-    print(f"Python {sys.version.split()[0]}; best of {args.repeat} runs; 'x parse' = time / "
-          f"(walk + ast.parse of every .py) on the same tree")
-    print(f"{'repository':<34} {'files':>6} {'py lines':>9} {'read s':>7} {'parse s':>8} "
-          f"{'scan s':>7} {'x parse':>8} {'findings':>9}")
-    for label, share in (("typical (10% legacy .py files)", 0.10),
-                         ("worst case (every .py legacy)", 1.0)):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            make_repo(root, args.files, share)
-            nfiles = sum(len(fs) for _, _, fs in os.walk(root))
-            lines = sum(p.read_text().count("\n") for p in root.rglob("*.py"))
-            scan(root)  # warm the knowledge-base caches once, as a CLI run does at import
-            t_read = best(read_all, root, args.repeat)
-            t_parse = best(parse_all, root, args.repeat)
-            t_scan = best(scan, root, args.repeat)
-            rep = scan(root)
-        print(f"{label:<34} {nfiles:>6} {lines:>9} {t_read:>7.3f} {t_parse:>8.3f} "
-              f"{t_scan:>7.3f} {t_scan / t_parse:>8.2f} {len(rep.findings):>9}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    _, c_start = median_time(python_start, args.repeat, children=True)
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.2f} at the "
+          f"start; medians of {args.repeat} runs; wall and CPU s; 'x' = CPU / CPU of parse; "
+          f"'python -c pass' takes {c_start:.2f} s CPU")
+    print(f"{'repository':<34} {'files':>6} {'.py':>5} {'read':>6} {'parse':>5} {'cpu':>5} "
+          f"{'scan()':>5} {'cpu':>5} {'x':>6} {'repro':>5} {'cpu':>5} {'x':>6} "
+          f"{'findings':>8}")
+    trees = [("generated, 10% legacy .py files", 0.10),
+             ("generated, every .py file legacy", 1.0)]
+    if args.real:
+        trees.append(("real files", -1))
+    with tempfile.TemporaryDirectory() as pycache:
+        for label, share in trees:
+            with tempfile.TemporaryDirectory() as tmp:
+                root = Path(tmp)
+                if share < 0:
+                    drawn = real_repo(args.real, root, args.files)
+                    label = f"real files ({drawn} distinct)"
+                else:
+                    make_repo(root, args.files, share)
+                print(measure_tree(label, root, args.repeat, pycache), flush=True)
     print(f"\n{'hostile input':<34} {'bytes':>9} {'scan s':>7} {'warnings':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, root in hostile_repos(Path(tmp)).items():
             size = sum(p.stat().st_size for p in root.iterdir())
-            t_scan = best(scan, root, args.repeat)
+            t_scan = median_wall(scan, root, args.repeat)
             print(f"{label:<34} {size:>9} {t_scan:>7.3f} {len(scan(root).warnings):>9}")
 
 

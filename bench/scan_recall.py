@@ -467,24 +467,11 @@ def misses_by_kind(results: List[RepoResult]) -> List[Tuple[str, str, int, List[
             sorted(c.items(), key=lambda kv: (CLASSES.index(kv[0][0]), -kv[1], kv[0][1]))]
 
 
-def parse_all(root: Path) -> int:
-    """ast.parse of every .py file under ``root`` (the baseline scan is compared with)."""
-    import ast
-    n = 0
-    for p in sorted(root.rglob("*.py")):
-        try:
-            ast.parse(p.read_bytes())
-            n += 1
-        except (SyntaxError, ValueError):
-            pass
-    return n
-
-
 def big_repo_time(checkouts: Path, n: int, repeat: int) -> Dict[str, Tuple[int, float, float]]:
     """(files, scan s, walk+ast.parse s) of two n-file repositories: bench/scan.py's
-    generated one (10 % legacy .py files) and one made of copies of the real checkouts.
-    The parse baseline, measured in the same run, makes figures taken under load
-    comparable."""
+    generated one (10 % legacy .py files) and its ``real_repo`` drawn from the checkouts
+    (medians; ``python bench/scan.py --real`` prints the full table). The parse baseline,
+    measured in the same run, makes figures taken under load comparable."""
     import importlib.util
 
     from repro_core.scan import scan
@@ -497,18 +484,13 @@ def big_repo_time(checkouts: Path, n: int, repeat: int) -> Dict[str, Tuple[int, 
         gen.mkdir()
         bench_scan.make_repo(gen, n, 0.10)
         real = Path(tmp) / "real"
-        copies = files = 0
-        while files < n:
-            for d in sorted(p for p in checkouts.iterdir() if p.is_dir()):
-                shutil.copytree(d, real / f"copy{copies}" / d.name, symlinks=True)
-            copies += 1
-            files = sum(len(fs) for _, _, fs in os.walk(real))
+        real.mkdir()
+        bench_scan.real_repo(checkouts, real, n)
         for label, root in (("generated (bench/scan.py, 10% legacy)", gen),
-                            ("copies of the labelled checkouts", real)):
-            files = sum(len(fs) for _, _, fs in os.walk(root))
-            scan(str(root))
-            out[label] = (files, best_time(lambda p=str(root): scan(p), repeat),
-                          best_time(lambda r=root: parse_all(r), repeat))
+                            ("real files from the labelled checkouts", real)):
+            files = scan(str(root)).files_scanned
+            out[label] = (files, bench_scan.median_wall(scan, str(root), repeat),
+                          bench_scan.median_wall(bench_scan.parse_all, root, repeat))
     return out
 
 

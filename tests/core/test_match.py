@@ -152,6 +152,38 @@ def test_prefilter_keeps_every_trigger_example(rule):
         assert m.prefilter(snippet) is None, snippet
 
 
+@pytest.mark.parametrize("regex, lits", [
+    (r"\.\s*data\s*\[", ("data",)),  # the longest literal run
+    (r"(compute|sm)_3[0-7]\b", ("compute_3", "sm_3")),  # a group of literal alternatives
+    (r"^3\.[57](\+PTX)?(;|$)", ("3.5", "3.7")),  # a class of single characters
+    (r"-std=(c|gnu)\+\+(17|1z)", ("-std=c++17", "-std=c++1z", "-std=gnu++17",
+                                   "-std=gnu++1z")),
+    (r"(?i)abc", ()), (r"a(?i:bc)d", ()),  # case-insensitive: no literal test
+    (r"ab?c", ()), (r"[fF][rR]?['\"]", ()),  # single characters only: not worth a test
+    (r"a[^b]cd", ("cd",)), (r"x[a-c]yz", ("yz",)),  # negated and ranged classes end a run
+])
+def test_literals_of_a_needle(regex, lits):
+    assert python.literals(regex) == lits
+
+
+def test_every_needle_match_holds_one_of_its_literals():
+    """The literal test only skips regex searches that could not match: over every trigger
+    and clean example and every real-looking line here, a match implies a literal."""
+    m = python.matcher()
+    texts = [s for r in kb.rules(kind="python") for k in ("trigger", "clean")
+             for s in r.examples[k]] + [
+        "nvcc -gencode arch=compute_35,code=sm_35", "TORCH_CUDA_ARCH_LIST='3.5;5.0'",
+        "extra_compile_args=['-std=c++14']", "print 'x'", "exec 'code'", "except E, e:",
+        "loss.data [0]", "p.add_argument('--local_rank')", "f'{x}'", "(y := 2)"]
+    tested = 0
+    for lits, rx in m._needle(frozenset()):
+        for text in texts:
+            if rx.search(text):
+                tested += 1
+                assert not lits or any(lit in text for lit in lits), (rx.pattern, text)
+    assert tested > 20
+
+
 def test_prefilter_of_prefix_calls_without_keyword_resolves_names():
     rule = _rule(call=["torchvision.models."], prefix=True)
     m = python.matcher([rule])
@@ -224,3 +256,46 @@ def test_spans_in_crlf_and_cr_sources():
             "np-builtin-aliases", 3, 4, 3, 12, "np.float")
         (c,) = cpp.find("k.cu", nl.join(["/* a", " b */", "  THCudaCheck(e);"]))
         assert (c.line, c.col, c.end_col, c.text) == (3, 2, 14, "THCudaCheck(")
+
+
+def _repo_sources():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for sub in ("packages", "tests/data", "bench"):
+        for p in sorted((root / sub).rglob("*.py")):
+            yield p, p.read_text(encoding="utf-8", errors="replace")
+
+
+def test_flatten_visits_every_node_ast_walk_does():
+    """The reference is ``ast.walk`` (less the ``ctx`` singletons), over this repository's own
+    sources, twice: the second pass runs with the field table the first one learned."""
+    import ast
+    from collections import Counter
+
+    n = 0
+    for _ in range(2):
+        for path, text in _repo_sources():
+            try:
+                tree = ast.parse(text)
+            except SyntaxError:
+                continue
+            want = Counter(id(x) for x in ast.walk(tree) if not isinstance(x, ast.expr_context))
+            assert Counter(id(x) for x in python._flatten(tree)) == want, path
+            n += 1
+    assert n > 200
+
+
+def test_a_source_without_version_text_has_no_version_check():
+    """scan reads version checks only from a text holding ``__version__`` or a TORCH_VERSION
+    name (or not ASCII): over this repository's sources, the others have none."""
+    from repro_core.scan import python_api
+
+    checked = 0
+    for path, text in _repo_sources():
+        parsed = python.parse(text)
+        if parsed is None or "__version__" in text or python_api._VERSION_TEXT.search(text):
+            continue
+        assert python_api.version_checks(parsed.nodes, parsed.alias) == [], path
+        checked += 1
+    assert checked > 100

@@ -14,18 +14,22 @@ from repro_cli import __version__, commands
 from repro_core.cli_support import run_command
 
 
-def _command_modules() -> List[object]:
+def _command_modules(only: Optional[str] = None) -> List[object]:
     names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.ispkg)
+    if only in names:
+        names = [only]  # type: ignore[list-item]
     return [importlib.import_module(f"repro_cli.commands.{n}") for n in names]
 
 
-def main_parser() -> argparse.ArgumentParser:
+def main_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; given the name of one (``command``), of that one only,
+    so ``repro scan PATH`` imports the scan library alone, not every command's."""
     parser = argparse.ArgumentParser(
         prog="repro", description="Make a machine-learning paper's code run, reproducibly."
     )
     parser.add_argument("--version", action="version", version=f"repro {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _command_modules():
+    for mod in _command_modules(command):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
@@ -33,7 +37,8 @@ def main_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = main_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = main_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

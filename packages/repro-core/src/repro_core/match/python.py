@@ -14,12 +14,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
+try:  # the regex parser (Python 3.11 moved it; importing sre_parse there warns)
+    from re import _parser as _sre_parse  # type: ignore[attr-defined]
+except ImportError:  # Python < 3.11
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
 from repro_core.kb.rules import Pattern, Rule
 from repro_core.kb.rules import rules as kb_rules
 from repro_core.match.span import Lines, Match
 
 # (rule, node or (import statement, index of the name), api): a match before its span
 Hit = Tuple[Rule, object, str]
+Needle = Tuple[Tuple[str, ...], "re.Pattern[str]"]  # (literals, regex): see ``literals``
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,59 @@ def _alternatives(regex: str) -> List[str]:
     return out + [regex[last:]]
 
 
+_MAX_LITERALS = 16
+
+
+def _spellings(items: Sequence) -> Optional[List[str]]:
+    """Every text a parsed regex sequence can match, when it is literals only (``a(b|cd)[ef]``
+    -> [abe, abf, acde, acdf]); None otherwise or past ``_MAX_LITERALS`` texts."""
+    out = [""]
+    for op, av in items:
+        if op is _sre_parse.LITERAL:
+            alts: Optional[List[str]] = [chr(av)]
+        elif op is _sre_parse.IN and all(o is _sre_parse.LITERAL for o, _ in av):
+            alts = [chr(c) for _, c in av]  # [57]
+        elif op is _sre_parse.SUBPATTERN and not av[1] & re.IGNORECASE:
+            alts = _spellings(av[-1])
+        elif op is _sre_parse.BRANCH:
+            alts = []
+            for branch in av[1]:
+                got = _spellings(branch)
+                if got is None:
+                    return None
+                alts += got
+        else:
+            return None
+        if alts is None or len(out) * len(alts) > _MAX_LITERALS:
+            return None
+        out = [a + b for a in out for b in alts]
+    return out
+
+
+def literals(regex: str) -> Tuple[str, ...]:
+    """Texts of which every match of ``regex`` (searched case-sensitively) contains one:
+    the longest run of literal parts of its top-level sequence (``(compute|sm)_3[0-7]`` ->
+    ``compute_3``, ``sm_3``); () when it has none worth testing. ``lit in text`` is a far
+    cheaper test than a regex search that must try every position."""
+    try:
+        parsed = _sre_parse.parse(regex)
+    except re.error:
+        return ()
+    if parsed.state.flags & re.IGNORECASE:
+        return ()
+    best: List[str] = []
+    run = [""]
+    for item in list(parsed) + [(None, None)]:  # a sentinel closes the last run
+        got = _spellings([item]) if item[0] is not None else None
+        if got is not None and len(run) * len(got) <= _MAX_LITERALS:
+            run = [a + b for a in run for b in got]
+            continue
+        if min(map(len, run)) > min(map(len, best), default=0):
+            best = run
+        run = [""]
+    return tuple(best) if min(map(len, best), default=0) >= 2 else ()
+
+
 def needles(p: Pattern) -> Optional[List[str]]:
     """Regexes of which a text must match one to hold a match of ``p``; None for name and
     call patterns, whose test is their dotted name spelled through the file's imports."""
@@ -236,17 +295,25 @@ class Matcher:
         self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
             getattr(ast, n, None), type))
         self.syntax_rule_ids = frozenset(r.id for rs in self.nodes.values() for r in rs)
-        self._needle_cache: Dict[FrozenSet[str], Tuple[re.Pattern[str], ...]] = {}
+        # node classes ``_hits`` looks at (every other node is skipped at once)
+        self.wanted_no_version = frozenset((ast.Attribute, ast.Call, ast.Name, ast.Constant,
+                                            ast.Subscript, ast.ImportFrom, ast.Assert)
+                                           + self.node_types)
+        self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
+        self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
+        self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
         self._target_cache: Dict[str, Tuple[bool, FrozenSet[str]]] = {}
 
     # -- the text pre-filter -------------------------------------------------------------
 
-    def _needle(self, skip: FrozenSet[str]) -> Tuple["re.Pattern[str]", ...]:
+    def _needle(self, skip: FrozenSet[str]) -> Tuple[Needle, ...]:
+        """(literals, regex) per needle: the regex is searched only in a text holding one of
+        its literals (or always, when it has none)."""
         got = self._needle_cache.get(skip)
         if got is None:
-            # separate patterns, most starting with a literal: re scans for it quickly
             alts = dict.fromkeys(a for rid, a in self._needles if rid not in skip)
-            got = self._needle_cache[skip] = tuple(re.compile(a, re.M) for a in alts)
+            got = self._needle_cache[skip] = tuple(
+                (literals(a), re.compile(a, re.M)) for a in alts)
         return got
 
     def prefilter(self, text: str, skip: Iterable[str] = frozenset()
@@ -254,8 +321,9 @@ class Matcher:
         """None when some rule could match ``text`` (parse it and call ``find``); else the
         file's imports and alias map, read from the text. Patterns of the rules in ``skip``
         are left out of the test (their matches are not needed)."""
-        if any(rx.search(text) for rx in self._needle(frozenset(skip))):
-            return None
+        for lits, rx in self._needle(frozenset(skip)):
+            if (not lits or any(lit in text for lit in lits)) and rx.search(text):
+                return None
         if MULTILINE_IMPORT.search(text) or TORCH_STAR.search(text):
             return None
         imports, alias = regex_imports(text)
@@ -321,10 +389,12 @@ class Matcher:
         hits: List[Hit] = []
         names, name_prefix = self.names, self.name_prefix
 
+        prefix_tops = self.prefix_tops
+
         def name_hits(q: str, where: object) -> None:
             for r in names.get(q, ()):
                 hits.append((r, where, q))
-            if name_prefix:
+            if q.partition(".")[0] in prefix_tops:
                 parts = q.split(".")
                 for i in range(1, len(parts) + 1):
                     for r in name_prefix.get(".".join(parts[:i]), ()):
@@ -335,6 +405,10 @@ class Matcher:
         Attribute, Name, Call, Subscript, Constant, ImportFrom = (
             ast.Attribute, ast.Name, ast.Call, ast.Subscript, ast.Constant, ast.ImportFrom)
         node_types = set(self.node_types)
+        # version strings are read from ``M.__version__``: none in a text without it
+        version_strings = self.version_strings and (
+            "__version__" in src.text or not src.text.isascii())
+        wanted = self.wanted if version_strings else self.wanted_no_version
         bases: Set[int] = set()  # Names that are the root of an attribute (parents come first)
         covered: Set[int] = set()  # version-string nodes already part of a reported compare
         transposed = {m: rs for m, rs in self.transposed.items() if m in src.text} if (
@@ -345,6 +419,8 @@ class Matcher:
         attributes = self.attributes
         for node in src.nodes:
             t = type(node)
+            if t not in wanted:
+                continue
             if t is Attribute:
                 if type(node.value) is Name:  # type: ignore[attr-defined]
                     bases.add(id(node.value))  # type: ignore[attr-defined]
@@ -401,7 +477,7 @@ class Matcher:
                 mod = _version_assert(node, alias)  # type: ignore[arg-type]
                 for r in self.version_asserts.get(mod or "", ()):
                     hits.append((r, node, f"{mod}.__version__"))
-            if self.version_strings and t in VERSION_NODES and id(node) not in covered:
+            if version_strings and t in VERSION_NODES and id(node) not in covered:
                 got = version_string(node, alias, covered)
                 for r in self.version_strings.get(got[0], ()) if got else ():
                     hits.append((r, node, got[1]))  # type: ignore[index]
@@ -652,22 +728,32 @@ def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
     return out, alias
 
 
+# node class -> the fields that can hold nodes: all but ``ctx``, less each field once seen
+# holding a name, string or number (a field's type is fixed by the ast grammar)
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
 def _flatten(tree: ast.AST) -> List[ast.AST]:
     """Every node of the tree (like ``ast.walk``, about twice as fast; contexts skipped)."""
     out: List[ast.AST] = []
     stack = [tree]
-    node_type, list_type = ast.AST, list
+    pop, push, extend, append = stack.pop, stack.append, stack.extend, out.append
+    node_type, list_type, fields_of = ast.AST, list, _CHILD_FIELDS
     while stack:
-        node = stack.pop()
-        out.append(node)
-        for name in node._fields:
-            if name == "ctx":
-                continue
+        node = pop()
+        append(node)
+        t = type(node)
+        fields = fields_of.get(t)
+        if fields is None:
+            fields = fields_of[t] = tuple(f for f in t._fields if f != "ctx")
+        for name in fields:
             v = getattr(node, name, None)
             if type(v) is list_type:
-                stack.extend(x for x in v if isinstance(x, node_type))
+                extend([x for x in v if isinstance(x, node_type)])
             elif isinstance(v, node_type):
-                stack.append(v)
+                push(v)
+            elif v is not None:  # an identifier, string or number field: never a node
+                fields_of[t] = tuple(f for f in fields_of[t] if f != name)
     return out
 
 

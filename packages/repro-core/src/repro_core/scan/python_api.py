@@ -152,7 +152,7 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
     m = matcher.matcher()
     # syntax-feature rules (f-strings, ...) found once need not send more files to the ast
     skip = m.syntax_rule_ids if m.syntax_rule_ids <= col.rule_ids else frozenset()
-    checks_version = "__version__" in text or _VERSION_TEXT.search(text)
+    checks_version = "__version__" in text or bool(_VERSION_TEXT.search(text))
     pre = None if checks_version else m.prefilter(text, skip)
     checks: List[VersionCheck] = []
     if pre is not None:
@@ -163,7 +163,8 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
             mods, matches = [], m.find_unparsed(rel, text)
         else:
             mods, matches = parsed.imports, m.find(rel, parsed)
-            checks = version_checks(parsed.nodes, parsed.alias)
+            if checks_version or not text.isascii():  # else no version is read: none
+                checks = version_checks(parsed.nodes, parsed.alias)
     for c in checks:
         dist = distribution(c.module)
         if not dist:
