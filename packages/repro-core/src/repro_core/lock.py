@@ -333,6 +333,24 @@ def _scan_extra(report: Any) -> List[str]:
     return out
 
 
+def _name(line: str) -> str:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return line
+
+
+def extension_build_extra(torch: str, builds: bool) -> List[str]:
+    """What building the repository's own extension (``builds``: a setup.py builds one) needs
+    with ``torch`` beyond the torch wheel: ``setuptools<70`` for torch < 2.2 (kb
+    ``extension_build.json``)."""
+    from repro_core import kb
+
+    if not builds or not torch:
+        return []
+    return [p.requirement for p in kb.extension_build_requirements(torch)]
+
+
 def _req_file_lines(path: str) -> Tuple[List[str], str]:
     """Lines of a requirements file ready for uv: includes made absolute, PyTorch find-links /
     index lines dropped, and ``torch==1.10.0+cu113`` read as torch==1.10.0 plus variant cu113."""
@@ -385,10 +403,18 @@ def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = N
         raise ReproError("nothing to lock: give a repository, a plan JSON or requirements files")
     first = inputs[0]
     if len(inputs) == 1 and os.path.isdir(first):
+        from repro_core.reproduce import setup_folders
+
         report = scan(first)
         p = _plan(report, hardware, cpu_only=bool(cuda and cuda.lower() in ("cpu", "none")))
+        extra = _scan_extra(report)
+        if 1 <= candidate <= len(p.candidates):
+            builds = extension_build_extra(p.candidates[candidate - 1].torch,
+                                           bool(setup_folders(report, first)))
+            names = {_name(b) for b in builds}
+            extra = [r for r in extra if _name(r) not in names] + builds
         return lock_plan(p, candidate, date or report.reference_date, python, cuda, platform,
-                         extra=_scan_extra(report))
+                         extra=extra)
     if len(inputs) == 1 and first.endswith(".json"):
         try:
             with open(first, encoding="utf-8") as f:

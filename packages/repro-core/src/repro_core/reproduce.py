@@ -785,11 +785,17 @@ class Reproducer:
 
     def _lock(self, the_plan: Any, n: int, cand: Any, report: Any, extra: List[str],
               cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
-        from repro_core.lock import _scan_extra
+        from repro_core.lock import _scan_extra, extension_build_extra
 
-        # a fix's requirement replaces the scan's for the same package (a relaxed bound)
+        # a fix's requirement replaces the scan's for the same package (a relaxed bound); what
+        # building the extension needs with this torch (setuptools<70 for torch < 2.2) replaces
+        # the scan's bound too, unless a fix names the package
         fixed = {_requirement_name(r) for r in extra}
-        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra
+        builds = [r for r in extension_build_extra(cand.torch, bool(setup_folders(
+            report, report.path))) if _requirement_name(r) not in fixed]
+        fixed |= {_requirement_name(r) for r in builds}
+        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra \
+            + builds
         dropped: List[str] = []
         while True:
             try:
