@@ -239,11 +239,11 @@ HELPERS = {
         "  if (tb ? k <= 1 : n <= 1) ldb = std::max<int64_t>(tb ? n : k, 1);\n"
         "  cublasHandle_t h = at::cuda::getCurrentCUDABlasHandle();\n"
         "  if constexpr (std::is_same<T, double>::value)\n"
-        "    TORCH_CUDABLAS_CHECK(cublasDgemm(h, repro_cublas_op(transa), repro_cublas_op(transb),\n"
-        "        m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
+        "    TORCH_CUDABLAS_CHECK(cublasDgemm(h, repro_cublas_op(transa),\n"
+        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
         "  else\n"
-        "    TORCH_CUDABLAS_CHECK(cublasSgemm(h, repro_cublas_op(transa), repro_cublas_op(transb),\n"
-        "        m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
+        "    TORCH_CUDABLAS_CHECK(cublasSgemm(h, repro_cublas_op(transa),\n"
+        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
         "}\n"),
     "repro_thc_gemv": (
         "ATen/cuda/CUDAContext.h",
@@ -270,10 +270,12 @@ HELPERS = {
         "  cublasHandle_t h = at::cuda::getCurrentCUDABlasHandle();\n"
         "  if constexpr (std::is_same<T, double>::value)\n"
         "    TORCH_CUDABLAS_CHECK(cublasDgemmBatched(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc, batch));\n"
+        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc,\n"
+        "        batch));\n"
         "  else\n"
         "    TORCH_CUDABLAS_CHECK(cublasSgemmBatched(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc, batch));\n"
+        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc,\n"
+        "        batch));\n"
         "}\n"),
 }
 
