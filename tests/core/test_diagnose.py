@@ -45,6 +45,9 @@ CASES = {
     "cuda-call": ("no-nvidia-driver", None, [7]),
     "pillow-numpy-typing": ("pillow-numpy-typing", ("pin", "pillow<10.4"), [9]),
     "uv-sdist-build": ("sdist-build-failed", ("pin", "pyyaml>5.4.1"), [4]),
+    # DCNv2's CPU op on exact torch 1.10.2 (THFloatBlas_gemm, then THFloatBlas_gemv)
+    "th-blas-torch1102": ("cpp-th-blas", "rule", [27, 28]),
+    "cython3-language-level": ("cython3-language-level", ("pin", "cython<3"), [18]),
     # the training step finished ("Training time"); the no-NVIDIA-driver line is a warning
     "exit-crash-torch171": ("exit-crash", None, [425]),
 }

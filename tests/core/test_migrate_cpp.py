@@ -252,16 +252,16 @@ def test_th_blas_calls_become_helpers_and_a_second_run_is_a_noop(tmp_path: Path)
     (repo / "src/cuda/odd.cu").write_text(
         "#include <THC/THC.h>\nvoid f(float *a) {\n  THCudaBlas_Sgemm(state, 'n', 'n', 1, 1);\n}\n")
     res = migrate(str(repo), target=TARGET, mode="write")
-    blas = [c for c in res.changes if c.rule == "cpp-th-blas"]
-    assert [(c.path, c.line, c.after) for c in blas] == [
-        ("src/cpu/blas_cpu.cpp", 8, "repro_th_gemm<float>("),
-        ("src/cpu/blas_cpu.cpp", 9, "repro_th_gemv<float>("),
-        ("src/cpu/blas_cpu.cpp", 12, "repro_th_gemm<double>("),
-        ("src/cuda/blas_cuda.cu", 10, "repro_thc_gemm<float>("),
-        ("src/cuda/blas_cuda.cu", 14, "repro_thc_gemv<float>("),
-        ("src/cuda/blas_cuda.cu", 20, "repro_thc_gemm_batched<float>(")]
+    blas = [c for c in res.changes if c.codemod == "cpp-th-blas"]
+    assert [(c.path, c.line, c.rule, c.after) for c in blas] == [
+        ("src/cpu/blas_cpu.cpp", 8, "cpp-th-blas", "repro_th_gemm<float>("),
+        ("src/cpu/blas_cpu.cpp", 9, "cpp-th-blas-gemv", "repro_th_gemv<float>("),
+        ("src/cpu/blas_cpu.cpp", 12, "cpp-th-blas", "repro_th_gemm<double>("),
+        ("src/cuda/blas_cuda.cu", 10, "cpp-thc-blas", "repro_thc_gemm<float>("),
+        ("src/cuda/blas_cuda.cu", 14, "cpp-th-blas-gemv", "repro_thc_gemv<float>("),
+        ("src/cuda/blas_cuda.cu", 20, "cpp-thc-blas", "repro_thc_gemm_batched<float>(")]
     # THC's gemm takes state + 13 arguments: another count is left for review
-    assert [(c.path, c.line) for c in res.review if c.rule == "cpp-th-blas"] == [("src/cuda/odd.cu", 3)]
+    assert [(c.path, c.line) for c in res.review if c.codemod == "cpp-th-blas"] == [("src/cuda/odd.cu", 3)]
     cpu = (repo / "src/cpu/blas_cpu.cpp").read_text()
     assert "  repro_th_gemv<float>('t', m, n, 2.0f, c, m,\n                   x, 1, 0.0f,\n" in cpu
     assert "// THFloatBlas_gemm('n', 'n', m, n, k) in a comment stays" in cpu
@@ -272,6 +272,7 @@ def test_th_blas_calls_become_helpers_and_a_second_run_is_a_noop(tmp_path: Path)
     assert "  repro_thc_gemv<float>('t',\n                   m, n, 1.0f,\n" in cu  # state, dropped
     assert "state" not in cu.split("void thblas_cuda")[1]
     assert cu.index("static inline cublasOperation_t repro_cublas_op(") < cu.index("repro_thc_gemm(")
+    assert cu.count("template <> struct repro_cublas<float> {") == 1 and "if constexpr" not in cu
     assert "repro_th_gemm" not in cu.replace("repro_th_gemm_", "").replace("repro_thc_", "")
     assert not migrate(str(repo), target=TARGET, mode="check").changes  # a second run: no-op
 
@@ -326,5 +327,5 @@ def test_th_blas_helpers_compile_link_and_compute_blas(tmp_path: Path) -> None:
     for so_file in [*lib.glob("lib*.so"), *site.glob("nvidia/cu*/lib/libcublas.so*")]:
         out = subprocess.run([nm, "-D", "--defined-only", str(so_file)], capture_output=True,
                              text=True).stdout
-        exported |= {line.split()[-1] for line in out.splitlines() if line.strip()}
+        exported |= {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
     assert wanted <= exported, sorted(wanted - exported)

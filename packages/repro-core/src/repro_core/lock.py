@@ -340,15 +340,46 @@ def _name(line: str) -> str:
         return line
 
 
-def extension_build_extra(torch: str, builds: bool) -> List[str]:
-    """What building the repository's own extension (``builds``: a setup.py builds one) needs
-    with ``torch`` beyond the torch wheel: ``setuptools<70`` for torch < 2.2 (kb
-    ``extension_build.json``)."""
+def extension_build_extra(torch: str, root: str, folders: Sequence[str]) -> List[str]:
+    """What building the extensions of ``root`` needs with ``torch`` beyond the torch wheel
+    (kb ``extension_build.json``). ``folders``: those whose setup.py builds one (relative to
+    ``root``). A setup.py naming ``cpp_extension``: ``setuptools<70`` for torch 1.8 - 2.1; one
+    building a ``.pyx`` that sets no ``language_level``: ``cython<3``. Files are read, never run;
+    a missing or unreadable one counts as building nothing."""
     from repro_core import kb
 
-    if not builds or not torch:
-        return []
-    return [p.requirement for p in kb.extension_build_requirements(torch)]
+    out: List[str] = []
+    setups = [(f, _read_inside(root, os.path.join(f, "setup.py"))) for f in folders]
+    if torch and any("cpp_extension" in text for _, text in setups):
+        out += [p.requirement for p in kb.extension_build_requirements(torch)]
+    if any(_cython_py2(root, f, text) for f, text in setups):
+        out += [p.requirement for p in kb.extension_build_requirements(
+            torch or "0", "cython-language-level-2")]
+    return out
+
+
+_PYX = re.compile(r"""['"]([^'"\s]+\.pyx)['"]""")
+
+
+def _read_inside(root: str, rel: str) -> str:
+    from repro_core.fsutil import SkippedFile, read_text_inside
+
+    try:
+        return read_text_inside(root, os.path.normpath(rel), 1 << 20)
+    except (OSError, ReproError, SkippedFile):  # missing, a link, not a regular file, too big
+        return ""
+
+
+def _cython_py2(root: str, folder: str, setup: str) -> bool:
+    """A .pyx the setup.py builds sets no ``language_level`` (nor does the setup.py): Cython < 3
+    compiled it as Python 2 code, Cython 3 as Python 3."""
+    if "language_level" in setup:
+        return False
+    for rel in dict.fromkeys(_PYX.findall(setup)):
+        head = _read_inside(root, os.path.join(folder, rel))
+        if head and not re.search(r"^#\s*cython\s*:.*language_level", head, re.M):
+            return True
+    return False
 
 
 def _req_file_lines(path: str) -> Tuple[List[str], str]:
@@ -409,8 +440,8 @@ def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = N
         p = _plan(report, hardware, cpu_only=bool(cuda and cuda.lower() in ("cpu", "none")))
         extra = _scan_extra(report)
         if 1 <= candidate <= len(p.candidates):
-            builds = extension_build_extra(p.candidates[candidate - 1].torch,
-                                           bool(setup_folders(report, first)))
+            builds = extension_build_extra(p.candidates[candidate - 1].torch, first,
+                                           setup_folders(report, first))
             names = {_name(b) for b in builds}
             extra = [r for r in extra if _name(r) not in names] + builds
         return lock_plan(p, candidate, date or report.reference_date, python, cuda, platform,

@@ -788,11 +788,11 @@ class Reproducer:
         from repro_core.lock import _scan_extra, extension_build_extra
 
         # a fix's requirement replaces the scan's for the same package (a relaxed bound); what
-        # building the extension needs with this torch (setuptools<70 for torch < 2.2) replaces
-        # the scan's bound too, unless a fix names the package
+        # building the extensions needs (setuptools<70 for torch 1.8 - 2.1, cython<3 for Python 2
+        # era .pyx) replaces the scan's bound too, unless a fix names the package
         fixed = {_requirement_name(r) for r in extra}
-        builds = [r for r in extension_build_extra(cand.torch, bool(setup_folders(
-            report, report.path))) if _requirement_name(r) not in fixed]
+        builds = [r for r in extension_build_extra(cand.torch, report.path, setup_folders(
+            report, report.path)) if _requirement_name(r) not in fixed]
         fixed |= {_requirement_name(r) for r in builds}
         extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra \
             + builds

@@ -140,12 +140,15 @@ def build_pins(data_dir: Path = DATA) -> Tuple[BuildPin, ...]:
     return _table(data_dir, "extension_build", "pins", BuildPin, key=None)
 
 
-def extension_build_requirements(torch: str, data_dir: Path = DATA) -> Tuple[BuildPin, ...]:
-    """The rows of ``build_pins`` whose torch range holds ``torch`` ("1.10.2", "1.10.2+cpu")."""
+def extension_build_requirements(torch: str, when: str = "cpp_extension",
+                                 data_dir: Path = DATA) -> Tuple[BuildPin, ...]:
+    """The rows of ``build_pins`` for a ``when`` build whose torch range holds ``torch``
+    ("1.10.2", "1.10.2+cpu")."""
     from packaging.specifiers import SpecifierSet
 
     v = Version(torch.split("+")[0])
-    return tuple(p for p in build_pins(data_dir) if v in SpecifierSet(p.torch))
+    return tuple(p for p in build_pins(data_dir) if p.when == when
+                 and v in SpecifierSet(p.torch))
 
 
 @lru_cache(maxsize=None)

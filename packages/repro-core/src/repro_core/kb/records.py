@@ -158,7 +158,9 @@ class BuildPin:
     """A requirement of building an extension with ``torch.utils.cpp_extension`` that the
     torch wheel does not declare (``extension_build.json``)."""
 
-    torch: str  # a specifier on the torch version, "<2.2"
+    when: str = pattern(r"cpp_extension|cython-language-level-2", "cpp_extension or "
+                        "cython-language-level-2")
+    torch: str  # a specifier on the torch version, ">=1.8,<2.2"; "" any
     requirement: str  # "setuptools<70"
     why: str
     source: str

@@ -221,12 +221,35 @@ HELPERS = {
         "  auto Y = at::from_blob(y, {t ? n : m}, {incy}, opts);\n"
         "  Y.addmv_(t ? A.t() : A, X, beta, alpha);  // beta == 0: y is not read\n"
         "}\n"),
-    "repro_cublas_op": (
+    "repro_cublas": (
         "ATen/cuda/CUDAContext.h",
         "static inline cublasOperation_t repro_cublas_op(char t) {\n"
         "  return (t == 'n' || t == 'N') ? CUBLAS_OP_N : (t == 'c' || t == 'C') ? CUBLAS_OP_C\n"
         "                                                                      : CUBLAS_OP_T;\n"
-        "}\n"),
+        "}\n"
+        "template <typename T> struct repro_cublas;\n"
+        "template <> struct repro_cublas<float> {\n"
+        "  template <typename... A> static cublasStatus_t gemm(A... a) {\n"
+        "    return cublasSgemm(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemv(A... a) {\n"
+        "    return cublasSgemv(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemm_batched(A... a) {\n"
+        "    return cublasSgemmBatched(a...);\n"
+        "  }\n"
+        "};\n"
+        "template <> struct repro_cublas<double> {\n"
+        "  template <typename... A> static cublasStatus_t gemm(A... a) {\n"
+        "    return cublasDgemm(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemv(A... a) {\n"
+        "    return cublasDgemv(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemm_batched(A... a) {\n"
+        "    return cublasDgemmBatched(a...);\n"
+        "  }\n"
+        "};\n"),
     "repro_thc_gemm": (
         "ATen/cuda/CUDAContext.h",
         "template <typename T>\n"
@@ -237,13 +260,9 @@ HELPERS = {
         "  if (n <= 1) ldc = std::max<int64_t>(m, 1);\n"
         "  if (ta ? m <= 1 : k <= 1) lda = std::max<int64_t>(ta ? k : m, 1);\n"
         "  if (tb ? k <= 1 : n <= 1) ldb = std::max<int64_t>(tb ? n : k, 1);\n"
-        "  cublasHandle_t h = at::cuda::getCurrentCUDABlasHandle();\n"
-        "  if constexpr (std::is_same<T, double>::value)\n"
-        "    TORCH_CUDABLAS_CHECK(cublasDgemm(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
-        "  else\n"
-        "    TORCH_CUDABLAS_CHECK(cublasSgemm(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc));\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemm(at::cuda::getCurrentCUDABlasHandle(),\n"
+        "      repro_cublas_op(transa), repro_cublas_op(transb), (int)m, (int)n, (int)k, &alpha,\n"
+        "      a, (int)lda, b, (int)ldb, &beta, c, (int)ldc));\n"
         "}\n"),
     "repro_thc_gemv": (
         "ATen/cuda/CUDAContext.h",
@@ -252,13 +271,9 @@ HELPERS = {
         "                           int64_t lda, const T *x, int64_t incx, T beta, T *y,\n"
         "                           int64_t incy) {\n"
         "  if (n <= 1) lda = std::max<int64_t>(m, 1);\n"
-        "  cublasHandle_t h = at::cuda::getCurrentCUDABlasHandle();\n"
-        "  if constexpr (std::is_same<T, double>::value)\n"
-        "    TORCH_CUDABLAS_CHECK(cublasDgemv(h, repro_cublas_op(trans), m, n, &alpha, a, lda,\n"
-        "        x, incx, &beta, y, incy));\n"
-        "  else\n"
-        "    TORCH_CUDABLAS_CHECK(cublasSgemv(h, repro_cublas_op(trans), m, n, &alpha, a, lda,\n"
-        "        x, incx, &beta, y, incy));\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemv(at::cuda::getCurrentCUDABlasHandle(),\n"
+        "      repro_cublas_op(trans), (int)m, (int)n, &alpha, a, (int)lda, x, (int)incx,\n"
+        "      &beta, y, (int)incy));\n"
         "}\n"),
     "repro_thc_gemm_batched": (
         "ATen/cuda/CUDAContext.h",
@@ -267,15 +282,10 @@ HELPERS = {
         "                                   int64_t k, T alpha, const T *const a[], int64_t lda,\n"
         "                                   const T *const b[], int64_t ldb, T beta,\n"
         "                                   T *const c[], int64_t ldc, int64_t batch) {\n"
-        "  cublasHandle_t h = at::cuda::getCurrentCUDABlasHandle();\n"
-        "  if constexpr (std::is_same<T, double>::value)\n"
-        "    TORCH_CUDABLAS_CHECK(cublasDgemmBatched(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc,\n"
-        "        batch));\n"
-        "  else\n"
-        "    TORCH_CUDABLAS_CHECK(cublasSgemmBatched(h, repro_cublas_op(transa),\n"
-        "        repro_cublas_op(transb), m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc,\n"
-        "        batch));\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemm_batched(\n"
+        "      at::cuda::getCurrentCUDABlasHandle(), repro_cublas_op(transa),\n"
+        "      repro_cublas_op(transb), (int)m, (int)n, (int)k, &alpha, a, (int)lda, b, (int)ldb,\n"
+        "      &beta, c, (int)ldc, (int)batch));\n"
         "}\n"),
 }
 
@@ -307,10 +317,11 @@ def _blas(text: str, m: Match) -> Optional[Edit]:
 
 def _helpers(text: str) -> List[str]:
     """The helpers the rewritten text calls and does not define yet, in definition order."""
-    used = [h for h in HELPERS if h != "repro_cublas_op" and re.search(rf"\b{h}<", text)]
-    if any(h.startswith("repro_thc_") for h in used):
-        used.insert(0, "repro_cublas_op")
-    return [h for h in used if not re.search(rf"\bstatic\b[^;{{(]*\b{h}\s*\(", text)]
+    used = [h for h in HELPERS if h != "repro_cublas" and re.search(rf"\b{h}<", text)]
+    out = [h for h in used if not re.search(rf"\bstatic\b[^;{{(]*\b{h}\s*\(", text)]
+    if any(h.startswith("repro_thc_") for h in out) and "struct repro_cublas;" not in text:
+        out.insert(0, "repro_cublas")
+    return out
 
 
 CODEMODS: Dict[str, Callable[[str, Match], Optional[Edit]]] = {
