@@ -370,6 +370,14 @@ def _read_inside(root: str, rel: str) -> str:
         return ""
 
 
+def builds_pyx(root: str, folder: str) -> bool:
+    """Whether ``folder``'s setup.py (relative to ``root``) names a ``.pyx`` the folder has:
+    its build must regenerate the C files (a shipped ``_mask.c`` from Cython 0.24 no longer
+    compiles on Python 3.10), so repro builds it with ``--force``."""
+    setup = _read_inside(root, os.path.join(folder, "setup.py"))
+    return any(_read_inside(root, os.path.join(folder, rel)) for rel in _PYX.findall(setup))
+
+
 def _cython_py2(root: str, folder: str, setup: str) -> bool:
     """A .pyx the setup.py builds sets no ``language_level`` (nor does the setup.py): Cython < 3
     compiled it as Python 2 code, Cython 3 as Python 3."""

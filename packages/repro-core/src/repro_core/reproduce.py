@@ -889,6 +889,8 @@ class Reproducer:
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
         if not report.extensions:
             return "skipped", "the repository has no C++/CUDA extension", {}
+        from repro_core.lock import builds_pyx
+
         folders = setup_folders(report, code)
         if not folders:
             return "skipped", ("extensions found, but no setup.py builds them: "
@@ -899,9 +901,12 @@ class Reproducer:
         for i, rel in enumerate(folders):
             folder = os.path.normpath(os.path.join(code, rel))
             log = os.path.join(cdir, f"r{rnd}-build{i + 1}.log")
-            argv = [python, "setup.py", "build_ext", "--inplace"]
+            # Cython sources: --force regenerates the C files the repository ships
+            force = ["--force"] if builds_pyx(code, rel) else []
+            argv = [python, "setup.py", "build_ext", "--inplace"] + force
             rc = self.steps.run(argv, folder, env, log, BUILD_TIMEOUT)
-            results.append({"folder": rel, "command": "python setup.py build_ext --inplace",
+            results.append({"folder": rel, "command": " ".join(
+                ["python setup.py build_ext --inplace"] + force),
                             "exit": rc, "log": os.path.relpath(log, self.workdir),
                             "tail": _tail(log, 15), "errors": error_lines(log)})
             if rc != 0:
