@@ -45,6 +45,9 @@ CASES = {
     "cuda-call": ("no-nvidia-driver", None, [7]),
     "pillow-numpy-typing": ("pillow-numpy-typing", ("pin", "pillow<10.4"), [9]),
     "uv-sdist-build": ("sdist-build-failed", ("pin", "pyyaml>5.4.1"), [4]),
+    # DCNv2's CPU op on exact torch 1.10.2 (THFloatBlas_gemm, then THFloatBlas_gemv)
+    "th-blas-torch1102": ("cpp-th-blas", "rule", [27, 28]),
+    "cython3-language-level": ("cython3-language-level", ("pin", "cython<3"), [18]),
     # the training step finished ("Training time"); the no-NVIDIA-driver line is a warning
     "exit-crash-torch171": ("exit-crash", None, [425]),
 }
@@ -258,3 +261,29 @@ def test_a_repositorys_own_module_is_not_proposed_for_installation(tmp_path):
     assert top.id == "module-not-found" and top.fixes == ()
     assert "the repository's own module (in implementations/acgan)" in top.advice
     assert diagnose(text).findings[0].fixes[0].value == "models"  # without the repository
+
+
+def test_an_unbuilt_extension_of_the_repository_is_not_proposed_for_installation(tmp_path):
+    """DCNv2's smoke run before its extension built (real log): `No module named '_ext'`,
+    where `_ext` is what its setup.py builds (`extension("_ext", ...)`, CppExtension or
+    CUDAExtension chosen at run time)."""
+    from repro_core.diagnose import own_extension, own_module
+
+    (tmp_path / "setup.py").write_text(
+        "from torch.utils.cpp_extension import CppExtension, CUDAExtension\n"
+        "extension = CppExtension\n"
+        "ext_modules = [extension(\n    \"_ext\",\n    sources,\n)]\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "setup.py").write_text(
+        "ext_modules = [CUDAExtension(name='model._C', sources=[]),\n"
+        "               Extension('pycocotools._mask', sources=['pycocotools/_mask.pyx'])]\n")
+    assert own_extension(str(tmp_path), "_ext") == "." == own_module(str(tmp_path), "_ext")
+    assert own_extension(str(tmp_path), "model._C") == "lib"
+    assert own_extension(str(tmp_path), "pycocotools") == "lib"
+    assert own_extension(str(tmp_path), "torch") == "" == own_module(str(tmp_path), "numpy")
+    text = (LOGS / "dcnv2-unbuilt-ext.log").read_text(encoding="utf-8")
+    mnf = [f for f in diagnose(text, repo=str(tmp_path)).findings if f.id == "module-not-found"]
+    assert len(mnf) == 1 and mnf[0].fixes == () and [x.number for x in mnf[0].lines] == [42]
+    assert "own extension, declared in ./setup.py and not built" in mnf[0].advice
+    without = [f for f in diagnose(text).findings if f.id == "module-not-found"]
+    assert [(x.kind, x.value) for x in without[0].fixes] == [("install", "_ext")]

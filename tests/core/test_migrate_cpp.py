@@ -241,3 +241,91 @@ def test_ffi_object_built_from_another_name_stands_for_the_cu_beside_it(tmp_path
     assert "CUDAExtension('_ext.p', [\n        'bindings_repro.cpp',\n        'src/p.c',\n" \
            "        'src/roi_pooling_kernel.cu',\n    ])" in setup
     assert "int p_forward(at::Tensor x);" in (tmp_path / "bindings_repro.cpp").read_text()
+
+
+# --- TH/THC BLAS wrappers -> helpers over exported ATen ops / cuBLAS ---------------------------
+
+
+def test_th_blas_calls_become_helpers_and_a_second_run_is_a_noop(tmp_path: Path) -> None:
+    repo = tmp_path / "thblas"
+    shutil.copytree(DATA / "thblas2019", repo)
+    (repo / "src/cuda/odd.cu").write_text(
+        "#include <THC/THC.h>\nvoid f(float *a) {\n  THCudaBlas_Sgemm(state, 'n', 'n', 1, 1);\n}\n")
+    res = migrate(str(repo), target=TARGET, mode="write")
+    blas = [c for c in res.changes if c.codemod == "cpp-th-blas"]
+    assert [(c.path, c.line, c.rule, c.after) for c in blas] == [
+        ("src/cpu/blas_cpu.cpp", 8, "cpp-th-blas", "repro_th_gemm<float>("),
+        ("src/cpu/blas_cpu.cpp", 9, "cpp-th-blas-gemv", "repro_th_gemv<float>("),
+        ("src/cpu/blas_cpu.cpp", 12, "cpp-th-blas", "repro_th_gemm<double>("),
+        ("src/cuda/blas_cuda.cu", 10, "cpp-thc-blas", "repro_thc_gemm<float>("),
+        ("src/cuda/blas_cuda.cu", 14, "cpp-th-blas-gemv", "repro_thc_gemv<float>("),
+        ("src/cuda/blas_cuda.cu", 20, "cpp-thc-blas", "repro_thc_gemm_batched<float>(")]
+    # THC's gemm takes state + 13 arguments: another count is left for review
+    assert [(c.path, c.line) for c in res.review if c.codemod == "cpp-th-blas"] == [("src/cuda/odd.cu", 3)]
+    cpu = (repo / "src/cpu/blas_cpu.cpp").read_text()
+    assert "  repro_th_gemv<float>('t', m, n, 2.0f, c, m,\n                   x, 1, 0.0f,\n" in cpu
+    assert "// THFloatBlas_gemm('n', 'n', m, n, k) in a comment stays" in cpu
+    assert "\"THFloatBlas_gemm('n', ...) in a string stays\"" in cpu
+    assert cpu.count("static void repro_th_gemm(") == 1 and cpu.count("static void repro_th_gemv(") == 1
+    assert "repro_thc" not in cpu and "#include <ATen/ATen.h>\n// repro migrate (cpp-th-blas)" in cpu
+    cu = (repo / "src/cuda/blas_cuda.cu").read_text()
+    assert "  repro_thc_gemv<float>('t',\n                   m, n, 1.0f,\n" in cu  # state, dropped
+    assert "state" not in cu.split("void thblas_cuda")[1]
+    assert cu.index("static inline cublasOperation_t repro_cublas_op(") < cu.index("repro_thc_gemm(")
+    assert cu.count("template <> struct repro_cublas<float> {") == 1 and "if constexpr" not in cu
+    assert "repro_th_gemm" not in cu.replace("repro_th_gemm_", "").replace("repro_thc_", "")
+    assert not migrate(str(repo), target=TARGET, mode="check").changes  # a second run: no-op
+
+
+def test_th_blas_helpers_compile_link_and_compute_blas(tmp_path: Path) -> None:
+    """After --write, the CPU source links against torch's libraries and computes what column-
+    major BLAS does (numpy as the reference); the CUDA source compiles with nvcc and every
+    torch/cuBLAS symbol it needs is exported by the libraries it loads with (torch 2.14's
+    at::cuda::blas::gemm<float> and at::native::cpublas::gemm are not)."""
+    import ctypes
+
+    np = pytest.importorskip("numpy")
+    *inc, nvcc = _compilers()
+    repo = tmp_path / "thblas"
+    shutil.copytree(DATA / "thblas2019", repo)
+    migrate(str(repo), target=TARGET, mode="write")
+    site = Path(sysconfig.get_paths()["purelib"])
+    lib = site / "torch" / "lib"
+    flags = ["-std=c++20", "-DTORCH_API_INCLUDE_EXTENSION_H", "-DTORCH_EXTENSION_NAME=_C", *inc]
+    so = tmp_path / "libthblas.so"
+    jobs = [["g++", *flags, "-fPIC", "-shared", "src/cpu/blas_cpu.cpp", "-o", str(so), f"-L{lib}",
+             "-lc10", "-ltorch_cpu", f"-Wl,-rpath,{lib}", "-Wl,--no-undefined"],
+            [nvcc, *flags, "-arch=sm_89", "-Xcompiler", "-fPIC", "-c", "src/cuda/blas_cuda.cu",
+             "-o", str(tmp_path / "b.o")]]
+    for p in _compile_all(jobs, repo):
+        assert p.returncode == 0, (p.args, p.stdout[-3000:])
+
+    f32, f64 = ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_double)
+    rng = np.random.default_rng(0)
+    a = np.asfortranarray(rng.standard_normal((3, 2)), dtype=np.float32)   # m x k
+    b = np.asfortranarray(rng.standard_normal((2, 4)), dtype=np.float32)   # k x n
+    x = rng.standard_normal(3).astype(np.float32)
+    c = np.full((3, 4), np.nan, dtype=np.float32, order="F")  # beta == 0: never read
+    y = np.full(4, np.nan, dtype=np.float32)
+    ad = np.asfortranarray(rng.standard_normal((2, 3)))  # stored k x m, used transposed
+    bd = np.asfortranarray(rng.standard_normal((2, 4)))
+    cd = np.full((3, 4), np.nan, order="F")
+    fn = ctypes.CDLL(str(so)).thblas_fixture
+    fn(*[v.ctypes.data_as(f32) for v in (a, b, x, c, y)], *[v.ctypes.data_as(f64) for v in (ad, bd, cd)])
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+    np.testing.assert_allclose(y, 2.0 * (a @ b).T @ x, rtol=1e-5)
+    np.testing.assert_allclose(cd, ad.T @ bd, rtol=1e-12)
+
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("needs nm")
+    undefined = set(subprocess.run([nm, "-u", str(tmp_path / "b.o")], capture_output=True,
+                                   text=True, check=True).stdout.split()) - {"U", "w"}
+    wanted = {s for s in undefined if s.startswith(("_ZN2at", "_ZN3c10", "cublas"))}
+    assert any(s.startswith("cublasSgemmBatched") for s in wanted), wanted
+    exported = set()
+    for so_file in [*lib.glob("lib*.so"), *site.glob("nvidia/cu*/lib/libcublas.so*")]:
+        out = subprocess.run([nm, "-D", "--defined-only", str(so_file)], capture_output=True,
+                             text=True).stdout
+        exported |= {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
+    assert wanted <= exported, sorted(wanted - exported)

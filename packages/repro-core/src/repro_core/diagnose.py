@@ -23,7 +23,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Set, Tuple
 
 from repro_core import compat, kb
 from repro_core.errors import ReproError
@@ -458,12 +458,19 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
                 note = (f"{groups['name']} is not in the import map, so taken as its own "
                         "distribution; if it is the repository's own module, run from its root")
             fix = Fix(d.fix.kind, value, command=_command(d.fix.kind, value), note=note)
-            if d.fix.kind == "install" and repo and own_module(repo, groups.get("name") or ""):
+            name = groups.get("name") or ""
+            if d.fix.kind == "install" and repo and _own_file(repo, name):
                 fix = None
-                groups["own"] = (f"{groups['name']} is the repository's own module (in "
-                                 f"{own_module(repo, groups['name'] or '')}), not a "
-                                 "distribution: run the code from the folder that holds it, or "
-                                 "put that folder on PYTHONPATH")
+                groups["own"] = (f"{name} is the repository's own module (in "
+                                 f"{_own_file(repo, name)}), not a distribution: run the code "
+                                 "from the folder that holds it, or put that folder on PYTHONPATH")
+            elif d.fix.kind == "install" and repo and own_extension(repo, name):
+                fix = None
+                where = own_extension(repo, name)
+                groups["own"] = (f"{name} is the repository's own extension, declared in "
+                                 f"{where}/setup.py and not built: build it there (python "
+                                 "setup.py build_ext --inplace); the build log says why it "
+                                 "failed")
     if d.link and not linked and d.fix is None:
         return  # a link that reached no rule, and nothing of its own to say
     what = _fill(d.what, groups) or d.what
@@ -478,8 +485,13 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
 
 def own_module(repo: str, name: str) -> str:
     """Where ``name`` (a top-level module name) is a module or package of the repository at
-    ``repo`` -- at its top level or beside any of its Python files: the folder, relative
-    ("." for the top); "" when it is not."""
+    ``repo`` -- at its top level or beside any of its Python files, or an extension a setup.py
+    of it declares (built or not, `own_extension`): the folder, relative ("." for the top); ""
+    when it is not."""
+    return _own_file(repo, name) or own_extension(repo, name)
+
+
+def _own_file(repo: str, name: str) -> str:
     top = name.split(".")[0]
     if not top.isidentifier():
         return ""
@@ -491,6 +503,38 @@ def own_module(repo: str, name: str) -> str:
                                         for f in os.listdir(os.path.join(dirpath, top)))):
             return os.path.relpath(dirpath, repo).replace(os.sep, "/")
     return ""
+
+
+def own_extension(repo: str, name: str) -> str:
+    """The folder (relative) of the first setup.py in ``repo`` that declares an extension whose
+    top-level module is ``name``'s (DCNv2's ``_ext``, ``model._C``), read, never run; ""."""
+    top = name.split(".")[0]
+    if not top.isidentifier():
+        return ""
+    for dirpath, dirnames, files in os.walk(repo):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = os.path.relpath(dirpath, repo)
+        if "setup.py" in files and top in _extension_names(repo, os.path.join(rel, "setup.py")):
+            return rel.replace(os.sep, "/")
+    return ""
+
+
+# Extension("name", ...), CUDAExtension(name="pkg._C", ...), DCNv2's `extension("_ext", ...)`
+# (CppExtension or CUDAExtension chosen at run time), ffi's create_extension("_ext.nms", ...)
+_EXT_NAME = re.compile(
+    r"""\b\w*[Ee]xtension\s*\(\s*(?:name\s*=\s*)?["']([\w.]+)["']""")
+
+
+def _extension_names(repo: str, setup: str) -> Set[str]:
+    """The top-level module names of the extensions a setup.py declares (read inside ``repo``
+    only, never run)."""
+    from repro_core.fsutil import SkippedFile, read_text_inside
+
+    try:
+        text = read_text_inside(repo, os.path.normpath(setup), 1 << 20)
+    except (OSError, ReproError, SkippedFile):
+        return set()
+    return {m.split(".")[0] for m in _EXT_NAME.findall(text)}
 
 
 def _advice(d: Diagnostic, groups: Dict[str, Optional[str]]) -> str:
@@ -517,4 +561,4 @@ def _command(kind: str, value: str) -> str:
 
 
 __all__ = ["Diagnosis", "Finding", "Fix", "LogLine", "arch_list", "diagnose", "distribution",
-           "normalize", "own_module", "rule_fixes"]
+           "normalize", "own_extension", "own_module", "rule_fixes"]

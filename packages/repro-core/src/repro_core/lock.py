@@ -333,6 +333,63 @@ def _scan_extra(report: Any) -> List[str]:
     return out
 
 
+def _name(line: str) -> str:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return line
+
+
+def extension_build_extra(torch: str, root: str, folders: Sequence[str]) -> List[str]:
+    """What building the extensions of ``root`` needs with ``torch`` beyond the torch wheel
+    (kb ``extension_build.json``). ``folders``: those whose setup.py builds one (relative to
+    ``root``). A setup.py naming ``cpp_extension``: ``setuptools<70`` for torch 1.8 - 2.1; one
+    building a ``.pyx`` that sets no ``language_level``: ``cython<3``. Files are read, never run;
+    a missing or unreadable one counts as building nothing."""
+    from repro_core import kb
+
+    out: List[str] = []
+    setups = [(f, _read_inside(root, os.path.join(f, "setup.py"))) for f in folders]
+    if torch and any("cpp_extension" in text for _, text in setups):
+        out += [p.requirement for p in kb.extension_build_requirements(torch)]
+    if any(_cython_py2(root, f, text) for f, text in setups):
+        out += [p.requirement for p in kb.extension_build_requirements(
+            torch or "0", "cython-language-level-2")]
+    return out
+
+
+_PYX = re.compile(r"""['"]([^'"\s]+\.pyx)['"]""")
+
+
+def _read_inside(root: str, rel: str) -> str:
+    from repro_core.fsutil import SkippedFile, read_text_inside
+
+    try:
+        return read_text_inside(root, os.path.normpath(rel), 1 << 20)
+    except (OSError, ReproError, SkippedFile):  # missing, a link, not a regular file, too big
+        return ""
+
+
+def builds_pyx(root: str, folder: str) -> bool:
+    """Whether ``folder``'s setup.py (relative to ``root``) names a ``.pyx`` the folder has:
+    its build must regenerate the C files (a shipped ``_mask.c`` from Cython 0.24 no longer
+    compiles on Python 3.10), so repro builds it with ``--force``."""
+    setup = _read_inside(root, os.path.join(folder, "setup.py"))
+    return any(_read_inside(root, os.path.join(folder, rel)) for rel in _PYX.findall(setup))
+
+
+def _cython_py2(root: str, folder: str, setup: str) -> bool:
+    """A .pyx the setup.py builds sets no ``language_level`` (nor does the setup.py): Cython < 3
+    compiled it as Python 2 code, Cython 3 as Python 3."""
+    if "language_level" in setup:
+        return False
+    for rel in dict.fromkeys(_PYX.findall(setup)):
+        head = _read_inside(root, os.path.join(folder, rel))
+        if head and not re.search(r"^#\s*cython\s*:.*language_level", head, re.M):
+            return True
+    return False
+
+
 def _req_file_lines(path: str) -> Tuple[List[str], str]:
     """Lines of a requirements file ready for uv: includes made absolute, PyTorch find-links /
     index lines dropped, and ``torch==1.10.0+cu113`` read as torch==1.10.0 plus variant cu113."""
@@ -385,10 +442,18 @@ def lock_path(inputs: Sequence[str], candidate: int = 1, date: Optional[str] = N
         raise ReproError("nothing to lock: give a repository, a plan JSON or requirements files")
     first = inputs[0]
     if len(inputs) == 1 and os.path.isdir(first):
+        from repro_core.reproduce import setup_folders
+
         report = scan(first)
         p = _plan(report, hardware, cpu_only=bool(cuda and cuda.lower() in ("cpu", "none")))
+        extra = _scan_extra(report)
+        if 1 <= candidate <= len(p.candidates):
+            builds = extension_build_extra(p.candidates[candidate - 1].torch, first,
+                                           setup_folders(report, first))
+            names = {_name(b) for b in builds}
+            extra = [r for r in extra if _name(r) not in names] + builds
         return lock_plan(p, candidate, date or report.reference_date, python, cuda, platform,
-                         extra=_scan_extra(report))
+                         extra=extra)
     if len(inputs) == 1 and first.endswith(".json"):
         try:
             with open(first, encoding="utf-8") as f:

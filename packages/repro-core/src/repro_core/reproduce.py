@@ -785,11 +785,17 @@ class Reproducer:
 
     def _lock(self, the_plan: Any, n: int, cand: Any, report: Any, extra: List[str],
               cdir: str, gen: int) -> Tuple[str, str, Dict[str, Any]]:
-        from repro_core.lock import _scan_extra
+        from repro_core.lock import _scan_extra, extension_build_extra
 
-        # a fix's requirement replaces the scan's for the same package (a relaxed bound)
+        # a fix's requirement replaces the scan's for the same package (a relaxed bound); what
+        # building the extensions needs (setuptools<70 for torch 1.8 - 2.1, cython<3 for Python 2
+        # era .pyx) replaces the scan's bound too, unless a fix names the package
         fixed = {_requirement_name(r) for r in extra}
-        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra
+        builds = [r for r in extension_build_extra(cand.torch, report.path, setup_folders(
+            report, report.path)) if _requirement_name(r) not in fixed]
+        fixed |= {_requirement_name(r) for r in builds}
+        extra = [r for r in _scan_extra(report) if _requirement_name(r) not in fixed] + extra \
+            + builds
         dropped: List[str] = []
         while True:
             try:
@@ -883,6 +889,8 @@ class Reproducer:
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
         if not report.extensions:
             return "skipped", "the repository has no C++/CUDA extension", {}
+        from repro_core.lock import builds_pyx
+
         folders = setup_folders(report, code)
         if not folders:
             return "skipped", ("extensions found, but no setup.py builds them: "
@@ -893,9 +901,12 @@ class Reproducer:
         for i, rel in enumerate(folders):
             folder = os.path.normpath(os.path.join(code, rel))
             log = os.path.join(cdir, f"r{rnd}-build{i + 1}.log")
-            argv = [python, "setup.py", "build_ext", "--inplace"]
+            # Cython sources: --force regenerates the C files the repository ships
+            force = ["--force"] if builds_pyx(code, rel) else []
+            argv = [python, "setup.py", "build_ext", "--inplace"] + force
             rc = self.steps.run(argv, folder, env, log, BUILD_TIMEOUT)
-            results.append({"folder": rel, "command": "python setup.py build_ext --inplace",
+            results.append({"folder": rel, "command": " ".join(
+                ["python setup.py build_ext --inplace"] + force),
                             "exit": rc, "log": os.path.relpath(log, self.workdir),
                             "tail": _tail(log, 15), "errors": error_lines(log)})
             if rc != 0:

@@ -20,6 +20,7 @@ from packaging.version import Version
 from repro_core.errors import ReproError
 from repro_core.kb import schema
 from repro_core.kb.records import (
+    BuildPin,
     CudaImage,
     CudaToolkit,
     Deadsnakes,
@@ -131,6 +132,23 @@ def import_map(data_dir: Path = DATA) -> ImportMap:
 def pythons(data_dir: Path = DATA) -> Tuple[PythonRelease, ...]:
     """Python minors plan may propose, oldest first (``pythons.json``)."""
     return _table(data_dir, "pythons", "pythons", PythonRelease)
+
+
+@lru_cache(maxsize=None)
+def build_pins(data_dir: Path = DATA) -> Tuple[BuildPin, ...]:
+    """Requirements of building an extension per torch range (``extension_build.json``)."""
+    return _table(data_dir, "extension_build", "pins", BuildPin, key=None)
+
+
+def extension_build_requirements(torch: str, when: str = "cpp_extension",
+                                 data_dir: Path = DATA) -> Tuple[BuildPin, ...]:
+    """The rows of ``build_pins`` for a ``when`` build whose torch range holds ``torch``
+    ("1.10.2", "1.10.2+cpu")."""
+    from packaging.specifiers import SpecifierSet
+
+    v = Version(torch.split("+")[0])
+    return tuple(p for p in build_pins(data_dir) if p.when == when
+                 and v in SpecifierSet(p.torch))
 
 
 @lru_cache(maxsize=None)

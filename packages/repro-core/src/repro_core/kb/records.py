@@ -154,6 +154,19 @@ class PythonRelease:
 
 
 @dataclass(frozen=True)
+class BuildPin:
+    """A requirement of building an extension with ``torch.utils.cpp_extension`` that the
+    torch wheel does not declare (``extension_build.json``)."""
+
+    when: str = pattern(r"cpp_extension|cython-language-level-2", "cpp_extension or "
+                        "cython-language-level-2")
+    torch: str  # a specifier on the torch version, ">=1.8,<2.2"; "" any
+    requirement: str  # "setuptools<70"
+    why: str
+    source: str
+
+
+@dataclass(frozen=True)
 class NamedArch:
     """A name TORCH_CUDA_ARCH_LIST accepts and the list it stands for (``named_arches.json``)."""
 

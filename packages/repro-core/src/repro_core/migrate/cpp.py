@@ -178,6 +178,152 @@ def _include(text: str, m: Match) -> Optional[Edit]:
     return start, end, old.replace(header.group(1), HEADERS[header.group(1)])
 
 
+# TH/THC BLAS wrapper -> (helper, element type, arguments after THC's ``state``)
+BLAS = {"THFloatBlas_gemm": ("repro_th_gemm", "float", 13),
+        "THDoubleBlas_gemm": ("repro_th_gemm", "double", 13),
+        "THFloatBlas_gemv": ("repro_th_gemv", "float", 11),
+        "THDoubleBlas_gemv": ("repro_th_gemv", "double", 11),
+        "THCudaBlas_Sgemm": ("repro_thc_gemm", "float", 13),
+        "THCudaBlas_Dgemm": ("repro_thc_gemm", "double", 13),
+        "THCudaBlas_Sgemv": ("repro_thc_gemv", "float", 11),
+        "THCudaBlas_Dgemv": ("repro_thc_gemv", "double", 11),
+        "THCudaBlas_SgemmBatched": ("repro_thc_gemm_batched", "float", 14),
+        "THCudaBlas_DgemmBatched": ("repro_thc_gemm_batched", "double", 14)}
+_OPTS = "auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<T>::value);\n"
+# The helpers keep the wrappers' column-major BLAS arguments. On the CPU: ATen ops on views of
+# the buffers (torch 2.14's at::native::cpublas::gemm is not exported from libtorch_cpu). On
+# the GPU: cuBLAS on torch's handle and stream, as THC did (at::cuda::blas::gemm<float> is not
+# exported from libtorch_cuda either), with THC's leading-dimension adjustment.
+HELPERS = {
+    "repro_th_gemm": (
+        "ATen/ATen.h",
+        "template <typename T>\n"
+        "static void repro_th_gemm(char transa, char transb, int64_t m, int64_t n, int64_t k,\n"
+        "                          T alpha, const T *a, int64_t lda, const T *b, int64_t ldb,\n"
+        "                          T beta, T *c, int64_t ldc) {\n"
+        "  " + _OPTS +
+        "  bool ta = transa != 'n' && transa != 'N', tb = transb != 'n' && transb != 'N';\n"
+        "  auto A = at::from_blob(const_cast<T *>(a), {ta ? k : m, ta ? m : k}, {1, lda}, opts);\n"
+        "  auto B = at::from_blob(const_cast<T *>(b), {tb ? n : k, tb ? k : n}, {1, ldb}, opts);\n"
+        "  auto C = at::from_blob(c, {m, n}, {1, ldc}, opts);\n"
+        "  C.addmm_(ta ? A.t() : A, tb ? B.t() : B, beta, alpha);  // beta == 0: C is not read\n"
+        "}\n"),
+    "repro_th_gemv": (
+        "ATen/ATen.h",
+        "template <typename T>\n"
+        "static void repro_th_gemv(char trans, int64_t m, int64_t n, T alpha, const T *a,\n"
+        "                          int64_t lda, const T *x, int64_t incx, T beta, T *y,\n"
+        "                          int64_t incy) {\n"
+        "  " + _OPTS +
+        "  bool t = trans != 'n' && trans != 'N';\n"
+        "  auto A = at::from_blob(const_cast<T *>(a), {m, n}, {1, lda}, opts);\n"
+        "  auto X = at::from_blob(const_cast<T *>(x), {t ? m : n}, {incx}, opts);\n"
+        "  auto Y = at::from_blob(y, {t ? n : m}, {incy}, opts);\n"
+        "  Y.addmv_(t ? A.t() : A, X, beta, alpha);  // beta == 0: y is not read\n"
+        "}\n"),
+    "repro_cublas": (
+        "ATen/cuda/CUDAContext.h",
+        "static inline cublasOperation_t repro_cublas_op(char t) {\n"
+        "  return (t == 'n' || t == 'N') ? CUBLAS_OP_N : (t == 'c' || t == 'C') ? CUBLAS_OP_C\n"
+        "                                                                      : CUBLAS_OP_T;\n"
+        "}\n"
+        "template <typename T> struct repro_cublas;\n"
+        "template <> struct repro_cublas<float> {\n"
+        "  template <typename... A> static cublasStatus_t gemm(A... a) {\n"
+        "    return cublasSgemm(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemv(A... a) {\n"
+        "    return cublasSgemv(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemm_batched(A... a) {\n"
+        "    return cublasSgemmBatched(a...);\n"
+        "  }\n"
+        "};\n"
+        "template <> struct repro_cublas<double> {\n"
+        "  template <typename... A> static cublasStatus_t gemm(A... a) {\n"
+        "    return cublasDgemm(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemv(A... a) {\n"
+        "    return cublasDgemv(a...);\n"
+        "  }\n"
+        "  template <typename... A> static cublasStatus_t gemm_batched(A... a) {\n"
+        "    return cublasDgemmBatched(a...);\n"
+        "  }\n"
+        "};\n"),
+    "repro_thc_gemm": (
+        "ATen/cuda/CUDAContext.h",
+        "template <typename T>\n"
+        "static void repro_thc_gemm(char transa, char transb, int64_t m, int64_t n, int64_t k,\n"
+        "                           T alpha, const T *a, int64_t lda, const T *b, int64_t ldb,\n"
+        "                           T beta, T *c, int64_t ldc) {\n"
+        "  bool ta = transa == 't' || transa == 'T', tb = transb == 't' || transb == 'T';\n"
+        "  if (n <= 1) ldc = std::max<int64_t>(m, 1);\n"
+        "  if (ta ? m <= 1 : k <= 1) lda = std::max<int64_t>(ta ? k : m, 1);\n"
+        "  if (tb ? k <= 1 : n <= 1) ldb = std::max<int64_t>(tb ? n : k, 1);\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemm(at::cuda::getCurrentCUDABlasHandle(),\n"
+        "      repro_cublas_op(transa), repro_cublas_op(transb), (int)m, (int)n, (int)k, &alpha,\n"
+        "      a, (int)lda, b, (int)ldb, &beta, c, (int)ldc));\n"
+        "}\n"),
+    "repro_thc_gemv": (
+        "ATen/cuda/CUDAContext.h",
+        "template <typename T>\n"
+        "static void repro_thc_gemv(char trans, int64_t m, int64_t n, T alpha, const T *a,\n"
+        "                           int64_t lda, const T *x, int64_t incx, T beta, T *y,\n"
+        "                           int64_t incy) {\n"
+        "  if (n <= 1) lda = std::max<int64_t>(m, 1);\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemv(at::cuda::getCurrentCUDABlasHandle(),\n"
+        "      repro_cublas_op(trans), (int)m, (int)n, &alpha, a, (int)lda, x, (int)incx,\n"
+        "      &beta, y, (int)incy));\n"
+        "}\n"),
+    "repro_thc_gemm_batched": (
+        "ATen/cuda/CUDAContext.h",
+        "template <typename T>\n"
+        "static void repro_thc_gemm_batched(char transa, char transb, int64_t m, int64_t n,\n"
+        "                                   int64_t k, T alpha, const T *const a[], int64_t lda,\n"
+        "                                   const T *const b[], int64_t ldb, T beta,\n"
+        "                                   T *const c[], int64_t ldc, int64_t batch) {\n"
+        "  TORCH_CUDABLAS_CHECK(repro_cublas<T>::gemm_batched(\n"
+        "      at::cuda::getCurrentCUDABlasHandle(), repro_cublas_op(transa),\n"
+        "      repro_cublas_op(transb), (int)m, (int)n, (int)k, &alpha, a, (int)lda, b, (int)ldb,\n"
+        "      &beta, c, (int)ldc, (int)batch));\n"
+        "}\n"),
+}
+
+
+def _blas(text: str, m: Match) -> Optional[Edit]:
+    """``THFloatBlas_gemm(args)`` -> ``repro_th_gemm<float>(args)``; THC's calls lose their
+    leading ``state`` argument. Only a call with the wrapper's argument count is rewritten."""
+    name = re.match(r"\w+", m.text).group(0)  # type: ignore[union-attr]
+    if name not in BLAS:
+        return None
+    helper, dtype, count = BLAS[name]
+    open_at = text.find("(", m.start)
+    close = _close(text, open_at) if open_at >= 0 else None
+    if close is None:
+        return None
+    args = _args(text, open_at, close)
+    thc = name.startswith("THCuda")
+    if len(args) != count + thc:
+        return None
+    end = open_at + 1
+    if thc:  # drop ``state,`` and the blanks after it; the rest keeps its layout
+        end = text.find(",", open_at) + 1
+        while end < close and text[end] in " \t\r\n":
+            end += 1
+        if text[open_at + 1:end].strip().rstrip(",").strip() != args[0]:
+            return None
+    return m.start, end, f"{helper}<{dtype}>("
+
+
+def _helpers(text: str) -> List[str]:
+    """The helpers the rewritten text calls and does not define yet, in definition order."""
+    used = [h for h in HELPERS if h != "repro_cublas" and re.search(rf"\b{h}<", text)]
+    out = [h for h in used if not re.search(rf"\bstatic\b[^;{{(]*\b{h}\s*\(", text)]
+    if any(h.startswith("repro_thc_") for h in out) and "struct repro_cublas;" not in text:
+        out.insert(0, "repro_cublas")
+    return out
+
+
 CODEMODS: Dict[str, Callable[[str, Match], Optional[Edit]]] = {
     "cpp-thcudacheck": _rename("C10_CUDA_CHECK"), "cpp-thcceildiv": _rename("at::ceil_div"),
     "cpp-at-check": _rename("TORCH_CHECK"), "cpp-at-error": _check_false,
@@ -188,9 +334,11 @@ CODEMODS: Dict[str, Callable[[str, Match], Optional[Edit]]] = {
     "cpp-data-ptr": _sub(r"\.data<", ".data_ptr<"),
     "cpp-dispatch-scalar-type": _dispatch, "cpp-thcstate": _thcstate,
     "cpp-thc-malloc": _call(_malloc), "cpp-thc-stream": _call(_stream),
-    "cpp-thc-include": _include, "cpp-th-check": _call(_th_check),
+    "cpp-thc-include": _include, "cpp-th-check": _call(_th_check), "cpp-th-blas": _blas,
 }
-PROVEN = {"cpp-thc-include"}  # a known header mapping: safe although the rule needs review
+# safe although the rule needs review: a known header mapping; a BLAS wrapper call with its
+# own argument count (the helper takes the same arguments)
+PROVEN = {"cpp-thc-include", "cpp-th-blas"}
 
 
 def migrate_cpp(text: str, matches: Sequence[Match],
@@ -228,18 +376,29 @@ def migrate_cpp(text: str, matches: Sequence[Match],
     out.append(text[:last])
     new_text = "".join(reversed(out))
     needed = {NEEDS[m.rule.codemod] for _, m in edits if m.rule.codemod in NEEDS}
+    helpers = _helpers(new_text) if any(m.rule.codemod == "cpp-th-blas" for _, m in edits) else []
+    needed |= {HELPERS[h][0] for h in helpers}
     needed -= set(re.findall(r"#\s*include\s*[<\"]([^>\"]+)[>\"]", new_text))
     if needed:
         new_text = _add_includes(new_text, sorted(needed))
+    if helpers:
+        new_text = _add_after_includes(new_text, "".join(
+            ["// repro migrate (cpp-th-blas): the TH/THC BLAS wrappers were removed in torch 1.11;"
+             "\n// these take the same column-major BLAS arguments.\n"]
+            + [HELPERS[h][1] for h in helpers]))
     return new_text, outcomes
 
 
 def _add_includes(text: str, headers: List[str]) -> str:
     """``#include <H>`` after the last ``#include`` line (else at the top)."""
+    return _add_after_includes(text, "".join(f"#include <{h}>\n" for h in headers))
+
+
+def _add_after_includes(text: str, block: str) -> str:
+    """``block`` after the last ``#include`` line (else at the top)."""
     last = None
     for m in _INCLUDE.finditer(text):
         last = m
-    block = "".join(f"#include <{h}>\n" for h in headers)
     if last is None:
         return block + text
     nl = text.find("\n", last.end())
