@@ -704,17 +704,27 @@ class Reproducer:
                 text = _read(os.path.join(self.workdir, state["build"].get("log", "")))
                 kinds = ("migrate", "env", "arch", "build")
             else:
+                # a model step that failed after every module imported: the import smoke
+                # passed; diagnose may still fix the step, else the run passes on the imports
+                imported = passed_before
+                if sstage.data.get("kind") == "model_step" and sstage.data.get("exit") == 3:
+                    imported = imported or (
+                        f"every module imported in round {rnd} with {cand.strategy} torch "
+                        f"{cand.torch_build} on Python {cand.python}, but no model could take "
+                        f"a training step ({sstage.data.get('log', '')})")
                 if rnd == self.max_rounds:
-                    if passed_before:
-                        return passed(passed_before)
+                    if imported:
+                        return passed(imported)
                     return attempt("rejected", f"the smoke run still fails after {rnd} "
                                                f"round(s) (--max-rounds {self.max_rounds})")
                 # diagnose (the smoke output first, then a failed build's log) and fix
                 text = _read(os.path.join(self.workdir, sstage.data.get("log", "")))
                 if build_failed:
                     text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
-                kinds = FIX_KINDS
-                why = ""
+                # after a step-only failure the env that imported stays: code and variables
+                kinds = FIX_KINDS if imported == passed_before else ("migrate", "env", "arch",
+                                                                      "build")
+                why = imported
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
                                partial(self._diagnose, text, list(tried), kinds, code), n, rnd)
             todo = dstage.data.get("fixes") or []
@@ -908,20 +918,22 @@ class Reproducer:
                                  "arch_list": env.get("TORCH_CUDA_ARCH_LIST", ""),
                                  "log": results[-1]["log"] if results else ""}
 
-    def _smoke_argv(self, code: str) -> Tuple[List[str], str, Dict[str, str], str]:
+    def _smoke_argv(self, code: str) -> Tuple[List[str], str, Dict[str, str], str, str]:
         if self.smoke:
-            return ["bash", "-c", self.smoke], code, {}, self.smoke
+            return ["bash", "-c", self.smoke], code, {}, self.smoke, "given"
         from repro_core.smoke import infer
 
         sp = infer(code, self.unavailable)
-        shown = ("python -c '<import each module>'" if sp.kind == "import"
+        shown = ("python -c '<import each module>'" if sp.kind == "import" else
+                 "python -c '<import each module, then a training step of a model>'"
+                 if sp.kind == "model_step"
                  else " ".join(shlex.quote(a) for a in sp.argv))  # all of it: data["argv"]
         return (list(sp.argv), os.path.normpath(os.path.join(code, sp.cwd)), dict(sp.env),
-                shown + f"   ({sp.why})")
+                shown + f"   ({sp.why})", sp.kind)
 
     def _smoke(self, code: str, python: str, extra: Dict[str, str], cdir: str,
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
-        argv, cwd, env_add, shown = self._smoke_argv(code)
+        argv, cwd, env_add, shown, kind = self._smoke_argv(code)
         if not self.smoke and argv and re.match(r"^python(\d(\.\d+)?)?$", argv[0]):
             argv[0] = python
         env = self._env_vars(python, {**env_add, **extra})
@@ -931,7 +943,7 @@ class Reproducer:
         rc = self.steps.run(argv, cwd, env, log, SMOKE_TIMEOUT)
         tail = _tail(log)
         last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        data = {"command": shown, "argv": list(argv), "exit": rc,
+        data = {"command": shown, "kind": kind, "argv": list(argv), "exit": rc,
                 "log": os.path.relpath(log, self.workdir), "tail": tail,
                 "seconds": round(time.monotonic() - t0, 2)}
         if rc == 0:
