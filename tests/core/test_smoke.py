@@ -50,13 +50,15 @@ def test_fixture_repos():
     # MAE's documented scripts (submitit_pretrain.py, main_finetune.py) are not in the fixture
     mae = infer(str(REPOS / "mae_layout"))
     assert (mae.kind, mae.source) == ("model_step", "models_mae.py:22")  # mae_vit_base_patch16
-    assert _imports(mae.fallbacks[0]) == ["engine_pretrain", "main_pretrain", "models_mae", "util.lr_sched",
-                             "util.misc", "util.pos_embed"]
+    assert _imports(mae.fallbacks[0]) == ["engine_pretrain", "main_pretrain", "models_mae",
+                                          "util.lr_sched", "util.misc", "util.pos_embed"]
     # legacy2018's README only builds (cd lib && sh make.sh): no python command
     assert _imports(infer(str(REPOS / "legacy2018"))) == ["lib", "lib.build", "lib.roi_pool",
                                                          "train"]
     # setup.py is never imported (it would build/install)
-    assert _imports(infer(str(REPOS / "style2021"))) == ["models", "utils.pos"]
+    style = infer(str(REPOS / "style2021"))  # models.py's Encoder() builds: its step first
+    assert (style.kind, style.source) == ("model_step", "models.py:16")
+    assert _imports(style.fallbacks[0]) == ["models", "utils.pos"]
 
 
 def test_launcher_env_cd_and_step_flags(tmp_path):

@@ -9,19 +9,25 @@ In order of preference (issue 12):
    fewest steps, then the first written; step flags (``--steps``, ``--epochs``,
    ``--max_iter``, ``--iters``, ``SOLVER.MAX_ITER`` ...) are lowered to 1, and a step flag
    the script's parser defines but the command leaves out is added as 1;
-2. a module-level ``build_model``/``create_model`` function callable without arguments;
-3. importing every module of the repository (``setup.py``, tests and docs left out); a
+2. a model step (kind ``model_step``): import every module as 4. does, then build the
+   first of the repository's models (``models``: ``nn.Module`` subclasses and factories that
+   need no argument, whole documented models first) that takes one training step --
+   forward on a tiny synthetic batch shaped by the model, backward, one SGD step
+   (``repro_core.smoke_step``, whose source the script carries);
+3. a module-level ``build_model``/``create_model`` function callable without arguments;
+4. importing every module of the repository (``setup.py``, tests and docs left out); a
    script that parses arguments, downloads data or runs a shell command at module level
    (no ``__main__`` guard) is skipped, not imported.
 
 A documented command that cannot run here -- unresolved placeholders (``${VAR}``, ``$VAR``,
 ``/path/to/...``, ``<...>``), a cluster launcher (submitit, ``srun``/``sbatch``, ``--nodes
 N>1``), a dataset path, or a training script with no step flag to lower -- is kept only
-as a last fallback, after the build-model and import plans.
+as a last fallback, after the model-step, build-model and import plans.
 
     from repro_core.smoke import infer
     plan = infer("path/to/repo")     # -> SmokePlan (frozen; to_json()/from_json())
     plan.argv, plan.cwd, plan.source, plan.fallbacks
+    models("path/to/repo")           # -> [ModelCandidate] the model step tries, best first
 """
 
 import ast
@@ -553,7 +559,7 @@ def _models(root: str, files: List[str], importable: Dict[str, str]) -> List[Mod
         order += 1
         module = _module_name(rel)
         folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
-        doc = bool(re.search(r"\b%s\b" % re.escape(name), docs))
+        doc = bool(re.search(r"\b" + re.escape(name) + r"\b", docs))
         part = name in used or bool(_PART.search(name))
         cand = ModelCandidate(module, name, kind, f"{rel}:{node.lineno}", folder, doc, part)
         out.append(((name in used, part, not doc,

@@ -111,20 +111,20 @@ def model_step(candidates, folders):
             if isinstance(model, (tuple, list)):  # (model, criterion, ...)
                 model = next((m for m in model if isinstance(m, torch.nn.Module)), model)
             if not isinstance(model, torch.nn.Module):
-                raise TypeError("%s() returned %s, not a torch.nn.Module"
-                                % (name, type(model).__name__))
+                raise TypeError(f"{name}() returned {type(model).__name__}, "
+                                "not a torch.nn.Module")
             model.to(device).train()
             inputs = batches(model, factory)
         except Exception:
-            errors.append("%s.%s (%s): cannot build it\n%s"
-                          % (module, name, where, traceback.format_exc()))
+            errors.append(f"{module}.{name} ({where}): cannot build it\n"
+                          + traceback.format_exc())
             continue
         finally:
             sys.path.remove(folder)
         params = [p for p in model.parameters() if p.requires_grad]
         if not params:
-            errors.append("%s.%s (%s): %s has no trainable parameter\n"
-                          % (module, name, where, type(model).__name__))
+            errors.append(f"{module}.{name} ({where}): {type(model).__name__} has no "
+                          "trainable parameter\n")
             continue
         first_error = len(errors)
         required = [p for p in inspect.signature(model.forward).parameters.values()
@@ -136,6 +136,7 @@ def model_step(candidates, folders):
                 before = [p.detach().clone() for p in params]
                 optimizer = torch.optim.SGD(params, lr=0.01)
                 optimizer.zero_grad()
+                torch.manual_seed(0)  # dropout and sampling in forward: seeded too
                 out = floats(model(*[x] * max(1, len(required))))
                 scalars = [t for t in out if t.dim() == 0]
                 if not out:
@@ -145,24 +146,23 @@ def model_step(candidates, folders):
                 bad = [n for n, p in model.named_parameters()
                        if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
                 if bad or not bool(torch.isfinite(loss.detach())):
-                    raise ValueError("non-finite loss %s or gradients of %s" % (loss, bad[:3]))
+                    raise ValueError(f"non-finite loss {loss} or gradients of {bad[:3]}")
                 optimizer.step()
                 changed = sum(1 for b, p in zip(before, params) if not torch.equal(b, p))
                 if not changed:
                     raise ValueError("the SGD step changed no parameter")
             except Exception as e:  # the first input's traceback, one line for the others
-                errors.append("%s.%s (%s) on input %s\n%s" % (
-                    module, name, where, tuple(x.shape), traceback.format_exc()
-                    if len(errors) == first_error else "%s: %s\n" % (type(e).__name__, e)))
+                errors.append(f"{module}.{name} ({where}) on input {tuple(x.shape)}\n" + (
+                    traceback.format_exc() if len(errors) == first_error
+                    else f"{type(e).__name__}: {e}\n"))
                 continue
-            print("model step: %s.%s() (%s, %s, %d parameters) on input %s %s: loss %.6g, "
-                  "%d of %d parameter tensors updated on %s"
-                  % (module, name, where, type(model).__name__,
-                     sum(p.numel() for p in params), tuple(x.shape), x.dtype,
-                     float(loss.detach()), changed, len(params), device))
+            print(f"model step: {module}.{name}() ({where}, {type(model).__name__}, "
+                  f"{sum(p.numel() for p in params)} parameters) on input {tuple(x.shape)} "
+                  f"{x.dtype}: loss {float(loss.detach()):.6g}, {changed} of {len(params)} "
+                  f"parameter tensors updated on {device}")
             return 0
     for e in errors:
         print("model step failed: " + e, file=sys.stderr)
-    print("model step: none of %d model(s) could take a step (%d tries)"
-          % (len(candidates), len(errors)))
+    print(f"model step: none of {len(candidates)} model(s) could take a step "
+          f"({len(errors)} tries)")
     return 3
