@@ -626,7 +626,13 @@ def test_a_model_step_that_fails_after_every_import_passed_passes_on_the_imports
     assert rep.passed and rep.rounds == 1 and steps.count("smoke") == 1
     assert "every module imported in round 1" in rep.attempts[0].why
     assert "no model could take a training step (c1/r1-smoke.log)" in rep.attempts[0].why
-    # an import that failed (exit 1) is a failure, as for the import smoke
+    # a model stepped but a module did not import (exit 4): passes on the step
+    steps = FakeSteps([(4, "import failed: tools\nmodel step: models.Net() ... loss 0.1\n")])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w4"), steps=steps,
+                    progress=False)
+    assert rep.passed and "a model took a training step in round 1" in rep.attempts[0].why
+    assert "but a module failed to import (c1/r1-smoke.log)" in rep.attempts[0].why
+    # no model stepped and an import failed (exit 1) is a failure, as for the import smoke
     steps = FakeSteps([(1, "import failed: models\nModuleNotFoundError: No module named "
                            "'torch'\n")])
     rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w1"), steps=steps,

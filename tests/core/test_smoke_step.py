@@ -143,7 +143,7 @@ def _reference(root: Path, module: str, name: str, shape, reduce):
         model = getattr(mod, name)().train()
         x = torch.randn(*shape)
         torch.manual_seed(0)
-        return float(reduce(model(x)))
+        return float(reduce(model(x)).detach())
     finally:
         sys.path.remove(str(root))
         for k in [k for k in sys.modules if k.split(".")[0] == module.split(".")[0]]:
@@ -246,11 +246,19 @@ def mae_tiny():
     assert r.returncode == 3
     assert "model step: none of 1 model(s) could take a step" in r.stdout
     assert "Traceback" in r.stderr and "RuntimeError: forward is broken here" in r.stderr
-    # an import failure makes it exit 1, and the model step still runs
+    # an import failure as well: exit 1, and the model step still runs
     (root / "other.py").write_text("import no_such_module_xyz\n")
     r = _run(root, infer(str(root)))
     assert r.returncode == 1 and "import failed: other" in r.stderr
     assert "model step: none of 1 model(s)" in r.stdout
+    # a model that steps beside a module that does not import: exit 4
+    (root / "models_mae.py").write_text(
+        "from torch import nn\n\n\nclass Lin(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(3, 2)\n\n"
+        "    def forward(self, x):\n        return self.fc(x)\n")
+    r = _run(root, infer(str(root)))
+    assert r.returncode == 4 and "import failed: other" in r.stderr
+    assert _stepped(r.stdout)[:2] == ("models_mae.Lin", "(2, 3)")
 
 
 def test_no_model_means_the_import_smoke(tmp_path):

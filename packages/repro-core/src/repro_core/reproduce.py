@@ -704,14 +704,18 @@ class Reproducer:
                 text = _read(os.path.join(self.workdir, state["build"].get("log", "")))
                 kinds = ("migrate", "env", "arch", "build")
             else:
-                # a model step that failed after every module imported: the import smoke
-                # passed; diagnose may still fix the step, else the run passes on the imports
+                # half a model-step smoke passed (every module imported, or a model took its
+                # step): diagnose may fix the rest in the same env, else the run passes on it
                 imported = passed_before
-                if sstage.data.get("kind") == "model_step" and sstage.data.get("exit") == 3:
+                half = {3: "every module imported", 4: "a model took a training step"}.get(
+                    sstage.data.get("exit")) if sstage.data.get("kind") == "model_step" else None
+                if half:
                     imported = imported or (
-                        f"every module imported in round {rnd} with {cand.strategy} torch "
-                        f"{cand.torch_build} on Python {cand.python}, but no model could take "
-                        f"a training step ({sstage.data.get('log', '')})")
+                        f"{half} in round {rnd} with {cand.strategy} torch {cand.torch_build} "
+                        f"on Python {cand.python}, but " + (
+                            "no model could take a training step" if sstage.data["exit"] == 3
+                            else "a module failed to import")
+                        + f" ({sstage.data.get('log', '')})")
                 if rnd == self.max_rounds:
                     if imported:
                         return passed(imported)

@@ -575,8 +575,8 @@ def model_step(root: str, files: List[str], unavailable: Sequence[str] = ()
     ``models`` that builds and take one training step on a synthetic batch
     (``repro_core.smoke_step.model_step``, copied into the script); None when the
     repository has no model that builds without arguments. The script's exit status: 0
-    when a model stepped and every import passed, 1 when an import failed, 3 when every
-    import passed but no model could step."""
+    when a model stepped and every import passed, 4 when a model stepped but an import
+    failed, 3 when every import passed but no model could step, 1 when neither."""
     code, why, importable = _import_code(files, root, unavailable)
     found = _models(root, files, importable)[:MAX_MODELS]
     if not found:
@@ -588,7 +588,7 @@ def model_step(root: str, files: List[str], unavailable: Sequence[str] = ()
     folders = {c.module: c.folder for c in found if c.folder}
     code += ("\n" + step + "\n"
              f"stepped = model_step({tried!r}, {folders!r})\n"
-             "sys.exit(1 if failed else stepped)\n")
+             "sys.exit((1 if stepped else 4) if failed else stepped)\n")
     names = ", ".join(f"{c.module}.{c.name}()" for c in found)
     return SmokePlan(("python", "-c", code), ".", "model_step", found[0].where,
                      f"{why}; then one training step (forward, backward, SGD) of the first "
