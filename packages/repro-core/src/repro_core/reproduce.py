@@ -726,8 +726,7 @@ class Reproducer:
                 if build_failed:
                     text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
                 # after a step-only failure the env that imported stays: code and variables
-                kinds = FIX_KINDS if imported == passed_before else ("migrate", "env", "arch",
-                                                                      "build")
+                kinds = ("migrate", "env", "arch", "build") if half else FIX_KINDS
                 why = imported
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
                                partial(self._diagnose, text, list(tried), kinds, code), n, rnd)
