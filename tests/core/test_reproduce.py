@@ -625,3 +625,38 @@ def test_a_cython_build_regenerates_its_c_and_locks_cython_below_3(repo, tmp_pat
     assert rep.build["builds"][0]["command"] == "python setup.py build_ext --inplace --force"
     _torch, extra = [c[1] for c in steps.calls if c[0] == "lock"][0]
     assert "cython<3" in extra
+
+
+def test_a_model_step_that_fails_after_every_import_passed_passes_on_the_imports(repo,
+                                                                                tmp_path):
+    (repo / "README.md").write_text("# paper\n")  # no command: the inferred model step
+    (repo / "models.py").write_text(
+        "from torch import nn\n\nclass Net(nn.Module):\n    def __init__(self, width=8):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(width, 2)\n")
+    failed = ("imported 2 module(s), 0 failed, 0 skipped\n"
+              "model step: none of 1 model(s) could take a step (1 tries)\n")
+    steps = FakeSteps([(3, failed)])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w"), steps=steps,
+                    progress=False)
+    smoke = [c[1] for c in steps.calls if c[0] == "smoke"][0]
+    assert smoke[1] == "-c" and "model_step([('models', 'Net', 'models.py:3')]" in smoke[2]
+    stage = [s for s in rep.stages if s.name == "smoke"][0]
+    assert (stage.status, stage.data["kind"], stage.data["exit"]) == ("failed", "model_step", 3)
+    assert rep.smoke_command.startswith(
+        "python -c '<import each module, then a training step of a model>'")
+    # diagnose recognises nothing: the run passes on its imports, and says the step failed
+    assert rep.passed and rep.rounds == 1 and steps.count("smoke") == 1
+    assert "every module imported in round 1" in rep.attempts[0].why
+    assert "no model could take a training step (c1/r1-smoke.log)" in rep.attempts[0].why
+    # a model stepped but a module did not import (exit 4): passes on the step
+    steps = FakeSteps([(4, "import failed: tools\nmodel step: models.Net() ... loss 0.1\n")])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w4"), steps=steps,
+                    progress=False)
+    assert rep.passed and "a model took a training step in round 1" in rep.attempts[0].why
+    assert "but a module failed to import (c1/r1-smoke.log)" in rep.attempts[0].why
+    # no model stepped and an import failed (exit 1) is a failure, as for the import smoke
+    steps = FakeSteps([(1, "import failed: models\nModuleNotFoundError: No module named "
+                           "'torch'\n")])
+    rep = reproduce(str(repo), Hardware(), workdir=str(tmp_path / "w1"), steps=steps,
+                    progress=False)
+    assert not rep.passed

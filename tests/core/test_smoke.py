@@ -35,9 +35,11 @@ def test_legacy_vit_readme_command_with_fewest_steps():
                          "--device", "cpu")
     assert (plan.kind, plan.cwd, plan.source, plan.env) == ("readme", ".", "README.md:50", ())
     assert "--steps lowered to 1" in plan.why
-    # build_model(args) needs an argument: no factory fallback, only the import one
-    assert [f.kind for f in plan.fallbacks] == ["import"]
-    assert _imports(plan.fallbacks[0]) == ["train", "vit", "vit.data", "vit.loss", "vit.model",
+    # build_model(args) needs an argument: no factory fallback; vit/model.py's TinyViT()
+    # builds without arguments: its training step, then the import smoke
+    assert [f.kind for f in plan.fallbacks] == ["model_step", "import"]
+    assert plan.fallbacks[0].source == "vit/model.py:18"
+    assert _imports(plan.fallbacks[1]) == ["train", "vit", "vit.data", "vit.loss", "vit.model",
                                            "vit.utils"]
 
 
@@ -47,14 +49,16 @@ def test_fixture_repos():
     assert _imports(conflict.fallbacks[0]) == ["gan"]
     # MAE's documented scripts (submitit_pretrain.py, main_finetune.py) are not in the fixture
     mae = infer(str(REPOS / "mae_layout"))
-    assert mae.fallbacks == ()
-    assert _imports(mae) == ["engine_pretrain", "main_pretrain", "models_mae", "util.lr_sched",
-                             "util.misc", "util.pos_embed"]
+    assert (mae.kind, mae.source) == ("model_step", "models_mae.py:22")  # mae_vit_base_patch16
+    assert _imports(mae.fallbacks[0]) == ["engine_pretrain", "main_pretrain", "models_mae",
+                                          "util.lr_sched", "util.misc", "util.pos_embed"]
     # legacy2018's README only builds (cd lib && sh make.sh): no python command
     assert _imports(infer(str(REPOS / "legacy2018"))) == ["lib", "lib.build", "lib.roi_pool",
                                                          "train"]
     # setup.py is never imported (it would build/install)
-    assert _imports(infer(str(REPOS / "style2021"))) == ["models", "utils.pos"]
+    style = infer(str(REPOS / "style2021"))  # models.py's Encoder() builds: its step first
+    assert (style.kind, style.source) == ("model_step", "models.py:16")
+    assert _imports(style.fallbacks[0]) == ["models", "utils.pos"]
 
 
 def test_launcher_env_cd_and_step_flags(tmp_path):
@@ -97,11 +101,15 @@ def test_factory_fallback(tmp_path):
         "other.py": "def create_model(cfg):\n    return cfg\n",   # needs an argument
         "tests/test_x.py": "", "docs/conf.py": "",
     })
-    plan = infer(str(tmp_path))
+    # build_model() is tried as a model first (its step fails at run time: an int), then
+    # as the build_model plan
+    step = infer(str(tmp_path))
+    assert (step.kind, step.source) == ("model_step", "models/net.py:1")
+    plan = step.fallbacks[0]
     assert (plan.kind, plan.source) == ("build_model", "models/net.py:1")
     assert plan.argv == ("python", "-c",
                          "import models.net as m; print(type(m.build_model()).__name__)")
-    assert _imports(plan.fallbacks[0]) == ["models", "models.net", "other"]
+    assert _imports(step.fallbacks[1]) == ["models", "models.net", "other"]
 
 
 def test_import_all_runs_and_reports_each_failure(tmp_path):

@@ -704,17 +704,30 @@ class Reproducer:
                 text = _read(os.path.join(self.workdir, state["build"].get("log", "")))
                 kinds = ("migrate", "env", "arch", "build")
             else:
+                # half a model-step smoke passed (every module imported, or a model took its
+                # step): diagnose may fix the rest in the same env, else the run passes on it
+                imported = passed_before
+                half = {3: "every module imported", 4: "a model took a training step"}.get(
+                    sstage.data.get("exit")) if sstage.data.get("kind") == "model_step" else None
+                if half:
+                    imported = imported or (
+                        f"{half} in round {rnd} with {cand.strategy} torch {cand.torch_build} "
+                        f"on Python {cand.python}, but " + (
+                            "no model could take a training step" if sstage.data["exit"] == 3
+                            else "a module failed to import")
+                        + f" ({sstage.data.get('log', '')})")
                 if rnd == self.max_rounds:
-                    if passed_before:
-                        return passed(passed_before)
+                    if imported:
+                        return passed(imported)
                     return attempt("rejected", f"the smoke run still fails after {rnd} "
                                                f"round(s) (--max-rounds {self.max_rounds})")
                 # diagnose (the smoke output first, then a failed build's log) and fix
                 text = _read(os.path.join(self.workdir, sstage.data.get("log", "")))
                 if build_failed:
                     text += "\n" + _read(os.path.join(self.workdir, state["build"].get("log", "")))
-                kinds = FIX_KINDS
-                why = ""
+                # after a step-only failure the env that imported stays: code and variables
+                kinds = ("migrate", "env", "arch", "build") if half else FIX_KINDS
+                why = imported
             dstage = self.step(f"c{n}.r{rnd}.diagnose", "diagnose",
                                partial(self._diagnose, text, list(tried), kinds, code), n, rnd)
             todo = dstage.data.get("fixes") or []
@@ -919,20 +932,22 @@ class Reproducer:
                                  "arch_list": env.get("TORCH_CUDA_ARCH_LIST", ""),
                                  "log": results[-1]["log"] if results else ""}
 
-    def _smoke_argv(self, code: str) -> Tuple[List[str], str, Dict[str, str], str]:
+    def _smoke_argv(self, code: str) -> Tuple[List[str], str, Dict[str, str], str, str]:
         if self.smoke:
-            return ["bash", "-c", self.smoke], code, {}, self.smoke
+            return ["bash", "-c", self.smoke], code, {}, self.smoke, "given"
         from repro_core.smoke import infer
 
         sp = infer(code, self.unavailable)
-        shown = ("python -c '<import each module>'" if sp.kind == "import"
+        shown = ("python -c '<import each module>'" if sp.kind == "import" else
+                 "python -c '<import each module, then a training step of a model>'"
+                 if sp.kind == "model_step"
                  else " ".join(shlex.quote(a) for a in sp.argv))  # all of it: data["argv"]
         return (list(sp.argv), os.path.normpath(os.path.join(code, sp.cwd)), dict(sp.env),
-                shown + f"   ({sp.why})")
+                shown + f"   ({sp.why})", sp.kind)
 
     def _smoke(self, code: str, python: str, extra: Dict[str, str], cdir: str,
                rnd: int) -> Tuple[str, str, Dict[str, Any]]:
-        argv, cwd, env_add, shown = self._smoke_argv(code)
+        argv, cwd, env_add, shown, kind = self._smoke_argv(code)
         if not self.smoke and argv and re.match(r"^python(\d(\.\d+)?)?$", argv[0]):
             argv[0] = python
         env = self._env_vars(python, {**env_add, **extra})
@@ -942,7 +957,7 @@ class Reproducer:
         rc = self.steps.run(argv, cwd, env, log, SMOKE_TIMEOUT)
         tail = _tail(log)
         last = next((ln for ln in reversed(tail.splitlines()) if ln.strip()), "")
-        data = {"command": shown, "argv": list(argv), "exit": rc,
+        data = {"command": shown, "kind": kind, "argv": list(argv), "exit": rc,
                 "log": os.path.relpath(log, self.workdir), "tail": tail,
                 "seconds": round(time.monotonic() - t0, 2)}
         if rc == 0:

@@ -9,22 +9,29 @@ In order of preference (issue 12):
    fewest steps, then the first written; step flags (``--steps``, ``--epochs``,
    ``--max_iter``, ``--iters``, ``SOLVER.MAX_ITER`` ...) are lowered to 1, and a step flag
    the script's parser defines but the command leaves out is added as 1;
-2. a module-level ``build_model``/``create_model`` function callable without arguments;
-3. importing every module of the repository (``setup.py``, tests and docs left out); a
+2. a model step (kind ``model_step``): import every module as 4. does, then build the
+   first of the repository's models (``models``: ``nn.Module`` subclasses and factories that
+   need no argument, whole documented models first) that takes one training step --
+   forward on a tiny synthetic batch shaped by the model, backward, one SGD step
+   (``repro_core.smoke_step``, whose source the script carries);
+3. a module-level ``build_model``/``create_model`` function callable without arguments;
+4. importing every module of the repository (``setup.py``, tests and docs left out); a
    script that parses arguments, downloads data or runs a shell command at module level
    (no ``__main__`` guard) is skipped, not imported.
 
 A documented command that cannot run here -- unresolved placeholders (``${VAR}``, ``$VAR``,
 ``/path/to/...``, ``<...>``), a cluster launcher (submitit, ``srun``/``sbatch``, ``--nodes
 N>1``), a dataset path, or a training script with no step flag to lower -- is kept only
-as a last fallback, after the build-model and import plans.
+as a last fallback, after the model-step, build-model and import plans.
 
     from repro_core.smoke import infer
     plan = infer("path/to/repo")     # -> SmokePlan (frozen; to_json()/from_json())
     plan.argv, plan.cwd, plan.source, plan.fallbacks
+    models("path/to/repo")           # -> [ModelCandidate] the model step tries, best first
 """
 
 import ast
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
@@ -35,7 +42,7 @@ from repro_core.fsutil import SkippedFile, read_text_inside
 from repro_core.scan import walk
 from repro_core.scan.reqs import commands, logical_lines
 
-KINDS = ("readme", "build_model", "import", "unrunnable")
+KINDS = ("readme", "build_model", "import", "unrunnable", "model_step")
 # flags whose value is a number of steps/epochs/iterations (compared with - and _ alike)
 STEP_FLAGS = frozenset((
     "steps", "num_steps", "max_steps", "total_steps", "train_steps", "n_steps",
@@ -114,6 +121,9 @@ def infer(root: str, unavailable: Sequence[str] = ()) -> SmokePlan:
     runnable = documented and documented[0].kind == "readme"
     if runnable:
         plans.append(documented[0])
+    step = model_step(root, files, unavailable)
+    if step is not None:
+        plans.append(step)
     plans.extend(_factories(root, files))
     plans.append(import_all(files, root, unavailable))
     if documented and not runnable:  # kept last: it says what a real run would need
@@ -418,7 +428,235 @@ def _join(cwd: str, rel: str) -> str:
     return os.path.normpath(os.path.join(cwd, rel)).replace(os.sep, "/")
 
 
-# ---- 2. build_model / create_model ---------------------------------------------------------
+# ---- 2. one training step of the repository's model ---------------------------------------
+
+# bases that make a class a model: torch's Module and the model classes of timm/torchvision
+_MODULE_BASES = ("torch.nn.Module", "torch.nn.modules.module.Module")
+_MODEL_LIBS = ("timm.models", "torchvision.models")
+_MODEL_DIRS = re.compile(r"^(models?|networks?|nets?|archs?|backbones?)$|model", re.I)
+# class names that are parts or criteria rather than whole models (tried last)
+_PART = re.compile(r"loss|entropy|criterion|matcher|postprocess|norm|block|layer|attention|embed|"
+                   r"pool|act|head|bottleneck|mlp|conv|drop|position|identity|wrapper|"
+                   r"encoding|transform|cell|unit|module$", re.I)
+_SIZES = ("nano", "tiny", "small", "mini", "base", "medium", "large", "huge", "giant")
+MAX_MODELS = 5  # candidates the generated script tries, best first
+
+
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A model the smoke step can build without arguments: ``module.name()`` (``kind``
+    "class" or "factory"), defined at ``where`` (``models/resnet.py:12``)."""
+
+    module: str
+    name: str
+    kind: str
+    where: str
+    folder: str = ""
+    documented: bool = False
+    part: bool = False
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"module": self.module, "name": self.name, "kind": self.kind,
+                "where": self.where, "folder": self.folder, "documented": self.documented,
+                "part": self.part}
+
+
+def models(root: str, unavailable: Sequence[str] = ()) -> List[ModelCandidate]:
+    """The models of the repository at ``root`` that build without arguments, best first:
+    module-level ``nn.Module`` subclasses (directly, through the repository's own classes or
+    a timm/torchvision model) whose ``__init__`` needs no argument, and functions without
+    required arguments that return one (``resnet18()``, ``build_model()``, timm
+    ``@register_model`` functions). Whole models before the classes other models use as
+    parts, documented ones (named in a README/top-level markdown) first, then those in a
+    ``models``-like module, factories before classes, smaller sizes first. Read with ``ast``
+    from the files ``import_all`` would import; nothing runs."""
+    files = [rel for rel, _size in walk(root)]
+    return _models(root, files, _import_code(files, root, unavailable)[2])
+
+
+def _models(root: str, files: List[str], importable: Dict[str, str]) -> List[ModelCandidate]:
+    trees = {}
+    for rel in _modules(files):
+        if _module_name(rel) in importable:
+            tree = _parse(root, rel)
+            if tree is not None:
+                trees[rel] = tree
+    classes: Dict[Tuple[str, str], ast.ClassDef] = {}
+    bases: Dict[Tuple[str, str], List[str]] = {}
+    funcs: Dict[Tuple[str, str], ast.FunctionDef] = {}
+    for rel, tree in trees.items():
+        aliases = _aliases(tree)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                classes[(rel, node.name)] = node
+                bases[(rel, node.name)] = [_resolve(_dotted(b), aliases) for b in node.bases]
+            elif isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                funcs[(rel, node.name)] = node
+    by_name: Dict[str, List[Tuple[str, str]]] = {}
+    for key in classes:
+        by_name.setdefault(key[1], []).append(key)
+
+    def repo_bases(key: Tuple[str, str]) -> List[Tuple[str, str]]:
+        out = []
+        for b in bases[key]:
+            last = b.rsplit(".", 1)[-1]
+            same = (key[0], last)
+            out += [same] if same in classes and "." not in b else by_name.get(last, [])
+        return [k for k in out if k != key]
+
+    model_keys = set()
+    changed = True
+    while changed:  # a fixpoint: subclasses of the repository's models are models
+        changed = False
+        for key in classes:
+            if key in model_keys:
+                continue
+            if any(b in _MODULE_BASES or b.startswith(_MODEL_LIBS) for b in bases[key]) \
+                    or any(k in model_keys for k in repo_bases(key)):
+                model_keys.add(key)
+                changed = True
+    model_names = {k[1] for k in model_keys}
+
+    def init_of(key: Tuple[str, str], seen: Tuple = ()) -> Optional[ast.FunctionDef]:
+        for stmt in classes[key].body:
+            if isinstance(stmt, ast.FunctionDef) and stmt.name == "__init__":
+                return stmt
+        for b in repo_bases(key):
+            if b not in seen and b in classes:
+                return init_of(b, seen + (key,))
+        return None
+
+    # names used as parts: referenced in a model class, or an argument in a factory
+    used = set()
+    for key in model_keys:
+        used |= {n for n in _names_in(classes[key]) if n != key[1]}
+    factories: Dict[Tuple[str, str], ast.FunctionDef] = {}
+    changed = True
+    while changed:  # functions returning a model (or a factory's result)
+        changed = False
+        for key, fn in funcs.items():
+            if key in factories:
+                continue
+            decorated = any("register_model" in ast.dump(d) for d in fn.decorator_list)
+            built = _returned_calls(fn)
+            if fn.name in _FACTORIES or decorated or built & model_names \
+                    or built & {k[1] for k in factories}:
+                factories[key] = fn
+                changed = True
+    for fn in factories.values():
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call):
+                used |= {n for a in list(node.args) + [k.value for k in node.keywords]
+                         for n in _names_in(a)}
+    docs = " ".join(t for t in (_read(root, d) for d in _docs(files)) if t)
+    out = []
+    order = 0
+    items = [("class", k, classes[k], init_of(k)) for k in sorted(model_keys)] + \
+            [("factory", k, fn, fn) for k, fn in sorted(factories.items())]
+    for kind, (rel, name), node, sig in items:
+        if sig is not None and not _callable_bare(sig.args, method=kind == "class"):
+            continue
+        order += 1
+        module = _module_name(rel)
+        folder = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        doc = bool(re.search(r"\b" + re.escape(name) + r"\b", docs))
+        part = name in used or bool(_PART.search(name))
+        cand = ModelCandidate(module, name, kind, f"{rel}:{node.lineno}", folder, doc, part)
+        out.append(((name in used, part, not doc,
+                     not any(_MODEL_DIRS.search(p) for p in rel[:-3].split("/")),
+                     kind != "factory", _size_rank(name), order), cand))
+    out.sort(key=lambda kc: kc[0])
+    return [c for _k, c in out]
+
+
+def model_step(root: str, files: List[str], unavailable: Sequence[str] = ()
+               ) -> Optional[SmokePlan]:
+    """Import every module (as ``import_all``), then build the best of the repository's
+    ``models`` that builds and take one training step on a synthetic batch
+    (``repro_core.smoke_step.model_step``, copied into the script); None when the
+    repository has no model that builds without arguments. The script's exit status: 0
+    when a model stepped and every import passed, 4 when a model stepped but an import
+    failed, 3 when every import passed but no model could step, 1 when neither."""
+    code, why, importable = _import_code(files, root, unavailable)
+    found = _models(root, files, importable)[:MAX_MODELS]
+    if not found:
+        return None
+    from repro_core import smoke_step
+
+    step = inspect.getsource(smoke_step.model_step)
+    tried = [(c.module, c.name, c.where) for c in found]
+    folders = {c.module: c.folder for c in found if c.folder}
+    code += ("\n" + step + "\n"
+             f"stepped = model_step({tried!r}, {folders!r})\n"
+             "sys.exit((1 if stepped else 4) if failed else stepped)\n")
+    names = ", ".join(f"{c.module}.{c.name}()" for c in found)
+    return SmokePlan(("python", "-c", code), ".", "model_step", found[0].where,
+                     f"{why}; then one training step (forward, backward, SGD) of the first "
+                     f"model that builds and steps: {names}")
+
+
+def _aliases(tree: ast.Module) -> Dict[str, str]:
+    """{local name: dotted origin} of the module's imports (``nn`` -> ``torch.nn``)."""
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[a.asname or a.name.split(".")[0]] = a.name if a.asname else \
+                    a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _resolve(dotted: str, aliases: Dict[str, str]) -> str:
+    head, _, rest = dotted.partition(".")
+    full = aliases.get(head, head)
+    return f"{full}.{rest}" if rest else full
+
+
+def _names_in(node: ast.AST) -> set:
+    return {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node)
+            if isinstance(n, (ast.Name, ast.Attribute))}
+
+
+def _returned_calls(fn: ast.FunctionDef) -> set:
+    """The names a function's ``return`` calls, directly (``return ResNet(...)``) or
+    through a variable (``model = ResNet(...); return model``)."""
+    assigned: Dict[str, set] = {}
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, set()).add(_dotted(node.value.func)
+                                                         .rsplit(".", 1)[-1])
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Return) and node.value is not None:
+            if isinstance(node.value, ast.Call):
+                out.add(_dotted(node.value.func).rsplit(".", 1)[-1])
+            elif isinstance(node.value, ast.Name):
+                out |= assigned.get(node.value.id, set())
+    return out
+
+
+def _size_rank(name: str) -> Tuple[int, float]:
+    """Smaller models first: ``tiny`` before ``base`` before ``huge``, 18 before 152."""
+    low = name.lower()
+    word = next((i for i, w in enumerate(_SIZES) if w in low), len(_SIZES) // 2)
+    digits = re.findall(r"\d+", low)
+    return word, float(digits[0]) if digits else 0.0
+
+
+# ---- 3. build_model / create_model ---------------------------------------------------------
 
 def _factories(root: str, files: List[str]) -> List[SmokePlan]:
     out = []
@@ -441,14 +679,15 @@ def _factories(root: str, files: List[str]) -> List[SmokePlan]:
     return out
 
 
-def _callable_bare(args: ast.arguments) -> bool:
+def _callable_bare(args: ast.arguments, method: bool = False) -> bool:
     positional = list(getattr(args, "posonlyargs", [])) + list(args.args)
+    positional = positional[1:] if method else positional  # self
     required = len(positional) - len(args.defaults)
     kw_required = sum(1 for d in args.kw_defaults if d is None)
     return required == 0 and kw_required == 0
 
 
-# ---- 3. import every module -------------------------------------------------------------
+# ---- 4. import every module -------------------------------------------------------------
 
 def _modules(files: List[str]) -> List[str]:
     out = []
@@ -475,6 +714,15 @@ def import_all(files: List[str], root: Optional[str] = None,
     traceback is printed and the exit status is 1 when any failed. With ``root``, a script
     with module-level side effects (``script_side_effect``) is skipped and counted, not
     imported; so is a module that imports one of ``unavailable``."""
+    code, why, _names = _import_code(files, root, unavailable)
+    return SmokePlan(("python", "-c", code + "sys.exit(1 if failed else 0)\n"), ".", "import",
+                     "", why)
+
+
+def _import_code(files: List[str], root: Optional[str], unavailable: Sequence[str]
+                 ) -> Tuple[str, str, Dict[str, str]]:
+    """The import loop of ``import_all`` (it leaves the count of failures in ``failed``),
+    what it does in words, and {module: folder} of the modules it imports."""
     names: Dict[str, str] = {}
     skipped: Dict[str, str] = {}
     rels = {_module_name(rel): rel for rel in _modules(files)}
@@ -516,15 +764,14 @@ def import_all(files: List[str], root: Optional[str] = None,
             "and os.path.dirname(os.path.abspath(f)) == folder:\n"
             "                del sys.modules[k]\n"
             "print('imported %d module(s), %d failed, %d skipped' "
-            f"% ({len(order)} - failed, failed, len(skipped)))\n"
-            "sys.exit(1 if failed else 0)\n")
+            f"% ({len(order)} - failed, failed, len(skipped)))\n")
     why = f"import every module of the repository ({len(order)})"
     scripts = len(skipped) - len(lacking)
     if scripts:
         why += f"; {scripts} script(s) with module-level side effects skipped"
     if lacking:
         why += f"; {len(lacking)} importing what the environment lacks skipped"
-    return SmokePlan(("python", "-c", code), ".", "import", "", why)
+    return code, why, names
 
 
 def script_side_effect(root: str, rel: str) -> str:
