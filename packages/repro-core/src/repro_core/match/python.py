@@ -298,7 +298,9 @@ class Matcher:
         # node classes ``_hits`` looks at (every other node is skipped at once)
         self.wanted_no_version = frozenset((ast.Attribute, ast.Call, ast.Name, ast.Constant,
                                             ast.Subscript, ast.ImportFrom, ast.Assert)
-                                           + self.node_types)
+                                           + self.node_types
+                                           + ((ast.ClassDef,) if self.subclasses else ())
+                                           + (FUNCTION_NODES if self.transposed else ()))
         self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
         self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
         self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
