@@ -202,6 +202,23 @@ CASES = {
     "cuda-drop-arch": ("flags = ['-O3', '-gencode=arch=compute_60,code=sm_60',\n"
                        "         '-gencode=arch=compute_80,code=sm_80']\n",
                        "flags = ['-O3',\n         '-gencode=arch=compute_80,code=sm_80']\n", True),
+    # DeiT/Swin (2021): the import renamed, the local name kept; PIL's constants as reference
+    "timm-pil-interp": ("from PIL import Image\nimport timm.data.transforms as T\nfrom timm.data.transforms import _pil_interp, ToNumpy\n"
+                        "assert _pil_interp('bicubic') == Image.BICUBIC and T._pil_interp('lanczos') == Image.LANCZOS\n",
+                        "from PIL import Image\nimport timm.data.transforms as T\nfrom timm.data.transforms import ToNumpy\nfrom timm.data.transforms import str_to_pil_interp as _pil_interp\n"
+                        "assert _pil_interp('bicubic') == Image.BICUBIC and T.str_to_pil_interp('lanczos') == Image.LANCZOS\n", True),
+    # DeiT's patchconvnet_models.py (2021): SE block of 8 channels keeps the shape
+    "timm-models-underscore": ("import torch\nfrom timm.models.efficientnet_blocks import SqueezeExcite\nimport timm.models.efficientnet_builder as eb\n"
+                               "assert SqueezeExcite(8)(torch.ones(2, 8, 3, 3)).shape == (2, 8, 3, 3) and eb.round_channels(30) == 32\n",
+                               "import torch\nfrom timm.models._efficientnet_blocks import SqueezeExcite\nimport timm.models._efficientnet_builder as eb\n"
+                               "assert SqueezeExcite(8)(torch.ones(2, 8, 3, 3)).shape == (2, 8, 3, 3) and eb.round_channels(30) == 32\n", True),
+    # ConvNeXt's optim_factory.py (2022); one step moves the weight against its gradient
+    "timm-optim-legacy": ("import torch\nfrom timm.optim.nadam import Nadam\nfrom timm.optim import radam\n"
+                          "w = torch.nn.Parameter(torch.ones(2))\nopt = Nadam([w], lr=0.1)\nw.sum().backward()\nopt.step()\n"
+                          "assert (w < 1).all() and radam.RAdam.__name__ == 'RAdamLegacy'\n",
+                          "import torch\nfrom timm.optim.nadam import NAdamLegacy as Nadam\nfrom timm.optim import radam\n"
+                          "w = torch.nn.Parameter(torch.ones(2))\nopt = Nadam([w], lr=0.1)\nw.sum().backward()\nopt.step()\n"
+                          "assert (w < 1).all() and radam.RAdamLegacy.__name__ == 'RAdamLegacy'\n", True),
 }
 # needs-review codemods: applied only when their rule is named
 REVIEW_CASES = {
