@@ -219,6 +219,13 @@ CASES = {
                           "import torch\nfrom timm.optim.nadam import NAdamLegacy as Nadam\nfrom timm.optim import radam\n"
                           "w = torch.nn.Parameter(torch.ones(2))\nopt = Nadam([w], lr=0.1)\nw.sum().backward()\nopt.step()\n"
                           "assert (w < 1).all() and radam.RAdamLegacy.__name__ == 'RAdamLegacy'\n", True),
+    # PoolFormer's train.py/validate.py (2022): split BN doubles the BatchNorm2d's buffers
+    "timm-models-layer-names": ("import torch\nimport timm.models\nfrom timm.models import create_model, convert_splitbn_model\n"
+                                "m = convert_splitbn_model(torch.nn.Sequential(torch.nn.BatchNorm2d(4)), 2)\n"
+                                "assert len(m[0].aux_bn) == 1 and callable(timm.models.apply_test_time_pool)\n",
+                                "import torch\nimport timm.models\nfrom timm.models import create_model\nfrom timm.layers import convert_splitbn_model\n"
+                                "m = convert_splitbn_model(torch.nn.Sequential(torch.nn.BatchNorm2d(4)), 2)\n"
+                                "assert len(m[0].aux_bn) == 1 and callable(timm.layers.apply_test_time_pool)\n", True),
 }
 # needs-review codemods: applied only when their rule is named
 REVIEW_CASES = {

@@ -48,6 +48,10 @@ CHECKED = [
     ("timm-optim-legacy", "timm<1.0.12",
      "timm 1.0.11 optim/nadam.py: class Nadam, radam.py: class RAdam; timm 1.0.12: the same "
      "code named NAdamLegacy/RAdamLegacy (diff of the two files: the names and docstrings)"),
+    ("timm-models-layer-names", "timm<0.9",
+     "timm 0.6.13 timm/models/__init__.py: `from .layers import TestTimePoolHead, "
+     "apply_test_time_pool` (and convert_splitbn_model, set_scriptable, ...); timm 0.9.2 and "
+     "1.0.31: no `layers` import there, the names are in timm.layers"),
 ]
 
 

@@ -111,6 +111,10 @@ RENAMES: Dict[str, Dict[str, str]] = {
                           "timm.optim.radam.RAdam": "timm.optim.radam.RAdamLegacy",
                           "timm.optim.adamw.AdamW": "timm.optim.adamw.AdamWLegacy",
                           "timm.optim.Nadam": "timm.optim.NAdamLegacy"},
+    "timm-models-layer-names": {f"timm.models.{n}": f"timm.layers.{n}" for n in (
+        "TestTimePoolHead", "apply_test_time_pool", "convert_splitbn_model",
+        "convert_sync_batchnorm", "is_scriptable", "is_exportable", "set_scriptable",
+        "set_exportable", "is_no_jit", "set_no_jit", "set_fast_norm")},
 }
 # codemod id -> {old module: new module}: the name and everything under it
 MODULES: Dict[str, Dict[str, str]] = {
@@ -148,7 +152,7 @@ REQUIRES: Dict[str, str] = {
     "yaml-load-loader": "pyyaml>=5.1", "skimage-metrics": "scikit-image>=0.16",
     "torch-typed-constructor": "torch>=0.4",
     "timm-pil-interp": "timm>=0.5.4", "timm-models-underscore": "timm>=0.9",
-    "timm-optim-legacy": "timm>=1.0.12",
+    "timm-optim-legacy": "timm>=1.0.12", "timm-models-layer-names": "timm>=0.9",
 }
 
 
