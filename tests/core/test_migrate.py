@@ -216,6 +216,30 @@ CASES = {
         "import torch\ndef accuracy(output, target, topk=(1,)):\n    _, pred = output.topk(max(topk), 1, True, True)\n    pred = pred.t()\n"
         "    correct = pred.eq(target.view(1, -1).expand_as(pred))\n    return [correct[:k].reshape(-1).float().sum(0) for k in topk]\n\n"
         "out = torch.eye(10)[:8] + 0.1 * torch.arange(10)\nacc1, acc5 = accuracy(out, torch.arange(8), topk=(1, 5))\nassert acc1 == 8 and acc5 == 8\n", True),
+    # DeiT/Swin (2021): the import renamed, the local name kept; PIL's constants as reference
+    "timm-pil-interp": ("from PIL import Image\nimport timm.data.transforms as T\nfrom timm.data.transforms import _pil_interp, ToNumpy\n"
+                        "assert _pil_interp('bicubic') == Image.BICUBIC and T._pil_interp('lanczos') == Image.LANCZOS\n",
+                        "from PIL import Image\nimport timm.data.transforms as T\nfrom timm.data.transforms import ToNumpy\nfrom timm.data.transforms import str_to_pil_interp as _pil_interp\n"
+                        "assert _pil_interp('bicubic') == Image.BICUBIC and T.str_to_pil_interp('lanczos') == Image.LANCZOS\n", True),
+    # DeiT's patchconvnet_models.py (2021): SE block of 8 channels keeps the shape
+    "timm-models-underscore": ("import torch\nfrom timm.models.efficientnet_blocks import SqueezeExcite\nimport timm.models.efficientnet_builder as eb\n"
+                               "assert SqueezeExcite(8)(torch.ones(2, 8, 3, 3)).shape == (2, 8, 3, 3) and eb.round_channels(30) == 32\n",
+                               "import torch\nfrom timm.models._efficientnet_blocks import SqueezeExcite\nimport timm.models._efficientnet_builder as eb\n"
+                               "assert SqueezeExcite(8)(torch.ones(2, 8, 3, 3)).shape == (2, 8, 3, 3) and eb.round_channels(30) == 32\n", True),
+    # ConvNeXt's optim_factory.py (2022); one step moves the weight against its gradient
+    "timm-optim-legacy": ("import torch\nfrom timm.optim.nadam import Nadam\nfrom timm.optim import radam\n"
+                          "w = torch.nn.Parameter(torch.ones(2))\nopt = Nadam([w], lr=0.1)\nw.sum().backward()\nopt.step()\n"
+                          "assert (w < 1).all() and radam.RAdam.__name__ == 'RAdamLegacy'\n",
+                          "import torch\nfrom timm.optim.nadam import NAdamLegacy as Nadam\nfrom timm.optim import radam\n"
+                          "w = torch.nn.Parameter(torch.ones(2))\nopt = Nadam([w], lr=0.1)\nw.sum().backward()\nopt.step()\n"
+                          "assert (w < 1).all() and radam.RAdamLegacy.__name__ == 'RAdamLegacy'\n", True),
+    # PoolFormer's train.py/validate.py (2022): split BN doubles the BatchNorm2d's buffers
+    "timm-models-layer-names": ("import torch\nimport timm.models\nfrom timm.models import create_model, convert_splitbn_model\n"
+                                "m = convert_splitbn_model(torch.nn.Sequential(torch.nn.BatchNorm2d(4)), 2)\n"
+                                "assert len(m[0].aux_bn) == 1 and callable(timm.models.apply_test_time_pool)\n",
+                                "import torch\nimport timm.models\nfrom timm.models import create_model\nfrom timm.layers import convert_splitbn_model\n"
+                                "m = convert_splitbn_model(torch.nn.Sequential(torch.nn.BatchNorm2d(4)), 2)\n"
+                                "assert len(m[0].aux_bn) == 1 and callable(timm.layers.apply_test_time_pool)\n", True),
 }
 # needs-review codemods: applied only when their rule is named
 REVIEW_CASES = {

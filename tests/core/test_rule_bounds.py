@@ -39,6 +39,19 @@ CHECKED = [
     ("np-bool-long", "numpy!=1.24.*,!=1.25.*,!=1.26.*",
      "numpy 1.23.5: __deprecated_attrs__['long']; numpy 1.26.4 numpy/__init__.py: "
      "`del long, unicode`; numpy 2.0.0 imports bool and long from _core again"),
+    ("timm-pil-interp", "timm<0.5.4",
+     "timm 0.4.12 timm/data/transforms.py: def _pil_interp; timm 0.5.4 (the next release on "
+     "PyPI): only str_to_pil_interp"),
+    ("timm-efficientnet-private", "timm<0.9",
+     "timm 0.6.13 ships timm/models/efficientnet_blocks.py and efficientnet_builder.py; timm "
+     "0.9.2 and 1.0.31 only the _efficientnet_* modules"),
+    ("timm-optim-legacy", "timm<1.0.12",
+     "timm 1.0.11 optim/nadam.py: class Nadam, radam.py: class RAdam; timm 1.0.12: the same "
+     "code named NAdamLegacy/RAdamLegacy (diff of the two files: the names and docstrings)"),
+    ("timm-models-layer-names", "timm<0.9",
+     "timm 0.6.13 timm/models/__init__.py: `from .layers import TestTimePoolHead, "
+     "apply_test_time_pool` (and convert_splitbn_model, set_scriptable, ...); timm 0.9.2 and "
+     "1.0.31: no `layers` import there, the names are in timm.layers"),
 ]
 
 

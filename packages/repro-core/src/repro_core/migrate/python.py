@@ -105,6 +105,16 @@ RENAMES: Dict[str, Dict[str, str]] = {
         "setuptools.Extension", "distutils.extension.Extension": "setuptools.Extension",
         "distutils.command.build_ext.build_ext": "setuptools.command.build_ext.build_ext",
         "distutils.spawn.find_executable": "shutil.which"},
+    "timm-pil-interp": {"timm.data.transforms._pil_interp":
+                        "timm.data.transforms.str_to_pil_interp"},
+    "timm-optim-legacy": {"timm.optim.nadam.Nadam": "timm.optim.nadam.NAdamLegacy",
+                          "timm.optim.radam.RAdam": "timm.optim.radam.RAdamLegacy",
+                          "timm.optim.adamw.AdamW": "timm.optim.adamw.AdamWLegacy",
+                          "timm.optim.Nadam": "timm.optim.NAdamLegacy"},
+    "timm-models-layer-names": {f"timm.models.{n}": f"timm.layers.{n}" for n in (
+        "TestTimePoolHead", "apply_test_time_pool", "convert_splitbn_model",
+        "convert_sync_batchnorm", "is_scriptable", "is_exportable", "set_scriptable",
+        "set_exportable", "is_no_jit", "set_no_jit", "set_fast_norm")},
 }
 # codemod id -> {old module: new module}: the name and everything under it
 MODULES: Dict[str, Dict[str, str]] = {
@@ -121,6 +131,9 @@ MODULES: Dict[str, Dict[str, str]] = {
                     "Tkinter": "tkinter", "thread": "_thread", "cookielib": "http.cookiejar",
                     "SocketServer": "socketserver"},
     "timm-optim-module": {"timm.optim.optim_factory": "timm.optim"},
+    "timm-models-underscore": {
+        "timm.models.efficientnet_blocks": "timm.models._efficientnet_blocks",
+        "timm.models.efficientnet_builder": "timm.models._efficientnet_builder"},
 }
 # modules that go away whole: a name of theirs without a rename is left for review
 OWNED = {"torch-six": ("torch._six",)}
@@ -140,6 +153,8 @@ REQUIRES: Dict[str, str] = {
     "yaml-load-loader": "pyyaml>=5.1", "skimage-metrics": "scikit-image>=0.16",
     "torch-typed-constructor": "torch>=0.4",
     "timm-optim-module": "timm>=1.0.12",
+    "timm-pil-interp": "timm>=0.5.4", "timm-models-underscore": "timm>=0.9",
+    "timm-optim-legacy": "timm>=1.0.12", "timm-models-layer-names": "timm>=0.9",
 }
 
 
