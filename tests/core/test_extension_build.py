@@ -4,7 +4,6 @@ lines read out of the real wheels (tests/data/kb/extension_build_wheels.txt) and
 torch and setuptools installed here."""
 
 import importlib.util
-import inspect
 from pathlib import Path
 
 import pytest
@@ -56,9 +55,10 @@ def test_installed_torch_and_setuptools_agree_with_the_facts():
         pytest.skip("torch not installed")
     from importlib.metadata import version
 
-    import torch.utils.cpp_extension as ce
-
-    imports = "from pkg_resources import packaging" in inspect.getsource(ce)
+    # the file's text, not an import: importing it imports setuptools, whose vendored
+    # distributions would then be on sys.path for the rest of the test run
+    origin = Path(torch_spec.submodule_search_locations[0]) / "utils" / "cpp_extension.py"
+    imports = "from pkg_resources import packaging" in origin.read_text(encoding="utf-8")
     assert imports == bool(kb.extension_build_requirements(version("torch")))
 
 
