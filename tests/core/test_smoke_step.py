@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_smoke import _write  # tests/core is on sys.path (rootdir), as tests/mae does
 
 from repro_core.smoke import SmokePlan, infer, models
 
@@ -110,14 +111,6 @@ class TinyViT(nn.Module):
         assert x.shape[1] == self.pos.shape[1], "the positional embedding needs img_size"
         return self.head(self.block(x + self.pos).mean(1))
 '''
-
-
-def _write(root: Path, files: dict) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 def _run(root: Path, plan: SmokePlan):
