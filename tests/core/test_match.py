@@ -176,7 +176,7 @@ def test_every_needle_match_holds_one_of_its_literals():
         "extra_compile_args=['-std=c++14']", "print 'x'", "exec 'code'", "except E, e:",
         "loss.data [0]", "p.add_argument('--local_rank')", "f'{x}'", "(y := 2)"]
     tested = 0
-    for lits, rx in m._needle(frozenset()):
+    for lits, rx, _ in m._needle(frozenset()):
         for text in texts:
             if rx.search(text):
                 tested += 1

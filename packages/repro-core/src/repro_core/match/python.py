@@ -25,7 +25,8 @@ from repro_core.match.span import Lines, Match
 
 # (rule, node or (import statement, index of the name), api): a match before its span
 Hit = Tuple[Rule, object, str]
-Needle = Tuple[Tuple[str, ...], "re.Pattern[str]"]  # (literals, regex): see ``literals``
+# (literals, regex, regexes also required): see ``literals`` and ``requires``
+Needle = Tuple[Tuple[str, ...], "re.Pattern[str]", Tuple["re.Pattern[str]", ...]]
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,6 @@ def parse(text: str) -> Optional[Parsed]:
 PY2_FORMS = ((r"print\s+[^\s(=]", r"[^=]*$"), (r"exec\s+['\"]", ""),
              (r"except\s+[\w.]+\s*,", r"\s*\w+\s*:"))
 PY2 = re.compile(r"^\s*(" + "|".join(h + t for h, t in PY2_FORMS) + ")", re.M)
-# an import statement spanning lines: only the ast reads those right
-MULTILINE_IMPORT = re.compile(r"import[ \t]*[(\\]")
 # A text test for the node types syntax rules use: a source holding such a node contains it.
 # Other node types get no test (the file always goes to the ast pass: slower, never wrong).
 NODE_TEXT = {
@@ -194,19 +193,21 @@ def needles(p: Pattern) -> Optional[List[str]]:
     """Regexes of which a text must match one to hold a match of ``p``; None for name and
     call patterns, whose test is their dotted name spelled through the file's imports."""
     if p.kind in ("name", "call"):
-        if p.kind == "call" and p.prefix and p.keyword:
-            return [re.escape(k) + r"\s*=" for k in p.keyword]  # cheaper than the names
+        if p.kind == "call" and p.prefix and p.keyword:  # cheaper than the names
+            return [re.escape(k) + r"\s*=(?!=)" for k in p.keyword]
         return None
     if p.kind == "method":
         return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
     if p.kind == "subscript_attr":
-        return [rf"\.\s*{re.escape(p.value)}\s*\["]
-    if p.kind == "string":
-        return _alternatives(_unanchored(p.value))
+        return [rf"\.\s*{re.escape(p.value)}\s*\[\s*{re.escape(repr(p.index))}\s*\]"]
+    if p.kind == "string":  # a value anchored at its start follows the literal's quote
+        return [("['\"]" + _unanchored(a[1:]) if a.startswith("^") else _unanchored(a))
+                for a in _alternatives(p.value)]
     if p.kind == "node":
         return [NODE_TEXT.get(p.value, "")]
-    if p.kind == "py2":
-        return [head for head, _ in PY2_FORMS]
+    if p.kind == "py2":  # ``PY2`` finds them at the start of a line only (a needle that
+        # starts with a literal is searched far faster than one that starts with ``^``)
+        return [a + r"[ \t]*" + head for head, _ in PY2_FORMS for a in (r"\A", r"\n")]
     if p.kind in ("version_assert", "version_string"):
         return [r"__version__"]
     if p.kind == "attribute":
@@ -216,6 +217,22 @@ def needles(p: Pattern) -> Optional[List[str]]:
     if p.kind == "transposed_view":
         return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
     raise ValueError(f"not a python pattern: {p.kind}")
+
+
+def requires(p: Pattern) -> List[str]:
+    """Regexes a text must match, every one, besides one of ``needles(p)``: the first
+    argument's literal (``add_argument('--local_rank')``), the root module of a prefix call
+    with a keyword as the file can spell it (its name, or a ``STAR_GUESSES`` name bound to
+    it), and ``.t()`` for a transposed view."""
+    if p.kind == "method" and p.arg0:
+        return ["|".join(re.escape(a) for a in p.arg0)]
+    if p.kind == "call" and p.prefix and p.keyword:
+        tops = sorted({v.split(".")[0] for v in p.values})
+        spell = tops + sorted(k for k, v in STAR_GUESSES.items() if v.split(".")[0] in tops)
+        return [r"\b(" + "|".join(map(re.escape, spell)) + r")\b"]
+    if p.kind == "transposed_view":
+        return [r"\.t\(\)"]
+    return []
 
 
 class Matcher:
@@ -241,7 +258,7 @@ class Matcher:
         self.transposed: Dict[str, List[Rule]] = {}  # producing method -> rules
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
-        self._needles: List[Tuple[str, str]] = []  # (rule id, regex)
+        self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
         for r in self.rules:
             for p in r.patterns:
                 k = p.kind
@@ -291,7 +308,7 @@ class Matcher:
                     for n in p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
                 else:
-                    self._needles += [(r.id, a) for a in alts]
+                    self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
         self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
             getattr(ast, n, None), type))
         self.syntax_rule_ids = frozenset(r.id for rs in self.nodes.values() for r in rs)
@@ -309,13 +326,14 @@ class Matcher:
     # -- the text pre-filter -------------------------------------------------------------
 
     def _needle(self, skip: FrozenSet[str]) -> Tuple[Needle, ...]:
-        """(literals, regex) per needle: the regex is searched only in a text holding one of
-        its literals (or always, when it has none)."""
+        """(literals, regex, also required) per needle: the regex is searched only in a text
+        holding one of its literals (or always, when it has none)."""
         got = self._needle_cache.get(skip)
         if got is None:
-            alts = dict.fromkeys(a for rid, a in self._needles if rid not in skip)
+            alts = dict.fromkeys((a, req) for rid, a, req in self._needles if rid not in skip)
             got = self._needle_cache[skip] = tuple(
-                (literals(a), re.compile(a, re.M)) for a in alts)
+                (literals(a), re.compile(a, re.M), tuple(re.compile(x, re.M) for x in req))
+                for a, req in alts)
         return got
 
     def prefilter(self, text: str, skip: Iterable[str] = frozenset()
@@ -323,10 +341,11 @@ class Matcher:
         """None when some rule could match ``text`` (parse it and call ``find``); else the
         file's imports and alias map, read from the text. Patterns of the rules in ``skip``
         are left out of the test (their matches are not needed)."""
-        for lits, rx in self._needle(frozenset(skip)):
-            if (not lits or any(lit in text for lit in lits)) and rx.search(text):
+        for lits, rx, req in self._needle(frozenset(skip)):
+            if (not lits or any(lit in text for lit in lits)) and rx.search(text) and all(
+                    x.search(text) for x in req):
                 return None
-        if MULTILINE_IMPORT.search(text) or TORCH_STAR.search(text):
+        if TORCH_STAR.search(text):
             return None
         imports, alias = regex_imports(text)
         if STAR_IMPORT.search(text):  # what star_aliases may add (bound or not: a superset)
@@ -627,11 +646,13 @@ ImportName = Tuple[str, Tuple[ast.AST, int]]  # (module, (statement, index of th
 def _aliases(nodes: Sequence[ast.AST]
              ) -> Tuple[Dict[str, str], List[Import], List[ImportName]]:
     """Local name -> dotted target for every import in the file; its absolute imports; and
-    where each imported module is written (index -1: the module of ``from X import``)."""
+    where each imported module is written (index -1: the module of ``from X import``); in
+    the order of the text (a later import of a name wins), as ``regex_imports`` reads them."""
     alias: Dict[str, str] = {}
     imports: List[Import] = []
     names: List[ImportName] = []
-    for node in nodes:
+    stmts = [n for n in nodes if type(n) is ast.Import or type(n) is ast.ImportFrom]
+    for node in sorted(stmts, key=lambda n: (n.lineno, n.col_offset)):  # type: ignore
         t = type(node)
         if t is ast.Import:
             for i, a in enumerate(node.names):  # type: ignore[attr-defined]
@@ -694,33 +715,58 @@ def star_aliases(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> Dict[str, s
     return out
 
 
-_IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:import[ \t]+([\w. \t,]+)|from[ \t]+([\w.]+)[ \t]+import\b)", re.M)
+_IMPORT_STMT = r"[ \t]*(?:import[ \t]|from[ \t]+([\w.]+)[ \t]+import\b)"
+_IMPORT_LINE = re.compile("^" + _IMPORT_STMT, re.M)
+_IMPORT_AFTER = re.compile(";" + _IMPORT_STMT)  # ``import os; import sys``
+_NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _import_names(text: str, pos: int) -> str:
+    """The names of the import statement whose ``import`` keyword ends at ``pos``: the rest
+    of its line, over backslash continuations and through a parenthesised list, comments
+    and anything after a ``;`` dropped."""
+    parts: List[str] = []
+    while True:
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        seg = text[pos:end].split("#", 1)[0].rstrip()
+        more = seg.endswith("\\")
+        parts.append(seg[:-1] if more else seg)
+        if ";" in seg or end == len(text):
+            break
+        held = "".join(parts)
+        if not (more or (held.lstrip().startswith("(") and ")" not in held)):
+            break
+        pos = end + 1
+    return " ".join(parts).split(";")[0].replace("(", " ").replace(")", " ")
 
 
 def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
-    """Imports and the alias map read line by line (callers make sure no import statement
-    spans lines: see ``MULTILINE_IMPORT``)."""
+    """Imports and the alias map read from the text, statement by statement (one spanning
+    lines by backslashes or parentheses included), as ``ast`` would give them."""
     out: List[Import] = []
     alias: Dict[str, str] = {}
     line, pos = 1, 0
-    for m in _IMPORT_LINE.finditer(text):
+    found = list(_IMPORT_LINE.finditer(text))
+    if ";" in text:
+        found = sorted(found + list(_IMPORT_AFTER.finditer(text)), key=lambda m: m.start())
+    for m in found:
         line += text.count("\n", pos, m.start())
         pos = m.start()
-        if m.group(2):
-            mod = m.group(2)
+        mod = m.group(1)
+        names = _import_names(text, m.end())
+        if mod:
             if mod.startswith("."):
                 continue
             out.append(Import(mod, line))
-            rest = text[m.end():text.find("\n", m.end()) % (len(text) + 1)].split("#")[0]
-            for part in rest.split(","):
+            for part in names.split(","):
                 w = part.split()
-                if len(w) in (1, 3) and w[0] != "*":
+                if len(w) in (1, 3) and w[0] != "*" and _NAME.fullmatch(w[0]):
                     alias[w[-1]] = f"{mod}.{w[0]}"
             continue
-        for part in m.group(1).split(","):
+        for part in names.split(","):
             w = part.split()
-            if not w or not re.fullmatch(r"[A-Za-z_][\w.]*", w[0]):
+            if not w or not _NAME.fullmatch(w[0]):
                 continue
             out.append(Import(w[0], line))
             if len(w) == 3 and w[1] == "as":
