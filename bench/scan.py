@@ -32,7 +32,7 @@ from typing import Callable, List, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packages" / "repro-core" / "src"))
 
-from repro_core.scan import scan, walk  # noqa: E402
+from repro_core.scan import python_api, scan, walk  # noqa: E402
 
 SRC = os.pathsep.join(str(ROOT / "packages" / p / "src") for p in ("repro-core", "repro-cli"))
 
@@ -236,7 +236,7 @@ def measure_tree(label: str, root: Path, repeat: int, pycache: str) -> str:
     assert rep.files_scanned == nfiles
     t_read = median_time(lambda: read_all(root), repeat)[0]
     t_parse, c_parse = median_time(lambda: parse_all(root), repeat)
-    t_scan, c_scan = median_time(lambda: scan(root), repeat)
+    t_scan, c_scan = median_time(lambda: scan(root, workers=1), repeat)
     repro_scan(root, pycache)  # writes the bytecode cache
     t_cli, c_cli = median_time(lambda: repro_scan(root, pycache), repeat, children=True)
     return (f"{label:<34} {nfiles:>6} {npy:>5} {t_read:>6.2f} {t_parse:>5.2f} {c_parse:>5.2f} "
@@ -276,12 +276,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--real", type=Path, metavar="CHECKOUTS",
                     help="also a tree of real files from the repositories in this folder")
+    ap.add_argument("--repo", type=Path, action="append", default=[], metavar="PATH",
+                    help="also this repository as it is (repeatable)")
     args = ap.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     _, c_start = median_time(python_start, args.repeat, children=True)
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.2f} at the "
           f"start; medians of {args.repeat} runs; wall and CPU s; 'x' = CPU / CPU of parse; "
-          f"'python -c pass' takes {c_start:.2f} s CPU")
+          f"'python -c pass' takes {c_start:.2f} s CPU; scan() runs in one process, "
+          f"'repro scan' reads Python files in {python_api.workers()} (CPU: all of them)")
     print(f"{'repository':<34} {'files':>6} {'.py':>5} {'read':>6} {'parse':>5} {'cpu':>5} "
           f"{'scan()':>5} {'cpu':>5} {'x':>6} {'repro':>5} {'cpu':>5} {'x':>6} "
           f"{'findings':>8}")
@@ -299,6 +302,9 @@ def main() -> None:
                 else:
                     make_repo(root, args.files, share)
                 print(measure_tree(label, root, args.repeat, pycache), flush=True)
+        for repo in args.repo:
+            print(measure_tree(f"repository {repo.name}", repo, args.repeat, pycache),
+                  flush=True)
     print(f"\n{'hostile input':<34} {'bytes':>9} {'scan s':>7} {'warnings':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, root in hostile_repos(Path(tmp)).items():

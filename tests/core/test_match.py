@@ -156,8 +156,8 @@ def test_prefilter_keeps_every_trigger_example(rule):
     (r"\.\s*data\s*\[", ("data",)),  # the longest literal run
     (r"(compute|sm)_3[0-7]\b", ("compute_3", "sm_3")),  # a group of literal alternatives
     (r"^3\.[57](\+PTX)?(;|$)", ("3.5", "3.7")),  # a class of single characters
-    (r"-std=(c|gnu)\+\+(17|1z)", ("-std=c++17", "-std=c++1z", "-std=gnu++17",
-                                   "-std=gnu++1z")),
+    (r"-std=(c|gnu)\+\+(17|1z)", ("-std=",)),  # one text of 4+ beats four longer ones
+    (r"['\"]3\.5", ("'3.5", '"3.5')),
     (r"(?i)abc", ()), (r"a(?i:bc)d", ()),  # case-insensitive: no literal test
     (r"ab?c", ()), (r"[fF][rR]?['\"]", ()),  # single characters only: not worth a test
     (r"a[^b]cd", ("cd",)), (r"x[a-c]yz", ("yz",)),  # negated and ranged classes end a run
@@ -184,6 +184,42 @@ def test_every_needle_match_holds_one_of_its_literals():
     assert tested > 20
 
 
+IMPORT_TEXTS = [
+    "from torch._six import (inf,  # comment\n    string_classes as sc,\n)\nx = inf\n",
+    "from torch.autograd import Variable, \\\n    Function\nimport numpy as np, os\n",
+    "import os; import torch.nn.functional as F\nx = 1; from scipy import misc\n",
+    "from . import utils\nfrom .models import (a,\n b)\nimport numpy as np\n",
+    "def f():\n    import numpy as np\n    from torch.utils import ffi\n"
+    "import jax.numpy as np\n",  # a later import of a name wins
+    "from a.b import (c as d, e)  # (x\nimport os.path\n",
+]
+
+
+@pytest.mark.parametrize("text", IMPORT_TEXTS)
+def test_imports_read_from_the_text_are_the_ones_ast_reads(text):
+    """The pre-filter reads imports from the text (no parse): statements over several lines
+    included, it must give what the ast pass gives, in the same order."""
+    parsed = python.parse(text)
+    assert parsed is not None
+    assert python.regex_imports(text) == (parsed.imports, parsed.alias)
+
+
+def test_prefilter_skips_texts_that_only_look_like_a_match():
+    m = python.matcher()
+    for text in ["import os\n# print the result\n", "import os\nx = loss.data[1]\n",
+                 "import argparse\np = argparse.ArgumentParser()\np.add_argument('--lr')\n",
+                 "import numpy as np\ny = np.sum(x, reduce=True)\n",  # not torch.nn
+                 "import os\nv = '13.5'\n", "import os\nflags = ['-O2 -std=c++14']\n"]:
+        assert m.prefilter(text) is not None, text
+    for text in ["import os\nprint 'x'\n", "print 'x'\n", "import os\nx = loss.data[0]\n",
+                 "import argparse\np = argparse.ArgumentParser()\n"
+                 "p.add_argument('--local_rank')\n",
+                 "import torch.nn as nn\nc = nn.L1Loss(reduce=False)\n",
+                 "from utils import *\nc = nn.L1Loss(reduce=False)\n",
+                 "import os\nv = '3.5;5.0'\n", "import os\nflags = ['-std=c++14']\n"]:
+        assert m.prefilter(text) is None, text
+
+
 def test_prefilter_of_prefix_calls_without_keyword_resolves_names():
     rule = _rule(call=["torchvision.models."], prefix=True)
     m = python.matcher([rule])
@@ -198,10 +234,11 @@ def test_every_pattern_kind_has_a_text_test():
              "py2": {"py2": True}}
     for kind, pat in kinds.items():
         assert python.needles(_rule(**pat).patterns[0]), kind
-    assert python.needles(Pattern("string", ("^a[^$]b$",))) == ["a[^$]b"]
+    # a value anchored at its start: the literal's quote comes right before it
+    assert python.needles(Pattern("string", ("^a[^$]b$",))) == ["['\"]a[^$]b"]
     # top-level alternatives are searched separately (anchors dropped, classes kept)
     assert python.needles(Pattern("string", (r"(compute|sm)_3[0-7]\b|^3\.[57](;|$)",))) == [
-        r"(compute|sm)_3[0-7]\b", r"3\.[57](;|)"]
+        r"(compute|sm)_3[0-7]\b", "['\"]" + r"3\.[57](;|)"]
     assert python.needles(Pattern("string", (r"[|]x|\|y|(?:a|b)",))) == [
         "[|]x", r"\|y", "(?:a|b)"]
 

@@ -167,26 +167,29 @@ def _spellings(items: Sequence) -> Optional[List[str]]:
 
 def literals(regex: str) -> Tuple[str, ...]:
     """Texts of which every match of ``regex`` (searched case-sensitively) contains one:
-    the longest run of literal parts of its top-level sequence (``(compute|sm)_3[0-7]`` ->
-    ``compute_3``, ``sm_3``); () when it has none worth testing. ``lit in text`` is a far
-    cheaper test than a regex search that must try every position."""
+    spelled from a run of literal parts of its top-level sequence (``(compute|sm)_3[0-7]`` ->
+    ``compute_3``, ``sm_3``), the fewest texts of four characters or more, else the longest;
+    () when none is worth testing. Each ``lit in text`` is a far cheaper test than a regex
+    search that must try every position."""
     try:
         parsed = _sre_parse.parse(regex)
     except re.error:
         return ()
     if parsed.state.flags & re.IGNORECASE:
         return ()
-    best: List[str] = []
-    run = [""]
-    for item in list(parsed) + [(None, None)]:  # a sentinel closes the last run
-        got = _spellings([item]) if item[0] is not None else None
-        if got is not None and len(run) * len(got) <= _MAX_LITERALS:
-            run = [a + b for a in run for b in got]
-            continue
-        if min(map(len, run)) > min(map(len, best), default=0):
-            best = run
+    items = [_spellings([item]) for item in parsed]
+    best: Tuple[str, ...] = ()
+    score = (1, 0, 0)  # (shortest text, capped at 4; minus how many texts; shortest text)
+    for i in range(len(items)):
         run = [""]
-    return tuple(best) if min(map(len, best), default=0) >= 2 else ()
+        for got in items[i:]:
+            if got is None or len(run) * len(got) > _MAX_LITERALS:
+                break
+            run = [a + b for a in run for b in got]
+            short = min(map(len, run))
+            if (min(short, 4), -len(run), short) > score:
+                best, score = tuple(run), (min(short, 4), -len(run), short)
+    return best
 
 
 def needles(p: Pattern) -> Optional[List[str]]:

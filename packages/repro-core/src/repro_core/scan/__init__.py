@@ -141,12 +141,14 @@ def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
         return None
 
 
-def scan(path: str) -> ScanReport:
-    """Read the repository at ``path`` (never executing it) into a ``ScanReport``."""
+def scan(path: str, workers: Optional[int] = None) -> ScanReport:
+    """Read the repository at ``path`` (never executing it) into a ``ScanReport``. Many
+    Python files are read by ``workers`` processes (default: one per CPU, see
+    ``python_api.workers``); the report is the same for any number."""
     enabled = gc.isenabled()
     gc.disable()  # ast trees are acyclic and freed by refcount; GC passes only cost time
     try:
-        return _scan(path)
+        return _scan(path, workers)
     finally:
         if enabled:
             gc.enable()
@@ -155,7 +157,7 @@ def scan(path: str) -> ScanReport:
 Reader = Callable[[Collector, str, str], None]  # (collector, posix relative path, text)
 
 
-def _scan(path: str) -> ScanReport:
+def _scan(path: str, workers: Optional[int]) -> ScanReport:
     if not os.fspath(path):
         raise ReproError("empty path: give the repository folder (e.g. '.')")
     root = os.path.abspath(os.fspath(path))
@@ -181,7 +183,12 @@ def _scan(path: str) -> ScanReport:
             continue
         by_kind.setdefault(k, []).append(rel)
     imports: Dict[str, ImportUse] = {}
-    for kind, reader in _readers(root, _local_modules(by_kind), imports):
+    local = _local_modules(by_kind)
+    for kind, reader in _readers(root, local, imports):
+        if kind == "python" and len(by_kind.get(kind, [])) >= python_api.PARALLEL_MIN and (
+                workers is None or workers > 1):
+            _python_in_parallel(col, root, by_kind[kind], local, imports, workers)
+            continue
         limit = MAX_NOTEBOOK_BYTES if kind == "notebook" else MAX_BYTES
         for rel in by_kind.get(kind, []):
             text = _load(col, root, rel, limit)
@@ -195,6 +202,16 @@ def _scan(path: str) -> ScanReport:
             col.dates.append(history.DateSource(gd[0], gd[1], "git"))
     return _finish(col, os.fspath(path), imports, extensions, len(files),
                    lambda rel: _source_text(root, rel))
+
+
+def _python_in_parallel(col: Collector, root: str, rels: List[str], local: Set[str],
+                        imports: Dict[str, ImportUse], workers: Optional[int]) -> None:
+    """The Python files: read here, analysed by worker processes, recorded here in order."""
+    items = [(rel, text) for rel in rels for text in [_load(col, root, rel)] if text is not None]
+    n = python_api.workers() if workers is None else workers
+    for (rel, text), analysis in zip(items, python_api.analyze_all(items, n)):
+        with _one_file(col, rel):
+            python_api.read(col, rel, text, local=local, imports=imports, analysis=analysis)
 
 
 def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]

@@ -3,11 +3,17 @@ checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only 
 pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
+import concurrent.futures
+import functools
+import multiprocessing
+import os
 import re
+import sys
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from repro_core import kb
+from repro_core.kb.rules import Rule
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
 from repro_core.scan.collector import Collector
@@ -15,7 +21,8 @@ from repro_core.scan.imports import distribution, is_python2_only
 from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
-__all__ = ["Import", "VersionCheck", "read", "version_checks"]
+__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "analyze_all", "read",
+           "version_checks", "workers"]
 
 
 @dataclass(frozen=True)
@@ -145,27 +152,55 @@ def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> List[Vers
     return sorted(out, key=lambda c: c.line)
 
 
-def read(col: Collector, rel: str, text: str, *, local: Set[str],
-         imports: Dict[str, ImportUse]) -> None:
-    """One Python source: rule findings, ``__version__`` pins and the first import of each
-    distribution (into ``imports``; names in ``local`` are the repository's own modules)."""
+Hit = Tuple[str, int, str]  # (rule id, line, api)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one Python source holds, before the collector records it: its absolute imports,
+    rule hits and version checks. ``deferred``: no rule but a syntax-feature one skipped in
+    the analysis could match, so whether to parse depends on what earlier files found."""
+
+    imports: Tuple[Import, ...] = ()
+    hits: Tuple[Hit, ...] = ()
+    checks: Tuple[VersionCheck, ...] = ()
+    deferred: bool = False
+
+
+def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool = False
+            ) -> Analysis:
+    """One Python source read without a collector (so files can be read in parallel); the
+    rules in ``skip`` (syntax-feature rules already found) send no file to the ast. ``defer``:
+    say whether a file left unparsed could match one of them (``Analysis.deferred``)."""
     m = matcher.matcher()
-    # syntax-feature rules (f-strings, ...) found once need not send more files to the ast
-    skip = m.syntax_rule_ids if m.syntax_rule_ids <= col.rule_ids else frozenset()
-    checks_version = "__version__" in text or bool(_VERSION_TEXT.search(text))
+    checks_version = "__version__" in text or (  # the regex ignores case: slow on its own
+        "version" in text.lower() and bool(_VERSION_TEXT.search(text)))
     pre = None if checks_version else m.prefilter(text, skip)
-    checks: List[VersionCheck] = []
     if pre is not None:
-        mods, matches = pre[0], []
-    else:
-        parsed = matcher.parse(text)
-        if parsed is None:
-            mods, matches = [], m.find_unparsed(rel, text)
-        else:
-            mods, matches = parsed.imports, m.find(rel, parsed)
-            if checks_version or not text.isascii():  # else no version is read: none
-                checks = version_checks(parsed.nodes, parsed.alias)
-    for c in checks:
+        deferred = defer and bool(skip) and m.prefilter(text) is None
+        return Analysis(tuple(pre[0]), deferred=deferred)
+    parsed = matcher.parse(text)
+    if parsed is None:
+        return Analysis(hits=tuple((h.rule.id, h.line, h.api)
+                                   for h in m.find_unparsed(rel, text)))
+    checks: Sequence[VersionCheck] = ()
+    if checks_version or not text.isascii():  # else no version is read: none
+        checks = version_checks(parsed.nodes, parsed.alias)
+    return Analysis(tuple(parsed.imports), tuple((h.rule.id, h.line, h.api)
+                                                 for h in m.find(rel, parsed)), tuple(checks))
+
+
+def read(col: Collector, rel: str, text: str, *, local: Set[str],
+         imports: Dict[str, ImportUse], analysis: Optional[Analysis] = None) -> None:
+    """One Python source: rule findings, ``__version__`` pins and the first import of each
+    distribution (into ``imports``; names in ``local`` are the repository's own modules).
+    ``analysis``: ``analyze(rel, text, every syntax rule)`` made beforehand (``analyze_all``),
+    else the file is analysed here."""
+    # a syntax-feature rule (f-strings, ...) found once need not send more files to the ast
+    skip = matcher.matcher().syntax_rule_ids & col.rule_ids
+    if analysis is None or analysis.deferred:
+        analysis = analyze(rel, text, frozenset(skip))
+    for c in analysis.checks:
         dist = distribution(c.module)
         if not dist:
             continue
@@ -176,12 +211,13 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
         what = "checks" if c.how == "assert" else "stops unless"
         col.spec(Spec(canon(dist), c.specifier), rel, c.line, "assert",
                  f"the code {what} {c.module}.__version__ {c.specifier}")
-    for h in matches:
-        if col.hit(h.rule, rel, h.line, h.api) and h.rule.id.startswith(_BUILD_RULES):
+    rules = _rules()
+    for rule_id, line, api in analysis.hits:
+        if col.hit(rules[rule_id], rel, line, api) and rule_id.startswith(_BUILD_RULES):
             col.build_hits.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else "", []).append(
-                LegacyApi(rel, h.line, h.api, h.rule.id))
+                LegacyApi(rel, line, api, rule_id))
     hub = rel.rsplit("/", 1)[-1] == "hubconf.py"
-    for imp in mods:
+    for imp in analysis.imports:
         top = imp.module.split(".")[0]
         if top in local or top.startswith("_"):
             continue
@@ -192,3 +228,54 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
         dist = distribution(imp.module)
         if dist and canon(dist) not in imports:
             imports[canon(dist)] = ImportUse(imp.module, dist, rel, imp.line, False)
+
+
+@functools.lru_cache(maxsize=1)
+def _rules() -> Dict[str, Rule]:
+    return {r.id: r for r in matcher.matcher().rules}
+
+
+# -- in parallel ---------------------------------------------------------------------------
+
+PARALLEL_MIN = 200  # fewer Python files: starting worker processes costs more than it saves
+_JOBS: Sequence[Tuple[str, str]] = ()  # what forked workers read (inherited, never sent)
+
+
+def _analyze_range(bounds: Tuple[int, int]) -> List[Optional[Analysis]]:
+    out: List[Optional[Analysis]] = []
+    skip = matcher.matcher().syntax_rule_ids
+    for rel, text in _JOBS[bounds[0]:bounds[1]]:
+        try:
+            out.append(analyze(rel, text, skip, defer=True))
+        except Exception:  # noqa: BLE001 - read again in the scan, where it becomes a warning
+            out.append(None)
+    return out
+
+
+def workers() -> int:
+    """Worker processes for ``analyze_all``: the CPUs this process may use, where worker
+    processes can be forked (POSIX but macOS, where fork is unsafe); else 1."""
+    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, 8))
+
+
+def analyze_all(items: Sequence[Tuple[str, str]], n: int) -> List[Optional[Analysis]]:
+    """``analyze(rel, text, every syntax rule)`` of each (rel, text), in order, by ``n``
+    forked processes (sequentially when ``n`` is 1). ``read(..., analysis=)`` then records
+    them in order, so the report is the one of reading the files one by one. None: the
+    analysis failed (``read`` analyses that file again)."""
+    global _JOBS
+    skip = matcher.matcher().syntax_rule_ids
+    if n <= 1:
+        return [analyze(rel, text, skip, defer=True) for rel, text in items]
+    _JOBS = items
+    try:
+        size = max(1, min(64, len(items) // (n * 8)))
+        chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx) as pool:
+            return [a for part in pool.map(_analyze_range, chunks) for a in part]
+    finally:
+        _JOBS = ()
