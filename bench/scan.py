@@ -32,7 +32,7 @@ from typing import Callable, List, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packages" / "repro-core" / "src"))
 
-from repro_core.scan import python_api, scan, walk  # noqa: E402
+from repro_core.scan import parallel, scan, walk  # noqa: E402
 
 SRC = os.pathsep.join(str(ROOT / "packages" / p / "src") for p in ("repro-core", "repro-cli"))
 
@@ -284,7 +284,7 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.2f} at the "
           f"start; medians of {args.repeat} runs; wall and CPU s; 'x' = CPU / CPU of parse; "
           f"'python -c pass' takes {c_start:.2f} s CPU; scan() runs in one process, "
-          f"'repro scan' reads Python files in {python_api.workers()} (CPU: all of them)")
+          f"'repro scan' reads Python files in {parallel.workers()} (CPU: all of them)")
     print(f"{'repository':<34} {'files':>6} {'.py':>5} {'read':>6} {'parse':>5} {'cpu':>5} "
           f"{'scan()':>5} {'cpu':>5} {'x':>6} {'repro':>5} {'cpu':>5} {'x':>6} "
           f"{'findings':>8}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repro_core.scan import python_api, scan
+from repro_core.scan import parallel, python_api, scan
 
 pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
                                 reason="no fork here: scan never reads in parallel")
@@ -57,5 +57,5 @@ def test_parallel_scan_gives_the_sequential_report(tmp_path, monkeypatch):
 
 
 def test_workers_is_one_without_fork(monkeypatch):
-    monkeypatch.setattr(python_api.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    assert python_api.workers() == 1
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert parallel.workers() == 1

@@ -23,6 +23,7 @@ from repro_core.scan import (
     history,
     metadata,
     notebook,
+    parallel,
     python_api,
     readme,
     requirements,
@@ -144,7 +145,7 @@ def _read_text(root: str, rel: str, limit: int = MAX_BYTES) -> Optional[str]:
 def scan(path: str, workers: Optional[int] = None) -> ScanReport:
     """Read the repository at ``path`` (never executing it) into a ``ScanReport``. Many
     Python files are read by ``workers`` processes (default: one per CPU, see
-    ``python_api.workers``); the report is the same for any number."""
+    ``parallel.workers``); the report is the same for any number."""
     enabled = gc.isenabled()
     gc.disable()  # ast trees are acyclic and freed by refcount; GC passes only cost time
     try:
@@ -208,7 +209,7 @@ def _python_in_parallel(col: Collector, root: str, rels: List[str], local: Set[s
                         imports: Dict[str, ImportUse], workers: Optional[int]) -> None:
     """The Python files: read here, analysed by worker processes, recorded here in order."""
     items = [(rel, text) for rel in rels for text in [_load(col, root, rel)] if text is not None]
-    n = python_api.workers() if workers is None else workers
+    n = parallel.workers() if workers is None else workers
     for (rel, text), analysis in zip(items, python_api.analyze_all(items, n)):
         with _one_file(col, rel):
             python_api.read(col, rel, text, local=local, imports=imports, analysis=analysis)

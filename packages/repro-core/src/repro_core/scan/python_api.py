@@ -3,12 +3,8 @@ checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only 
 pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
-import concurrent.futures
 import functools
-import multiprocessing
-import os
 import re
-import sys
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
@@ -16,13 +12,14 @@ from repro_core import kb
 from repro_core.kb.rules import Rule
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
+from repro_core.scan import parallel
 from repro_core.scan.collector import Collector
 from repro_core.scan.imports import distribution, is_python2_only
 from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
 __all__ = ["Analysis", "Import", "VersionCheck", "analyze", "analyze_all", "read",
-           "version_checks", "workers"]
+           "version_checks"]
 
 
 @dataclass(frozen=True)
@@ -238,44 +235,18 @@ def _rules() -> Dict[str, Rule]:
 # -- in parallel ---------------------------------------------------------------------------
 
 PARALLEL_MIN = 200  # fewer Python files: starting worker processes costs more than it saves
-_JOBS: Sequence[Tuple[str, str]] = ()  # what forked workers read (inherited, never sent)
 
 
-def _analyze_range(bounds: Tuple[int, int]) -> List[Optional[Analysis]]:
-    out: List[Optional[Analysis]] = []
-    skip = matcher.matcher().syntax_rule_ids
-    for rel, text in _JOBS[bounds[0]:bounds[1]]:
-        try:
-            out.append(analyze(rel, text, skip, defer=True))
-        except Exception:  # noqa: BLE001 - read again in the scan, where it becomes a warning
-            out.append(None)
-    return out
-
-
-def workers() -> int:
-    """Worker processes for ``analyze_all``: the CPUs this process may use, where worker
-    processes can be forked (POSIX but macOS, where fork is unsafe); else 1."""
-    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cpus or 1, 8))
+def _analyze_deferring(item: Tuple[str, str]) -> Optional[Analysis]:
+    try:
+        return analyze(item[0], item[1], matcher.matcher().syntax_rule_ids, defer=True)
+    except Exception:  # noqa: BLE001 - read again in the scan, where it becomes a warning
+        return None
 
 
 def analyze_all(items: Sequence[Tuple[str, str]], n: int) -> List[Optional[Analysis]]:
     """``analyze(rel, text, every syntax rule)`` of each (rel, text), in order, by ``n``
-    forked processes (sequentially when ``n`` is 1). ``read(..., analysis=)`` then records
-    them in order, so the report is the one of reading the files one by one. None: the
-    analysis failed (``read`` analyses that file again)."""
-    global _JOBS
-    skip = matcher.matcher().syntax_rule_ids
-    if n <= 1:
-        return [analyze(rel, text, skip, defer=True) for rel, text in items]
-    _JOBS = items
-    try:
-        size = max(1, min(64, len(items) // (n * 8)))
-        chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
-        ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx) as pool:
-            return [a for part in pool.map(_analyze_range, chunks) for a in part]
-    finally:
-        _JOBS = ()
+    processes (``parallel.map_forked``). ``read(..., analysis=)`` then records them in
+    order, so the report is the one of reading the files one by one. None: the analysis
+    failed (``read`` analyses that file again)."""
+    return parallel.map_forked(_analyze_deferring, items, n)
