@@ -232,7 +232,7 @@ def requires(p: Pattern) -> List[str]:
     if p.kind == "call" and p.prefix and p.keyword:
         tops = sorted({v.split(".")[0] for v in p.values})
         spell = tops + sorted(k for k, v in STAR_GUESSES.items() if v.split(".")[0] in tops)
-        return [r"\b(" + "|".join(map(re.escape, spell)) + r")\b"]
+        return ["(" + "|".join(map(re.escape, spell)) + r")\b"]  # a literal first: fast
     if p.kind == "transposed_view":
         return [r"\.t\(\)"]
     return []
@@ -344,14 +344,24 @@ class Matcher:
         """None when some rule could match ``text`` (parse it and call ``find``); else the
         file's imports and alias map, read from the text. Patterns of the rules in ``skip``
         are left out of the test (their matches are not needed)."""
+        held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
         for lits, rx, req in self._needle(frozenset(skip)):
-            if (not lits or any(lit in text for lit in lits)) and rx.search(text) and all(
-                    x.search(text) for x in req):
+            if lits:
+                for lit in lits:
+                    got = held.get(lit)
+                    if got is None:
+                        got = held[lit] = lit in text
+                    if got:
+                        break
+                else:
+                    continue
+            if rx.search(text) and all(x.search(text) for x in req):
                 return None
-        if TORCH_STAR.search(text):
+        star = STAR_HINT.search(text) is not None  # a far faster search than STAR_IMPORT's
+        if star and TORCH_STAR.search(text):
             return None
         imports, alias = regex_imports(text)
-        if STAR_IMPORT.search(text):  # what star_aliases may add (bound or not: a superset)
+        if star and STAR_IMPORT.search(text):  # what star_aliases may add (a superset)
             alias = {**STAR_GUESSES, **alias}
         return None if self._may_resolve(text, imports, alias) else (imports, alias)
 
@@ -681,6 +691,7 @@ STAR_GUESSES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "nn": "torch.
                 "F": "torch.nn.functional"}
 STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.M)
 TORCH_STAR = re.compile(r"^[ \t]*from[ \t]+torch[\w.]*[ \t]+import[ \t]+\*", re.M)
+STAR_HINT = re.compile(r"import[ \t]+\*")  # in every text either of them matches
 _BUILTINS = frozenset(dir(__import__("builtins")))
 
 
@@ -719,7 +730,10 @@ def star_aliases(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> Dict[str, s
 
 
 _IMPORT_STMT = r"[ \t]*(?:import[ \t]|from[ \t]+([\w.]+)[ \t]+import\b)"
-_IMPORT_LINE = re.compile("^" + _IMPORT_STMT, re.M)
+# a statement at a line start: the first line, then after each line end (a search for a
+# literal first is many times faster than one for ``^`` in multi-line mode)
+_IMPORT_FIRST = re.compile(r"\A" + _IMPORT_STMT)
+_IMPORT_LINE = re.compile(r"\n" + _IMPORT_STMT)
 _IMPORT_AFTER = re.compile(";" + _IMPORT_STMT)  # ``import os; import sys``
 _NAME = re.compile(r"[A-Za-z_][\w.]*")
 
@@ -750,12 +764,13 @@ def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
     out: List[Import] = []
     alias: Dict[str, str] = {}
     line, pos = 1, 0
-    found = list(_IMPORT_LINE.finditer(text))
+    found = [m for rx in (_IMPORT_FIRST, _IMPORT_LINE) for m in rx.finditer(text)]
     if ";" in text:
         found = sorted(found + list(_IMPORT_AFTER.finditer(text)), key=lambda m: m.start())
     for m in found:
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
+        at = m.start() + (text[m.start()] == "\n")  # where the statement starts
+        line += text.count("\n", pos, at)
+        pos = at
         mod = m.group(1)
         names = _import_names(text, m.end())
         if mod:
