@@ -45,7 +45,8 @@ class Parsed:
         self.text, self.tree = text, tree
         self.nodes = _flatten(tree)
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
-        self.alias.update(star_aliases(self.nodes, self.alias))
+        if STAR_HINT.search(text):
+            self.alias.update(star_aliases(self.nodes, self.alias))
         self._lines: Optional[Lines] = None
 
     @property
@@ -691,7 +692,7 @@ STAR_GUESSES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "nn": "torch.
                 "F": "torch.nn.functional"}
 STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.M)
 TORCH_STAR = re.compile(r"^[ \t]*from[ \t]+torch[\w.]*[ \t]+import[ \t]+\*", re.M)
-STAR_HINT = re.compile(r"import[ \t]+\*")  # in every text either of them matches
+STAR_HINT = re.compile(r"import[\s\\]+\*")  # in every text with a star import
 _BUILTINS = frozenset(dir(__import__("builtins")))
 
 
