@@ -326,7 +326,8 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
     chosen_versions = {"torch": version, "torchvision": tv, "python": py, "cuda": cuda,
                        "timm": timm, "numpy": numpy}
     migrations = _migrations(ctx.report, chosen_versions)
-    if exact and any(_hard(ctx.report, m) for m in migrations):
+    if exact and any(_hard(ctx.report, m) and m not in _outranked(ctx.report)
+                     for m in migrations):
         return None
     if migrations:
         reasons.append("migrate: " + ", ".join(migrations))
@@ -340,6 +341,20 @@ def _forward_floors(ctx: _Ctx) -> SpecifierSet:
     """What a forward-port keeps: the lower bounds of the scan's torch and of the exact range
     (a forward-port is newer than the code, never older than the torch it was written for)."""
     return _floors(ctx.cons["torch"]) & _floors(ctx.exact_torch)
+
+
+def _outranked(report: ScanReport) -> set:
+    """Ids of the rules whose bound lost a conflict with a statement of the repository
+    (CenterNet states Python 3.6; a Python 2 import in a vendored tool gives ``python<3``):
+    the scan kept the statement, so an exact candidate keeps it too and lists the rule as a
+    migration instead of being dropped for it."""
+    lost = {(c.dropped.path, c.dropped.line, c.dropped.specifier) for c in report.conflicts
+            if c.dropped.kind == "api"}
+    out = set()
+    for f in report.findings:
+        if f.bound and (f.path, f.line, str(Requirement(f.bound).specifier)) in lost:
+            out.add(f.rule)
+    return out
 
 
 def _hard(report: ScanReport, rule_id: str) -> bool:
@@ -419,12 +434,21 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
     elif rng.note:
         notes.append(rng.note)
     exact = [c for c in (_candidate(ctx, r, "exact") for r in reversed(rows)) if c]
+    # a torch pin a more trusted source outranked is still what the repository states: its
+    # newest exact candidate comes second
+    dropped: List[Candidate] = []
+    for alt in dropped_pins(report):
+        actx = replace(ctx, cons={**cons, "torch": _spec(alt.spec)}, exact_torch=_spec(alt.spec),
+                       decided_by={**decided, "torch": alt.by})
+        dropped += [c for c in (_candidate(actx, r, "exact") for r in reversed(rows))
+                    if c and not any(c.torch_build == e.torch_build for e in exact + dropped)][:1]
+    exact = exact[:max(1, 2 - len(dropped))] + dropped
     forward: List[Candidate] = []
     for r in rows:
         c = _candidate(ctx, r, "forward-port")
         if c and not any(c.torch_build == e.torch_build for e in exact):  # nothing new
             forward.append(c)
-    picked = exact[:2] + forward[:2]
+    picked = exact[:3] + forward[:2]
     # the newest release, for the fewest surprises later: a build the kb has seen if any
     newest = ([c for c in forward if not c.assumed] or forward)[-1:]
     if newest and not any(_same(newest[0], p) for p in picked):
@@ -548,6 +572,36 @@ def exact_torch(report: ScanReport) -> TorchRange:
     return TorchRange(str(narrowed), by, note)
 
 
+def dropped_pins(report: ScanReport) -> Tuple[TorchRange, ...]:
+    """One torch range per torch pin the scan dropped in a conflict with a more trusted kind of
+    source (flownet2-pytorch: its README's ``== 0.4.1`` against its Dockerfile's torch-1.0.0
+    wheel; two README lines that disagree are one source, a changelog more often than not):
+    the pin with every other torch statement that agrees with it (most trusted first, API
+    bounds included). ``by`` names the pin and what outranked it."""
+    from repro_core.scan.combine import sort_key
+
+    out: List[TorchRange] = []
+    seen = set()
+    torch_ev = sorted((e for e in report.evidence if e.package == "torch" and e.specifier),
+                      key=sort_key)
+    for c in report.conflicts:
+        e = c.dropped
+        if c.package != "torch" or c.kept.kind == e.kind or _pin(_spec(e.specifier)) is None \
+                or e.specifier in seen:
+            continue
+        seen.add(e.specifier)
+        spec = _spec(e.specifier)
+        for o in torch_ev:
+            s = _spec(o.specifier)
+            if o != e and satisfiable("torch", spec & s, [e.specifier, o.specifier]):
+                spec &= s
+        k = c.kept
+        out.append(TorchRange(str(spec), (
+            f"{e.path}:{e.line} torch{e.specifier} ({e.kind}), the pin a conflict dropped: "
+            f"{k.path}:{k.line} torch{k.specifier} ({k.kind}) outranks it")))
+    return tuple(out)
+
+
 def _same(a: Candidate, b: Candidate) -> bool:
     return (a.torch, a.cuda, a.python, a.timm, a.numpy) == (b.torch, b.cuda, b.python, b.timm,
                                                              b.numpy)
@@ -606,5 +660,5 @@ def plan_path(path: str, hardware: Optional[Hardware] = None) -> Plan:
     return plan(report, hardware)
 
 
-__all__: Sequence[str] = ("Candidate", "Plan", "TorchRange", "exact_torch", "plan", "plan_path",
-                          "read_report")
+__all__: Sequence[str] = ("Candidate", "Plan", "TorchRange", "dropped_pins", "exact_torch", "plan",
+                          "plan_path", "read_report")

@@ -1,0 +1,103 @@
+"""README prose read per clause, and a torch pin a more trusted source outranked kept as a
+second exact candidate (issue 9). The texts are lines of real paper repositories (named per
+test), the expected specifiers read from them by hand."""
+
+from repro_core.hardware import Hardware
+from repro_core.plan import dropped_pins, plan
+from repro_core.scan import readme, scan
+from repro_core.scan.collector import Collector
+
+
+def _specs(text):
+    col = Collector()
+    readme.read(col, "README.md", text)
+    return [(e.package, e.specifier) for e in col.evidence]
+
+
+def test_a_skip_word_drops_only_its_clause():
+    # NVIDIA/flownet2-pytorch README: the branch clause is about another branch
+    assert _specs("* PyTorch ( == 0.4.1, for <= 0.4.0 see branch [python36-PyTorch0.4]"
+                  "(https://github.com/NVIDIA/flownet2-pytorch/tree/python36-PyTorch0.4))\n") == [
+        ("torch", "==0.4.1")]
+    # jwyang/faster-rcnn.pytorch README: the parenthesis says what does not work
+    assert _specs("* Pytorch 0.4.0 (**now it does not support 0.4.1 or higher**)\n") == [
+        ("torch", "==0.4.0")]
+    # facebookresearch/mae README: a link's URL holds no clause end; the fix clause drops
+    assert _specs("* This repo is based on [`timm==0.3.2`](https://github.com/rwightman/pytorch-"
+                  "image-models), for which a [fix](https://github.com/rwightman/pytorch-image-"
+                  "models/issues/420#issuecomment-776459842) is needed to work with PyTorch "
+                  "1.8.1+.\n") == [("timm", "==0.3.2")]
+    # facebookresearch/dino README: "since" starts the clause about what fails
+    assert _specs("Please verify that you're using pytorch version 1.7.1 since we are not able "
+                  "to reproduce the results with most recent pytorch 1.8.1 at the moment.\n") == [
+        ("torch", "==1.7.1")]
+    # one clause with the skip word: nothing (as before)
+    assert _specs("Switch back to pytorch 0.4 with the old branch.\n") == []
+
+
+def test_alternatives_minimums_and_fillers():
+    # jwyang/faster-rcnn.pytorch README: either Python
+    assert _specs("* Python 2.7 or 3.6\n") == [("python", ">=2.7,<3.7")]
+    # xinntao/ESRGAN README: a CUDA minimum, not a pin
+    assert _specs("- [PyTorch >= 1.0](https://pytorch.org/) (CUDA version >= 7.5 if installing "
+                  "with CUDA. [More details](https://pytorch.org/get-started/previous-versions/))"
+                  "\n") == [("torch", ">=1.0"), ("cuda", ">=7.5")]
+    # facebookresearch/swav README
+    assert _specs("- [PyTorch](http://pytorch.org) install = 1.4.0\n") == [("torch", "==1.4.0")]
+    # facebookresearch/maskrcnn-benchmark INSTALL.md: a nightly is that release or later
+    assert _specs("- PyTorch 1.0 from a nightly release. It **will not** work with 1.0 nor "
+                  "1.0.1.\n") == [("torch", ">=1.0")]
+    # sail-sg/poolformer README: the prose around an inline install command stands
+    assert _specs("torch>=1.7.0; torchvision>=0.8.0; pyyaml; [timm](https://github.com/rwightman"
+                  "/pytorch-image-models) (`pip install git+https://github.com/rwightman/pytorch-"
+                  "image-models.git@9d6aad44f8fd32e89e5cca503efe3ada5033a4a6`)\n") == [
+        ("torch", ">=1.7.0"), ("torchvision", ">=0.8.0")]
+
+
+FLOWNET2_DOCKERFILE = """FROM nvidia/cuda:9.0-cudnn7-devel-ubuntu16.04
+RUN pip3 install https://download.pytorch.org/whl/cu90/torch-1.0.0-cp35-cp35m-linux_x86_64.whl
+"""
+
+
+def test_an_outranked_torch_pin_is_a_second_exact_candidate(tmp_path):
+    # flownet2-pytorch: the Dockerfile's wheel (rank 2) outranks the README's pin (rank 4)
+    (tmp_path / "Dockerfile").write_text(FLOWNET2_DOCKERFILE)
+    (tmp_path / "README.md").write_text("## Installation\n* PyTorch ( == 0.4.1, for <= 0.4.0 "
+                                        "see branch python36-PyTorch0.4)\n")
+    (tmp_path / "main.py").write_text("import torch\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == "==1.0.0"
+    assert [(c.kept.path, c.dropped.specifier) for c in r.conflicts
+            if c.package == "torch"] == [("Dockerfile", "==0.4.1")]
+    alt = dropped_pins(r)
+    assert [a.spec for a in alt] == ["==0.4.1"]
+    assert alt[0].by.startswith("README.md:2 torch==0.4.1 (readme)")
+    p = plan(r, Hardware.stated(None))
+    exact = [(c.torch, c.python) for c in p.candidates if c.strategy == "exact"]
+    assert exact == [("1.0.0", "3.5"), ("0.4.1", "3.5")]
+    second = [c for c in p.candidates if c.torch == "0.4.1"][0]
+    assert "decided by README.md:2 torch==0.4.1 (readme)" in second.reasons[0]
+    assert "Dockerfile:2 torch==1.0.0 (dockerfile) outranks it" in second.reasons[0]
+    assert p.decided_by["torch"].startswith("Dockerfile:2 torch==1.0.0")
+
+
+def test_two_readme_lines_that_disagree_give_no_second_candidate(tmp_path):
+    # hszhao/semseg: a changelog line of another branch is not a second stated stack
+    (tmp_path / "README.md").write_text("- 2020.05.15: tested with pytorch 1.4.0.\n"
+                                        "- 2019.05.29: tested with pytorch 1.0.0.\n")
+    (tmp_path / "main.py").write_text("import torch\n")
+    r = scan(tmp_path)
+    assert [c.dropped.specifier for c in r.conflicts] == ["==1.0.0"]
+    assert dropped_pins(r) == ()
+
+
+def test_a_stated_python_outranks_a_vendored_py2_fingerprint(tmp_path):
+    # xingyizhou/CenterNet: Python 3.6 and PyTorch 0.4.1 stated; a vendored tool imports
+    # cPickle (python<3): the conflict keeps 3.6, and so does the exact candidate
+    (tmp_path / "INSTALL.md").write_text("Tested with Python 3.6 and PyTorch v0.4.1.\n")
+    (tmp_path / "tool.py").write_text("import cPickle\nimport torch\n")
+    r = scan(tmp_path)
+    assert [c.dropped.specifier for c in r.conflicts if c.package == "python"] == ["<3"]
+    top = plan(r, Hardware.stated(None)).candidates[0]
+    assert (top.strategy, top.torch, top.python) == ("exact", "0.4.1", "3.6")
+    assert "py2-modules" in top.migrations
