@@ -439,16 +439,15 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
     dropped: List[Candidate] = []
     for alt in dropped_pins(report):
         actx = replace(ctx, cons={**cons, "torch": _spec(alt.spec)}, exact_torch=_spec(alt.spec),
-                       decided_by={**decided, "torch": alt.by})
+                       decided_by={**decided, "torch": alt.by}, rejections=[])
         dropped += [c for c in (_candidate(actx, r, "exact") for r in reversed(rows))
                     if c and not any(c.torch_build == e.torch_build for e in exact + dropped)][:1]
-    exact = exact[:max(1, 2 - len(dropped))] + dropped
     forward: List[Candidate] = []
     for r in rows:
         c = _candidate(ctx, r, "forward-port")
-        if c and not any(c.torch_build == e.torch_build for e in exact):  # nothing new
+        if c and not any(c.torch_build == e.torch_build for e in exact + dropped):  # nothing new
             forward.append(c)
-    picked = exact[:3] + forward[:2]
+    picked = exact[:max(1, 2 - len(dropped))] + dropped + forward[:2]
     # the newest release, for the fewest surprises later: a build the kb has seen if any
     newest = ([c for c in forward if not c.assumed] or forward)[-1:]
     if newest and not any(_same(newest[0], p) for p in picked):
@@ -460,7 +459,8 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
         raise ReproError("no candidate environment: " + (f"{blame}; " if blame else "")
                          + _why_none(ctx, cc))
     if not exact:
-        notes.append("no exact candidate: " + _why_none(ctx, cc))
+        notes.append(("no exact candidate for the deciding torch statement: " if dropped else
+                      "no exact candidate: ") + _why_none(ctx, cc))
     return Plan(path=report.path, gpu=compat.cc_str(cc) if cc else None, gpu_name=gpu_name,
                 driver=driver, candidates=tuple(picked[:limit]), notes=tuple(notes),
                 decided_by=decided)
