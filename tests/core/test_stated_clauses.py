@@ -42,6 +42,18 @@ def test_alternatives_minimums_and_fillers():
     assert _specs("- [PyTorch >= 1.0](https://pytorch.org/) (CUDA version >= 7.5 if installing "
                   "with CUDA. [More details](https://pytorch.org/get-started/previous-versions/))"
                   "\n") == [("torch", ">=1.0"), ("cuda", ">=7.5")]
+    # rwightman/gen-efficientnet-pytorch README: a list of tested versions is a range
+    assert _specs("PyTorch versions 1.4, 1.5, 1.6 have been tested with this code.\n") == [
+        ("torch", ">=1.4,<1.7")]
+    # xingyizhou/CenterNet readme/INSTALL.md, yanx27/Pointnet_Pointnet2_pytorch README: a
+    # version glued to the name
+    assert _specs("1. Install pytorch0.4.1:\n") == [("torch", "==0.4.1")]
+    assert _specs("The latest codes are tested on Ubuntu 16.04, CUDA10.1, PyTorch 1.6 and "
+                  "Python 3.7:\n") == [("cuda", "==10.1.*"), ("torch", "==1.6.*"),
+                                        ("python", "==3.7.*")]
+    # facebookresearch/moco-v3 README: "and" before another package ends the list
+    assert _specs("The code has been tested with CUDA 10.2/CuDNN 7.6.5, PyTorch 1.9.0 and timm "
+                  "0.4.9.\n") == [("cuda", "==10.2.*"), ("torch", "==1.9.0"), ("timm", "==0.4.9")]
     # facebookresearch/swav README
     assert _specs("- [PyTorch](http://pytorch.org) install = 1.4.0\n") == [("torch", "==1.4.0")]
     # facebookresearch/maskrcnn-benchmark INSTALL.md: a nightly is that release or later

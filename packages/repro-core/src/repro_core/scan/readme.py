@@ -11,8 +11,8 @@ from repro_core.scan.dockerfile import from_image
 from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_command
 
 _STATEMENT = re.compile(
-    r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)\b"
-    r"[\s:(]*(?:(?:version|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
+    r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)(?:\b|(?=\d))"
+    r"[\s:(]*(?:(?:versions?|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
     r"(\d+\.\d+(?:\.\d+)?(?:\.?dev\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
@@ -56,14 +56,17 @@ def _stands(line: str, m: "re.Match") -> bool:
     return not _NOT_A_REQUIREMENT.search(clause(line, m.start(), m.end()))
 
 
-# "Python 2.7 or 3.6": either version
-_OR = re.compile(r"\s*(?:or|/)\s*v?(\d+\.\d+(?:\.\d+)?)(?![\d.]*\w)", re.I)
+# more versions of the same package: "Python 2.7 or 3.6", "PyTorch 1.4-1.6", "PyTorch
+# versions 1.4, 1.5, 1.6"
+_MORE = re.compile(r"(?:\s*(?:,|or|and|/|-|–|~|to)\s*v?\d+\.\d+(?:\.\d+)?(?![\d.]*\w))+", re.I)
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
 
 
-def _either(a: str, b: str) -> str:
-    """The PEP 440 range from the lower to the higher of two stated versions (a series when
-    it has two parts): "2.7 or 3.6" -> ``>=2.7,<3.7``."""
-    lo, hi = sorted((a, b), key=lambda v: tuple(int(x) for x in v.split(".")))
+def _span(versions: List[str]) -> str:
+    """The PEP 440 range from the lowest to the highest of several stated versions (the whole
+    series of the highest when it has two parts): "2.7 or 3.6" -> ``>=2.7,<3.7``."""
+    key = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    lo, hi = min(versions, key=key), max(versions, key=key)
     parts = hi.split(".")
     if len(parts) == 2:
         return f">={lo},<{parts[0]}.{int(parts[1]) + 1}"
@@ -91,8 +94,8 @@ def statements(line: str) -> List[Spec]:
             spec = f">={ver}"
         elif op in ("<=", "<") or tail.endswith(("lower", "below")):
             spec = f"{'<=' if op != '<' else '<'}{ver}"
-        elif not op and not tail and _OR.match(line, m.end()):
-            spec = _either(ver, _OR.match(line, m.end()).group(1))
+        elif not op and not tail and _MORE.match(line, m.end()):
+            spec = _span([ver] + _VERSION.findall(_MORE.match(line, m.end()).group(0)))
         elif ver.count(".") == 1:
             spec = f"=={ver}.*"
         else:
