@@ -139,7 +139,8 @@ def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
     yields to."""
     vs = set(row.patch_versions())
     pin = _pin(spec)
-    if pin and Version(pin).release[:2] == Version(row.version).release[:2]:
+    if pin and Version(pin).release[:2] == Version(row.version).release[:2] and not any(
+            Version(v) == Version(pin) for v in vs):  # "1.5" is 1.5.0: keep the kb's spelling
         vs.add(pin)
     return sorted((v for v in vs if _ok(spec, v)),
                   key=lambda v: (row.on_pypi(v), Version(v)), reverse=True)
