@@ -24,7 +24,7 @@ are counted in the "new-API" column.
 
 Stack: the torch range is the one plan's exact candidates keep (``plan.exact_torch``: the
 scan's torch constraint, bounded by the reference date unless torch is pinned), then, after
-" | ", one range per torch pin a conflict dropped (``plan.dropped_pins``: plan gives it an
+" or ", one range per torch pin a conflict dropped (``plan.dropped_pins``: plan gives it an
 exact candidate too). The
 checkouts carry no ``.git``, so the labelled commit's date stands in for the HEAD commit
 date scan reads from a clone (the "date" column; a git date scan found itself is kept). For
@@ -413,7 +413,7 @@ def measure(doc: dict, checkouts: Path, repeat: int = 3) -> List[RepoResult]:
         ranges = [exact_torch(report).spec] + [x.spec for x in dropped_pins(report)]
         stated = r["stated"].get("torch")
         out.append(RepoResult(
-            r["name"], score, t, stated, report.reference_date, " | ".join(ranges),
+            r["name"], score, t, stated, report.reference_date, " or ".join(ranges),
             any(admitted(c, stated, versions) for c in ranges) if stated else None,
             admitted_share(ranges, versions), planned(report, None), planned(report, "8.9")))
     return out

@@ -54,6 +54,9 @@ def test_alternatives_minimums_and_fillers():
     # facebookresearch/moco-v3 README: "and" before another package ends the list
     assert _specs("The code has been tested with CUDA 10.2/CuDNN 7.6.5, PyTorch 1.9.0 and timm "
                   "0.4.9.\n") == [("cuda", "==10.2.*"), ("torch", "==1.9.0"), ("timm", "==0.4.9")]
+    # kenshohara/3D-ResNets-PyTorch README
+    assert _specs("* [PyTorch](http://pytorch.org/) (ver. 0.4+ required)\n") == [
+        ("torch", ">=0.4")]
     # facebookresearch/swav README
     assert _specs("- [PyTorch](http://pytorch.org) install = 1.4.0\n") == [("torch", "==1.4.0")]
     # facebookresearch/maskrcnn-benchmark INSTALL.md: a nightly is that release or later

@@ -12,7 +12,7 @@ from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_comma
 
 _STATEMENT = re.compile(
     r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)(?:\b|(?=\d))"
-    r"[\s:(]*(?:(?:versions?|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
+    r"[\s:(]*(?:(?:versions?|ver\.?|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
     r"(\d+\.\d+(?:\.\d+)?(?:\.?dev\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
