@@ -104,15 +104,3 @@ def test_two_readme_lines_that_disagree_give_no_second_candidate(tmp_path):
     r = scan(tmp_path)
     assert [c.dropped.specifier for c in r.conflicts] == ["==1.0.0"]
     assert dropped_pins(r) == ()
-
-
-def test_a_stated_python_outranks_a_vendored_py2_fingerprint(tmp_path):
-    # xingyizhou/CenterNet: Python 3.6 and PyTorch 0.4.1 stated; a vendored tool imports
-    # cPickle (python<3): the conflict keeps 3.6, and so does the exact candidate
-    (tmp_path / "INSTALL.md").write_text("Tested with Python 3.6 and PyTorch v0.4.1.\n")
-    (tmp_path / "tool.py").write_text("import cPickle\nimport torch\n")
-    r = scan(tmp_path)
-    assert [c.dropped.specifier for c in r.conflicts if c.package == "python"] == ["<3"]
-    top = plan(r, Hardware.stated(None)).candidates[0]
-    assert (top.strategy, top.torch, top.python) == ("exact", "0.4.1", "3.6")
-    assert "py2-modules" in top.migrations

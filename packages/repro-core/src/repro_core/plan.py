@@ -327,8 +327,7 @@ def _candidate(ctx: _Ctx, row: kb.TorchRelease, strategy: str) -> Optional[Candi
     chosen_versions = {"torch": version, "torchvision": tv, "python": py, "cuda": cuda,
                        "timm": timm, "numpy": numpy}
     migrations = _migrations(ctx.report, chosen_versions)
-    if exact and any(_hard(ctx.report, m) and m not in _outranked(ctx.report)
-                     for m in migrations):
+    if exact and any(_hard(ctx.report, m) for m in migrations):
         return None
     if migrations:
         reasons.append("migrate: " + ", ".join(migrations))
@@ -342,20 +341,6 @@ def _forward_floors(ctx: _Ctx) -> SpecifierSet:
     """What a forward-port keeps: the lower bounds of the scan's torch and of the exact range
     (a forward-port is newer than the code, never older than the torch it was written for)."""
     return _floors(ctx.cons["torch"]) & _floors(ctx.exact_torch)
-
-
-def _outranked(report: ScanReport) -> set:
-    """Ids of the rules whose bound lost a conflict with a statement of the repository
-    (CenterNet states Python 3.6; a Python 2 import in a vendored tool gives ``python<3``):
-    the scan kept the statement, so an exact candidate keeps it too and lists the rule as a
-    migration instead of being dropped for it."""
-    lost = {(c.dropped.path, c.dropped.line, c.dropped.specifier) for c in report.conflicts
-            if c.dropped.kind == "api"}
-    out = set()
-    for f in report.findings:
-        if f.bound and (f.path, f.line, str(Requirement(f.bound).specifier)) in lost:
-            out.add(f.rule)
-    return out
 
 
 def _hard(report: ScanReport, rule_id: str) -> bool:
