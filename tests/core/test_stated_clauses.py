@@ -57,6 +57,10 @@ def test_alternatives_minimums_and_fillers():
     # kenshohara/3D-ResNets-PyTorch README
     assert _specs("* [PyTorch](http://pytorch.org/) (ver. 0.4+ required)\n") == [
         ("torch", ">=0.4")]
+    # a requirements table, and a results table whose cells are scores
+    assert _specs("| Package | Version |\n|---|---|\n| Python | 3.8 |\n| PyTorch | 1.7.1 |\n"
+                  "| CUDA | 11.0 |\n\n| Model | Pytorch |\n|---|---|\n| Pytorch | 84.3 |\n") == [
+        ("python", "==3.8.*"), ("torch", "==1.7.1"), ("cuda", "==11.0.*")]
     # facebookresearch/swav README
     assert _specs("- [PyTorch](http://pytorch.org) install = 1.4.0\n") == [("torch", "==1.4.0")]
     # facebookresearch/maskrcnn-benchmark INSTALL.md: a nightly is that release or later

@@ -12,7 +12,7 @@ from repro_core.scan.reqs import Spec, canon, commands, cuda_spec, install_comma
 
 _STATEMENT = re.compile(
     r"\b(PyTorch|torch|Python|CUDA|cudatoolkit|timm|torchvision|numpy|TensorFlow)(?:\b|(?=\d))"
-    r"[\s:(]*(?:(?:versions?|ver\.?|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
+    r"[\s:(|]*(?:(?:versions?|ver\.?|v|install(?:ed)?)\s*)?(?:(>=|≥|==|=|<=|<|>)\s*)?"
     r"(\d+\.\d+(?:\.\d+)?(?:\.?dev\d+)?)(?![\d.]*\w)"
     r"(\s*\+|\s*(?:or|and)\s+(?:higher|above|later|newer)|\s*(?:or|and)\s+(?:lower|below))?",
     re.I)
@@ -56,6 +56,8 @@ def _stands(line: str, m: "re.Match") -> bool:
     return not _NOT_A_REQUIREMENT.search(clause(line, m.start(), m.end()))
 
 
+# the highest major version a statement can name (a table cell "| PyTorch | 84.3 |" is a score)
+_MAX_MAJOR = {"torch": 3, "torchvision": 1, "python": 3, "cuda": 14, "timm": 2, "numpy": 3}
 # more versions of the same package: "Python 2.7 or 3.6", "PyTorch 1.4-1.6", "PyTorch
 # versions 1.4, 1.5, 1.6"
 _MORE = re.compile(r"(?:\s*(?:,|or|and|/|-|–|~|to)\s*v?\d+\.\d+(?:\.\d+)?(?![\d.]*\w))+", re.I)
@@ -82,6 +84,8 @@ def statements(line: str) -> List[Spec]:
         if not _stands(line, m):
             continue
         pkg, op, ver, tail = canon(m.group(1)), m.group(2) or "", m.group(3), m.group(4) or ""
+        if int(ver.split(".")[0]) > _MAX_MAJOR.get(pkg, 99):
+            continue
         tail = tail.strip().lower()
         at_least = op in (">=", "≥", ">") or tail.startswith("+") or tail.endswith(
             ("higher", "above", "later", "newer"))
