@@ -31,6 +31,15 @@ def test_a_skip_word_drops_only_its_clause():
     assert _specs("Please verify that you're using pytorch version 1.7.1 since we are not able "
                   "to reproduce the results with most recent pytorch 1.8.1 at the moment.\n") == [
         ("torch", "==1.7.1")]
+    # hszhao/semseg README: a line whose subject is another branch says nothing of this one;
+    # its own master branch is no other setup
+    assert _specs("- 2020.05.15: Branch `master`, use official [nn.SyncBatchNorm](https://"
+                  "pytorch.org/docs/master/nn.html#torch.nn.SyncBatchNorm), only multiprocessing "
+                  "training is supported, tested with pytorch 1.4.0.\n"
+                  "- 2019.05.29: Branch `1.0.0`, both multithreading training and "
+                  "multiprocessing training are supported. Use `syncbn` from [EncNet](https://"
+                  "github.com/zhanghang1989/PyTorch-Encoding), tested with pytorch 1.0.0.\n") == [
+        ("torch", "==1.4.0")]
     # one clause with the skip word: nothing (as before)
     assert _specs("Switch back to pytorch 0.4 with the old branch.\n") == []
 

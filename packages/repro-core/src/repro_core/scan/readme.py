@@ -39,6 +39,7 @@ _CLAUSE_END = re.compile(r"[,;()]|\.(?=\s|$)|\b(?:since|because|but|although|tho
                          r"unless)\b", re.I)
 # "PyTorch 1.0 from a nightly release": a development build of that release or later
 _NIGHTLY = re.compile(r"\b(nightly|nightlies|preview)\b", re.I)
+_THIS_BRANCH = re.compile(r"\bbranch\W+(master|main)\b", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*\)")  # a markdown link: its text only
 
 
@@ -51,8 +52,14 @@ def clause(line: str, start: int, end: int) -> str:
 
 
 def _stands(line: str, m: "re.Match") -> bool:
-    """Is the statement ``m`` of ``line`` a requirement (its clause is not about a problem or
-    another setup)?"""
+    """Is the statement ``m`` of ``line`` a requirement? Not when its clause is about a problem
+    or another setup, nor when the line's first clause is (its subject: "- 2019.05.29: Branch
+    `1.0.0`, ..., tested with pytorch 1.0.0"; the repository's own master/main branch is no
+    other setup)."""
+    first = line[:next((e.start() for e in _CLAUSE_END.finditer(line) if e.start() > 0),
+                       len(line))]
+    if _NOT_A_REQUIREMENT.search(first) and not _THIS_BRANCH.search(first):
+        return False
     return not _NOT_A_REQUIREMENT.search(clause(line, m.start(), m.end()))
 
 
