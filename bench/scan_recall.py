@@ -23,7 +23,9 @@ use: a new API or syntax giving a lower bound (``introduced`` without ``removed`
 are counted in the "new-API" column.
 
 Stack: the torch range is the one plan's exact candidates keep (``plan.exact_torch``: the
-scan's torch constraint, bounded by the reference date unless torch is pinned). The
+scan's torch constraint, bounded by the reference date unless torch is pinned), then, after
+" or ", one range per torch pin a conflict dropped (``plan.dropped_pins``: plan gives it an
+exact candidate too). The
 checkouts carry no ``.git``, so the labelled commit's date stands in for the HEAD commit
 date scan reads from a clone (the "date" column; a git date scan found itself is kept). For
 each repository with a stated torch, "admitted" means the range admits at least one torch
@@ -272,11 +274,16 @@ def admitted(constraint: Optional[str], stated: str, versions: Sequence[str]) ->
     return any(ok)
 
 
-def admitted_share(constraint: Optional[str], versions: Sequence[str]) -> float:
-    if not constraint:
+def admitted_share(constraints, versions: Sequence[str]) -> float:
+    """The part of ``versions`` the constraint admits; given several (the ranges exact
+    candidates keep), any of them (None or "" admits everything)."""
+    if constraints is None or isinstance(constraints, str):
+        constraints = [constraints]
+    if not all(constraints):
         return 1.0
-    have = SpecifierSet(constraint)
-    return sum(have.contains(v, prereleases=True) for v in versions) / len(versions)
+    have = [SpecifierSet(c) for c in constraints]
+    return sum(any(h.contains(v, prereleases=True) for h in have)
+               for v in versions) / len(versions)
 
 
 def dated(report, repo: dict):
@@ -398,17 +405,17 @@ def measure(doc: dict, checkouts: Path, repeat: int = 3) -> List[RepoResult]:
         for f in r["files"]:
             if not (path / f).is_file():
                 raise SystemExit(f"{path / f}: missing (not the labelled commit?)")
-        from repro_core.plan import exact_torch
+        from repro_core.plan import dropped_pins, exact_torch
         report = scan(str(path))
         t = best_time(lambda p=str(path): scan(p), repeat)
         score = match(labels_of(r), findings_of(report), r["files"], legacy_rule)
         report = dated(report, r)
-        constraint = exact_torch(report).spec
+        ranges = [exact_torch(report).spec] + [x.spec for x in dropped_pins(report)]
         stated = r["stated"].get("torch")
         out.append(RepoResult(
-            r["name"], score, t, stated, report.reference_date, constraint,
-            admitted(constraint, stated, versions) if stated else None,
-            admitted_share(constraint, versions), planned(report, None), planned(report, "8.9")))
+            r["name"], score, t, stated, report.reference_date, " or ".join(ranges),
+            any(admitted(c, stated, versions) for c in ranges) if stated else None,
+            admitted_share(ranges, versions), planned(report, None), planned(report, "8.9")))
     return out
 
 

@@ -108,6 +108,8 @@ def test_admitted_and_share():
     assert sr.admitted_share("<1.8", vs) == 0.5
     assert sr.admitted_share("==1.7.1", vs) == 0.25
     assert sr.admitted_share(None, vs) == 1.0
+    assert sr.admitted_share(["==1.7.1", "==2.0.0"], vs) == 0.5  # the exact ranges together
+    assert sr.admitted_share(["==1.7.1", ""], vs) == 1.0
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

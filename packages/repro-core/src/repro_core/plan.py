@@ -139,7 +139,8 @@ def _torch_versions(row: kb.TorchRelease, spec: SpecifierSet) -> List[str]:
     yields to."""
     vs = set(row.patch_versions())
     pin = _pin(spec)
-    if pin and Version(pin).release[:2] == Version(row.version).release[:2]:
+    if pin and Version(pin).release[:2] == Version(row.version).release[:2] and not any(
+            Version(v) == Version(pin) for v in vs):  # "1.5" is 1.5.0: keep the kb's spelling
         vs.add(pin)
     return sorted((v for v in vs if _ok(spec, v)),
                   key=lambda v: (row.on_pypi(v), Version(v)), reverse=True)
@@ -419,12 +420,20 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
     elif rng.note:
         notes.append(rng.note)
     exact = [c for c in (_candidate(ctx, r, "exact") for r in reversed(rows)) if c]
+    # a torch pin a more trusted source outranked is still what the repository states: its
+    # newest exact candidate comes second
+    dropped: List[Candidate] = []
+    for alt in dropped_pins(report):
+        actx = replace(ctx, cons={**cons, "torch": _spec(alt.spec)}, exact_torch=_spec(alt.spec),
+                       decided_by={**decided, "torch": alt.by}, rejections=[])
+        dropped += [c for c in (_candidate(actx, r, "exact") for r in reversed(rows))
+                    if c and not any(c.torch_build == e.torch_build for e in exact + dropped)][:1]
     forward: List[Candidate] = []
     for r in rows:
         c = _candidate(ctx, r, "forward-port")
-        if c and not any(c.torch_build == e.torch_build for e in exact):  # nothing new
+        if c and not any(c.torch_build == e.torch_build for e in exact + dropped):  # nothing new
             forward.append(c)
-    picked = exact[:2] + forward[:2]
+    picked = exact[:max(1, 2 - len(dropped))] + dropped + forward[:2]
     # the newest release, for the fewest surprises later: a build the kb has seen if any
     newest = ([c for c in forward if not c.assumed] or forward)[-1:]
     if newest and not any(_same(newest[0], p) for p in picked):
@@ -436,7 +445,8 @@ def plan(report: ScanReport, hardware: Hardware, limit: int = MAX_CANDIDATES) ->
         raise ReproError("no candidate environment: " + (f"{blame}; " if blame else "")
                          + _why_none(ctx, cc))
     if not exact:
-        notes.append("no exact candidate: " + _why_none(ctx, cc))
+        notes.append(("no exact candidate for the deciding torch statement: " if dropped else
+                      "no exact candidate: ") + _why_none(ctx, cc))
     return Plan(path=report.path, gpu=compat.cc_str(cc) if cc else None, gpu_name=gpu_name,
                 driver=driver, candidates=tuple(picked[:limit]), notes=tuple(notes),
                 decided_by=decided)
@@ -548,6 +558,36 @@ def exact_torch(report: ScanReport) -> TorchRange:
     return TorchRange(str(narrowed), by, note)
 
 
+def dropped_pins(report: ScanReport) -> Tuple[TorchRange, ...]:
+    """One torch range per torch pin the scan dropped in a conflict with a more trusted kind of
+    source (flownet2-pytorch: its README's ``== 0.4.1`` against its Dockerfile's torch-1.0.0
+    wheel; two README lines that disagree are one source, a changelog more often than not):
+    the pin with every other torch statement that agrees with it (most trusted first, API
+    bounds included). ``by`` names the pin and what outranked it."""
+    from repro_core.scan.combine import sort_key
+
+    out: List[TorchRange] = []
+    seen = set()
+    torch_ev = sorted((e for e in report.evidence if e.package == "torch" and e.specifier),
+                      key=sort_key)
+    for c in report.conflicts:
+        e = c.dropped
+        if c.package != "torch" or c.kept.kind == e.kind or _pin(_spec(e.specifier)) is None \
+                or e.specifier in seen:
+            continue
+        seen.add(e.specifier)
+        spec = _spec(e.specifier)
+        for o in torch_ev:
+            s = _spec(o.specifier)
+            if o != e and satisfiable("torch", spec & s, [e.specifier, o.specifier]):
+                spec &= s
+        k = c.kept
+        out.append(TorchRange(str(spec), (
+            f"{e.path}:{e.line} torch{e.specifier} ({e.kind}), the pin a conflict dropped: "
+            f"{k.path}:{k.line} torch{k.specifier} ({k.kind}) outranks it")))
+    return tuple(out)
+
+
 def _same(a: Candidate, b: Candidate) -> bool:
     return (a.torch, a.cuda, a.python, a.timm, a.numpy) == (b.torch, b.cuda, b.python, b.timm,
                                                              b.numpy)
@@ -606,5 +646,5 @@ def plan_path(path: str, hardware: Optional[Hardware] = None) -> Plan:
     return plan(report, hardware)
 
 
-__all__: Sequence[str] = ("Candidate", "Plan", "TorchRange", "exact_torch", "plan", "plan_path",
-                          "read_report")
+__all__: Sequence[str] = ("Candidate", "Plan", "TorchRange", "dropped_pins", "exact_torch", "plan",
+                          "plan_path", "read_report")

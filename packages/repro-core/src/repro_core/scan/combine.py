@@ -46,7 +46,7 @@ def satisfiable(package: str, spec: SpecifierSet, others: Iterable[str] = ()) ->
     return any(spec.contains(v, prereleases=True) for v in cands)
 
 
-def _key(e: Evidence) -> Tuple[int, int, str, int]:
+def sort_key(e: Evidence) -> Tuple[int, int, str, int]:
     """Most trusted first: by kind, then a README/INSTALL before other documents of its kind
     (a FAQ or changelog mentions versions; the README states them), then by place."""
     name = e.path.replace("\\", "/").rsplit("/", 1)[-1].upper()
@@ -141,7 +141,7 @@ def constraints(evidence: Iterable[Evidence]) -> Tuple[Dict[str, str], List[Conf
     conflicts: List[Conflict] = []
     warnings: List[str] = []
     for pkg in sorted(by_pkg):
-        evs = [e for e in sorted(by_pkg[pkg], key=_key) if e.specifier]
+        evs = [e for e in sorted(by_pkg[pkg], key=sort_key) if e.specifier]
         if len(evs) > MAX_EVIDENCE_PER_PACKAGE:
             warnings.append(f"{pkg}: {len(evs)} version statements; only the "
                             f"{MAX_EVIDENCE_PER_PACKAGE} most trusted were combined")
