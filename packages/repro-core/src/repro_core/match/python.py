@@ -997,8 +997,10 @@ def _call_ok(call: ast.Call, p: Pattern) -> bool:
 
 def receiver_text(node: ast.AST) -> str:
     """A receiver as a ``subscript_attr`` receiver regex sees it: dotted names as written,
-    ``()`` for a call, ``[]`` for a subscript, ``(...)`` for any other expression:
-    ``loss.sum().data[0]`` -> ``loss.sum()``, ``(a + b).data[0]`` -> ``(...)``."""
+    ``()`` for a call, ``[]`` for a subscript (``[,]`` when indexed by a tuple without a
+    slice: one element of a tensor), ``(...)`` for any other expression:
+    ``loss.sum().data[0]`` -> ``loss.sum()``, ``(a + b).data[0]`` -> ``(...)``,
+    ``x[i, j, k].data[0]`` -> ``x[,]``."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -1006,7 +1008,13 @@ def receiver_text(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
         return receiver_text(node.func) + "()"
     if isinstance(node, ast.Subscript):
-        return receiver_text(node.value) + "[]"
+        sl = node.slice
+        if sys.version_info < (3, 9) and isinstance(sl, ast.Index):
+            sl = sl.value  # type: ignore[attr-defined]
+        element = isinstance(sl, ast.Tuple) and not any(
+            isinstance(e, (ast.Slice, ast.Starred)) or (isinstance(e, ast.Constant) and e.value in (
+                None, Ellipsis)) for e in sl.elts)
+        return receiver_text(node.value) + ("[,]" if element else "[]")
     return "(...)"
 
 
