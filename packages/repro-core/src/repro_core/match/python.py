@@ -246,7 +246,7 @@ class Matcher:
         self.calls: Dict[str, List[Tuple[Rule, Pattern]]] = {}
         self.import_calls: Dict[str, List[Rule]] = {}  # a deprecated callable: its import too
         self.call_prefix: List[Tuple[str, Rule, Pattern]] = []
-        self.methods: Dict[str, List[Tuple[Rule, Pattern]]] = {}
+        self.methods: Dict[str, List[Tuple[Rule, Pattern, Optional[re.Pattern[str]]]]] = {}
         self.subscripts: List[Tuple[Rule, Pattern, re.Pattern[str]]] = []
         self.strings: List[Tuple[Rule, re.Pattern[str]]] = []
         self.nodes: Dict[str, List[Rule]] = {}
@@ -276,8 +276,9 @@ class Matcher:
                                     r.deprecated or r.removed):  # the name itself is old
                                 self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
+                    rx = re.compile(p.receiver) if p.receiver else None
                     for n in p.values:
-                        self.methods.setdefault(n, []).append((r, p))
+                        self.methods.setdefault(n, []).append((r, p, rx))
                 elif k == "subscript_attr":
                     self.subscripts.append((r, p, re.compile(p.receiver)))
                 elif k == "string":
@@ -468,8 +469,9 @@ class Matcher:
                             hits.append((r, at, q))
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
-                    for r, p in self.methods[func.attr]:
-                        if _call_ok(node, p):  # type: ignore[arg-type]
+                    for r, p, rx in self.methods[func.attr]:
+                        if _call_ok(node, p) and (  # type: ignore[arg-type]
+                                rx is None or rx.search(receiver_text(func.value))):
                             hits.append((r, node, f".{func.attr}()"))
             elif t is Name:
                 q = alias.get(node.id)  # type: ignore[attr-defined]
