@@ -1,6 +1,5 @@
 """C/C++/CUDA sources of extensions: legacy-API findings from ``repro_core.match.cpp``."""
 
-import re
 from functools import lru_cache
 from typing import List, Tuple
 
@@ -12,8 +11,6 @@ from repro_core.scan.collector import Collector
 from repro_core.scan.report import LegacyApi
 
 CPP_EXT = (".c", ".cc", ".cpp", ".cxx", ".cu", ".cuh", ".h", ".hh", ".hpp", ".hxx", ".inl")
-# a source that defines the Python module of an extension
-BINDING = re.compile(r"^\s*(PYBIND11_MODULE|TORCH_LIBRARY(_IMPL)?)\s*\(", re.M)
 
 
 def read(col: Collector, rel: str, text: str) -> None:
@@ -27,7 +24,7 @@ def read(col: Collector, rel: str, text: str) -> None:
     ext = any(folder == d or folder.startswith(d + "/") or not d for d in col.ext_builds)
     found = matcher.find(rel, text, extension=ext)
     _record(col, rel, found)
-    if BINDING.search(matcher.code_only(text)):
+    if matcher.BINDING.search(matcher.code_only(text)):
         col.cpp_bound.add(folder)
     elif not ext:
         have = {(m.rule.id, m.line) for m in found}
