@@ -40,6 +40,18 @@ CASES = {
                       "from numpy import trapezoid as trapz\nassert trapz([1, 1]) == 1\n", True),
     "np-row-stack": ("import numpy as np\nassert np.row_stack([[1], [2]]).shape == (2, 1)\n",
                      "import numpy as np\nassert np.vstack([[1], [2]]).shape == (2, 1)\n", True),
+    "scipy-private-modules": ("from scipy.ndimage.filters import gaussian_filter\n"
+                              "import scipy.spatial.qhull as qhull\n"
+                              "e = qhull.QhullError\n",
+                              "from scipy.ndimage import gaussian_filter\n"
+                              "import scipy.spatial as qhull\n"
+                              "e = qhull.QhullError\n", False),
+    "torch-hub-download-url": ("from torch.hub import _download_url_to_file\n"
+                               "import torch\nassert callable(_download_url_to_file)\n"
+                               "f = torch.hub._download_url_to_file\n",
+                               "from torch.hub import download_url_to_file as _download_url_to_file\n"
+                               "import torch\nassert callable(_download_url_to_file)\n"
+                               "f = torch.hub.download_url_to_file\n", True),
     "pil-resampling": ("from PIL import Image\n"
                        "im = Image.new('RGB', (8, 8)).resize((4, 4), Image.ANTIALIAS)\n",
                        "from PIL import Image\n"
@@ -254,6 +266,10 @@ REVIEW_CASES = {
         "import pkg_resources\nassert pkg_resources.parse_version('1.10') > pkg_resources.parse_version('1.9')\n",
         "import packaging.version\n"
         "assert packaging.version.parse('1.10') > packaging.version.parse('1.9')\n"),
+    "py-fractions-gcd": (
+        "py-fractions-gcd",
+        "import fractions\nfrom fractions import gcd\nassert gcd(4, 6) == fractions.gcd(4, 6) == 2\n",
+        "import math\nimport fractions\nfrom math import gcd\nassert gcd(4, 6) == math.gcd(4, 6) == 2\n"),
     "distutils-version": (
         "py-distutils-version",
         "from distutils.version import LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n",
@@ -347,6 +363,7 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     assert (tmp_path / "m.py").read_text() == after
     assert {c.rule for c in res.changes} == {rule}
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
+                   "py-fractions-gcd",
                    "torch-version-parse", "torch-static-function", "torch-vector-norm",
                    "timm-optim-module"):
         _run(after, tmp_path)

@@ -329,3 +329,20 @@ def test_th_blas_helpers_compile_link_and_compute_blas(tmp_path: Path) -> None:
                              text=True).stdout
         exported |= {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
     assert wanted <= exported, sorted(wanted - exported)
+
+
+def test_torch_h_beside_the_binding_source_is_rewritten(tmp_path: Path) -> None:
+    """migrate reads a source beside the one holding PYBIND11_MODULE as the extension's, like
+    scan (semseg's psamask.cpp + operator.cpp); a standalone libtorch program is left alone."""
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "tool").mkdir()
+    kernel = "#include <torch/torch.h>\nvoid f(const at::Tensor& x) {}\n"
+    (tmp_path / "cpu" / "psamask.cpp").write_text(kernel)
+    (tmp_path / "cpu" / "operator.cpp").write_text("PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {}\n")
+    demo = "#include <torch/torch.h>\nint main() { return 0; }\n"
+    (tmp_path / "tool" / "demo.cpp").write_text(demo)
+    res = migrate(str(tmp_path), mode="write", target="torch==2.14.1")
+    assert [(c.path, c.rule) for c in res.changes] == [("cpu/psamask.cpp", "cpp-torch-h-extension")]
+    assert (tmp_path / "cpu" / "psamask.cpp").read_text() == kernel.replace(
+        "torch/torch.h", "torch/extension.h")
+    assert (tmp_path / "tool" / "demo.cpp").read_text() == demo

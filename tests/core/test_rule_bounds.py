@@ -52,6 +52,16 @@ CHECKED = [
      "timm 0.6.13 timm/models/__init__.py: `from .layers import TestTimePoolHead, "
      "apply_test_time_pool` (and convert_splitbn_model, set_scriptable, ...); timm 0.9.2 and "
      "1.0.31: no `layers` import there, the names are in timm.layers"),
+    ("torch-hub-download-private", "torch<1.12",
+     "torch/hub.py defines _download_url_to_file in the 1.0.1, 1.1.0, 1.5.0, 1.6.0, 1.8.0, "
+     "1.9.0 and 1.11.0 wheels (macOS x86_64, the smallest on PyPI); 1.12.0 and 1.13.1 have "
+     "only download_url_to_file"),
+    ("torch-model-zoo-download-private", "torch<1.1",
+     "torch 1.0.1 torch/utils/model_zoo.py: def _download_url_to_file(url, dst, hash_prefix, "
+     "progress); 1.1.0: model_zoo.py only imports tqdm and load_url from torch.hub"),
+    ("np-load-pickle", "numpy<1.16.3",
+     "numpy 1.16.2 numpy/lib/npyio.py: def load(file, mmap_mode=None, allow_pickle=True, ...); "
+     "1.16.3: allow_pickle=False"),
 ]
 
 

@@ -161,3 +161,28 @@ def test_text_prefilter_loses_no_finding(name, monkeypatch):
     slow = scan(REPOS / name)
     assert fast.findings == slow.findings
     assert fast.imports == slow.imports and fast.constraints == slow.constraints
+
+
+def test_torch_h_in_an_extension_bound_in_another_source(tmp_path):
+    """cpp-torch-h-extension needs an extension's source: one whose own text binds the module,
+    one beside a source that binds it (semseg's lib/psa/src/cpu: psamask.cpp + operator.cpp),
+    or one under a setup.py that builds a CppExtension; a standalone libtorch program is not."""
+    def write(rel, text):
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+    kernel = "#include <torch/torch.h>\nvoid forward_cpu(const at::Tensor& x) {}\n"
+    write("psa/cpu/psamask.cpp", kernel)
+    write("psa/cpu/operator.cpp", '#include "operator.h"\n'
+          "PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {\n  m.def(\"f\", &forward_cpu);\n}\n")
+    write("tool/demo.cpp", "#include <torch/torch.h>\nint main() { auto t = torch::ones({2}); }\n")
+    write("ext/setup.py", "from setuptools import setup\n"
+          "from torch.utils.cpp_extension import CppExtension\n"
+          "setup(ext_modules=[CppExtension('roi', ['src/roi.cpp'])])\n")
+    write("ext/src/roi.cpp", kernel)
+    rep = scan(str(tmp_path))
+    hits = sorted(f.path for f in rep.findings if f.rule == "cpp-torch-h-extension")
+    assert hits == ["ext/src/roi.cpp", "psa/cpu/psamask.cpp"]
+    ext = {e.path: [a.rule for a in e.legacy_apis] for e in rep.extensions}
+    assert ext["psa/cpu"] == ["cpp-torch-h-extension"]

@@ -8,7 +8,8 @@ patterns (one matcher per source kind). A rule's ``patterns`` say how to detect 
 Python sources (``"source": "python"``), names resolved through the file's imports:
   ``{"name": [dotted...], "prefix": bool}``   an import/attribute/name resolving to one of these
   ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s]}``
-  ``{"method": [attr...], "arg0": [s]}``      a call ``<anything>.attr(...)``
+  ``{"method": [attr...], "arg0": [s], "receiver": regex}``   a call ``<anything>.attr(...)``
+                                               (with ``receiver``: on a receiver it matches)
   ``{"subscript_attr": "data", "index": 0, "receiver": regex}``   ``x.data[0]``
   ``{"string": regex}``                        a string literal
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
@@ -52,8 +53,8 @@ SAFETY = ("safe", "needs-review")
 # pattern kind (its JSON key) -> the other keys it may have
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
     "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
-               "method": ("arg0",), "subscript_attr": ("index", "receiver"), "string": (),
-               "node": (), "py2": (), "version_assert": (), "version_string": (),
+               "method": ("arg0", "receiver"), "subscript_attr": ("index", "receiver"),
+               "string": (), "node": (), "py2": (), "version_assert": (), "version_string": (),
                "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": ()},
     "cpp": {"regex": ("file",)},
     "requirements": {"requirement": ("pinned",)},
@@ -77,7 +78,7 @@ class Pattern:
     no_keyword: Tuple[str, ...] = ()
     arg0: Tuple[str, ...] = ()
     index: Optional[int] = None  # subscript_attr: the constant index
-    receiver: str = ""  # subscript_attr: regex the receiver's dotted name must contain
+    receiver: str = ""  # subscript_attr, method: regex the receiver's text must contain
     pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
     file: str = ""  # regex: regex the whole source (comments removed) must also match
     defines: str = ""  # subclass: the method it must define

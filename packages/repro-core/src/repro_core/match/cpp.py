@@ -16,6 +16,9 @@ _NOT_NEWLINE = re.compile(r"[^\r\n]")
 
 Compiled = Tuple[Rule, "re.Pattern[str]", Optional["re.Pattern[str]"], Tuple[str, ...]]
 
+# a source that defines the Python module of an extension (scan and migrate read a source
+# beside one as the extension's)
+BINDING = re.compile(r"^\s*(PYBIND11_MODULE|TORCH_LIBRARY(_IMPL)?)\s*\(", re.M)
 
 def _blank(m: "re.Match[str]") -> str:
     return _NOT_NEWLINE.sub(" ", m.group(0))  # same length, same lines

@@ -250,7 +250,7 @@ class Matcher:
         self.calls: Dict[str, List[Tuple[Rule, Pattern]]] = {}
         self.import_calls: Dict[str, List[Rule]] = {}  # a deprecated callable: its import too
         self.call_prefix: List[Tuple[str, Rule, Pattern]] = []
-        self.methods: Dict[str, List[Tuple[Rule, Pattern]]] = {}
+        self.methods: Dict[str, List[Tuple[Rule, Pattern, Optional[re.Pattern[str]]]]] = {}
         self.subscripts: List[Tuple[Rule, Pattern, re.Pattern[str]]] = []
         self.strings: List[Tuple[Rule, re.Pattern[str]]] = []
         self.nodes: Dict[str, List[Rule]] = {}
@@ -280,8 +280,9 @@ class Matcher:
                                     r.deprecated or r.removed):  # the name itself is old
                                 self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
+                    rx = re.compile(p.receiver) if p.receiver else None
                     for n in p.values:
-                        self.methods.setdefault(n, []).append((r, p))
+                        self.methods.setdefault(n, []).append((r, p, rx))
                 elif k == "subscript_attr":
                     self.subscripts.append((r, p, re.compile(p.receiver)))
                 elif k == "string":
@@ -482,8 +483,9 @@ class Matcher:
                             hits.append((r, at, q))
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
-                    for r, p in self.methods[func.attr]:
-                        if _call_ok(node, p):  # type: ignore[arg-type]
+                    for r, p, rx in self.methods[func.attr]:
+                        if _call_ok(node, p) and (  # type: ignore[arg-type]
+                                rx is None or rx.search(receiver_text(func.value))):
                             hits.append((r, node, f".{func.attr}()"))
             elif t is Name:
                 q = alias.get(node.id)  # type: ignore[attr-defined]
@@ -1016,8 +1018,10 @@ def _call_ok(call: ast.Call, p: Pattern) -> bool:
 
 def receiver_text(node: ast.AST) -> str:
     """A receiver as a ``subscript_attr`` receiver regex sees it: dotted names as written,
-    ``()`` for a call, ``[]`` for a subscript, ``(...)`` for any other expression:
-    ``loss.sum().data[0]`` -> ``loss.sum()``, ``(a + b).data[0]`` -> ``(...)``."""
+    ``()`` for a call, ``[]`` for a subscript (``[,]`` when indexed by a tuple without a
+    slice: one element of a tensor), ``(...)`` for any other expression:
+    ``loss.sum().data[0]`` -> ``loss.sum()``, ``(a + b).data[0]`` -> ``(...)``,
+    ``x[i, j, k].data[0]`` -> ``x[,]``."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
@@ -1025,7 +1029,13 @@ def receiver_text(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
         return receiver_text(node.func) + "()"
     if isinstance(node, ast.Subscript):
-        return receiver_text(node.value) + "[]"
+        sl = node.slice
+        if sys.version_info < (3, 9) and isinstance(sl, ast.Index):
+            sl = sl.value  # type: ignore[attr-defined]
+        element = isinstance(sl, ast.Tuple) and not any(
+            isinstance(e, (ast.Slice, ast.Starred)) or (isinstance(e, ast.Constant) and e.value in (
+                None, Ellipsis)) for e in sl.elts)
+        return receiver_text(node.value) + ("[,]" if element else "[]")
     return "(...)"
 
 

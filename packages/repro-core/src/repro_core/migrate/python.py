@@ -55,6 +55,10 @@ RENAMES: Dict[str, Dict[str, str]] = {
     "np2-product": {"numpy.product": "numpy.prod", "numpy.cumproduct": "numpy.cumprod"},
     "np-in1d-trapz": {"numpy.trapz": "numpy.trapezoid"},
     "np-row-stack": {"numpy.row_stack": "numpy.vstack"},
+    "py-fractions-gcd": {"fractions.gcd": "math.gcd"},
+    "torch-hub-download-url": {
+        "torch.hub._download_url_to_file": "torch.hub.download_url_to_file",
+        "torch.utils.model_zoo._download_url_to_file": "torch.hub.download_url_to_file"},
     "pil-resampling": {"PIL.Image.ANTIALIAS": "PIL.Image.LANCZOS",
                        "PIL.Image.LINEAR": "PIL.Image.BILINEAR",
                        "PIL.Image.CUBIC": "PIL.Image.BICUBIC"},
@@ -121,6 +125,10 @@ MODULES: Dict[str, Dict[str, str]] = {
     "timm-layers": {"timm.models.layers": "timm.layers"},
     "timm-models-private": {"timm.models.helpers": "timm.models",
                             "timm.models.registry": "timm.models"},
+    "scipy-private-modules": {f"scipy.{m}": f"scipy.{m.split('.')[0]}" for m in (
+        "ndimage.filters", "ndimage.morphology", "ndimage.interpolation",
+        "ndimage.measurements", "ndimage.fourier", "spatial.qhull", "spatial.kdtree",
+        "spatial.ckdtree", "signal.signaltools")},
     "tv-functional-tensor": {"torchvision.transforms.functional_tensor":
                              "torchvision.transforms.functional"},
     "tv-load-state-dict-from-url": {"torchvision.models.utils": "torch.hub"},

@@ -104,6 +104,18 @@ def _extension_dirs(root: str, files: Sequence[str]) -> List[str]:
     return out
 
 
+def _bound_dirs(root: str, files: Sequence[str]) -> Set[str]:
+    """Folders holding a C/C++ source that binds an extension module: the sources beside it
+    are an extension's, as scan attributes them (``repro_core.scan.cpp``)."""
+    out = set()
+    for rel in files:
+        if rel.lower().endswith(CPP_EXT) and rel.rpartition("/")[0] not in out:
+            text, _ = _read(root, rel)
+            if text and match_cpp.BINDING.search(match_cpp.code_only(text)):
+                out.add(rel.rpartition("/")[0])
+    return out
+
+
 def _under(rel: str, dirs: Sequence[str]) -> bool:
     return any(not d or rel.startswith(d + "/") for d in dirs)
 
@@ -191,6 +203,7 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
     else:
         root, files = os.path.dirname(path) or ".", [os.path.basename(path)]
     ext_dirs = _extension_dirs(root, files) if cpp_rules else []
+    bound = _bound_dirs(root, files) if cpp_rules else set()
     ffi_on = any(r.id == FFI_RULE for r in selected)
     changes: List[Change] = []
     review: List[Change] = []
@@ -223,7 +236,7 @@ def migrate(path: str, target: Union[None, str, Dict[str, str]] = None, mode: st
             else:
                 if not cpp_rules:
                     continue
-                ext = _under(rel, ext_dirs)
+                ext = _under(rel, ext_dirs) or rel.rpartition("/")[0] in bound
                 ms = match_cpp.find(rel, text, cpp_rules, extension=ext)
                 if not ms:
                     continue

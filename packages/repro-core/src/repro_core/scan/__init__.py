@@ -196,6 +196,7 @@ def _scan(path: str, workers: Optional[int]) -> ScanReport:
             if text is not None:
                 with _one_file(col, rel):
                     reader(col, rel, text)
+    cpp.finish(col)
     extensions = _extensions(col, by_kind.get("cpp", []), [r for r, _ in files])
     with _one_file(col, ".git"):
         gd = history.git_date(root, col.warnings)

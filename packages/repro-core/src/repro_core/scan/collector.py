@@ -1,8 +1,9 @@
 """The mutable accumulator the readers write into; ``combine`` freezes it into a report."""
 
 import re
-from typing import Dict, List, Tuple
+from typing import Dict, List, Set, Tuple
 
+from repro_core.match.span import Match
 from repro_core.rules import Rule
 from repro_core.scan.history import DateSource
 from repro_core.scan.report import Evidence, Finding, ImportUse, LegacyApi, Requirement
@@ -35,6 +36,8 @@ class Collector:
         self.cpp_hits: Dict[str, List[LegacyApi]] = {}
         self.build_hits: Dict[str, List[LegacyApi]] = {}
         self.ext_builds: Dict[str, str] = {}  # directory -> build file declaring an extension
+        self.cpp_bound: Set[str] = set()  # folders with a source binding an extension module
+        self.cpp_waiting: Dict[str, List[Match]] = {}  # source -> detections needing one
         self._seen: set = set()
         self.rule_ids: set = set()  # every rule detected so far
         self._per_rule: Dict[str, int] = {}
