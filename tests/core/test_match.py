@@ -336,3 +336,42 @@ def test_a_source_without_version_text_has_no_version_check():
         assert python_api.version_checks(parsed.nodes, parsed.alias) == [], path
         checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("src, found", [
+    # the code copes with the module missing: no finding on the import
+    ("try:\n    import cPickle as pickle\nexcept ImportError:\n    import pickle\n"
+     "x = pickle.load(f)\n", []),
+    ("try:\n    import importlib.util\nexcept ImportError:\n    import imp\n", []),
+    ("try:\n    from torch._six import inf\nexcept (ImportError, AttributeError):\n"
+     "    from torch import inf\n", []),
+    ("try:\n    import urllib2\nexcept:\n    import urllib.request as urllib2\n", []),
+    # not guarded: the import breaks
+    ("import cPickle\n", [("py2-modules", 1)]),
+    ("try:\n    import cPickle\nexcept KeyError:\n    pass\n", [("py2-modules", 2)]),
+    # guarded import, but the name is used when the fallback did not rebind it
+    ("try:\n    import cPickle\nexcept ImportError:\n    cPickle = None\n"
+     "y = cPickle.loads(b)\n", [("py2-modules", 5)]),
+])
+def test_an_import_a_try_guards_is_no_finding(src, found):
+    assert [(m.rule.id, m.line) for m in python.find("g.py", src)
+            if m.rule.id in ("py2-modules", "py-imp", "torch-six")] == found
+
+
+def test_a_guarded_import_whose_fallback_also_breaks_is_found():
+    # maskrcnn-benchmark's utils/model_zoo.py: both names are gone from torch 1.12
+    src = ("try:\n    from torch.hub import _download_url_to_file\nexcept ImportError:\n"
+           "    from torch.utils.model_zoo import _download_url_to_file\n")
+    assert {m.line for m in python.find("z.py", src)} == {2, 4}
+    # a handler that re-raises does not cope
+    src = "try:\n    import cPickle\nexcept ImportError:\n    raise ImportError('py2 only')\n"
+    assert [(m.rule.id, m.line) for m in python.find("z.py", src)] == [("py2-modules", 2)]
+
+
+def test_a_side_of_a_guard_works_only_when_none_of_its_imports_hits():
+    # maskrcnn-benchmark's utils/model_zoo.py: one name of each side is gone
+    src = ("try:\n    from torch.hub import _download_url_to_file\n"
+           "    from torch.hub import urlparse\nexcept ImportError:\n"
+           "    from torch.utils.model_zoo import _download_url_to_file\n"
+           "    from torch.utils.model_zoo import urlparse\n")
+    assert {m.line for m in python.find("z.py", src)} == {2, 5}

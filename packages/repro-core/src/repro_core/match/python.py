@@ -25,6 +25,7 @@ from repro_core.match.span import Lines, Match
 
 # (rule, node or (import statement, index of the name), api): a match before its span
 Hit = Tuple[Rule, object, str]
+Guard = Tuple[FrozenSet[int], FrozenSet[int], bool]  # see ``guarded_imports``
 # (literals, regex, regexes also required): see ``literals`` and ``requires``
 Needle = Tuple[Tuple[str, ...], "re.Pattern[str]", Tuple["re.Pattern[str]", ...]]
 
@@ -39,7 +40,8 @@ class Parsed:
     """One parsed Python source: its text, every node (one flat traversal), the local
     name -> dotted target map of its imports, and its absolute imports."""
 
-    __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "_lines")
+    __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "guarded",
+                 "_lines")
 
     def __init__(self, text: str, tree: ast.AST):
         self.text, self.tree = text, tree
@@ -47,6 +49,7 @@ class Parsed:
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
         if STAR_HINT.search(text):
             self.alias.update(star_aliases(self.nodes, self.alias))
+        self.guarded = guarded_imports(self.nodes) if _CATCH_HINT.search(text) else ()
         self._lines: Optional[Lines] = None
 
     @property
@@ -409,7 +412,8 @@ class Matcher:
 
     def find(self, path: str, src: Parsed) -> List[Match]:
         """Every match in a parsed source: imports first, then the nodes in traversal order."""
-        return self._matches(path, src, self._hits(src))
+        hits = self._hits(src)
+        return self._matches(path, src, _unguarded(hits, src.guarded) if src.guarded else hits)
 
     def find_unparsed(self, path: str, text: str) -> List[Match]:
         """The ``py2`` rules on a source that does not parse: at its first Python 2 statement."""
@@ -574,6 +578,22 @@ class Matcher:
         return out
 
 
+def _unguarded(hits: List[Hit], guards: Sequence[Guard]) -> List[Hit]:
+    """``hits`` less those on import statements a ``try`` guards with another way that works:
+    the body's when the handlers cope (their imports hit nothing, or ``x = None``), the
+    handlers' when no import of the body hits (``try: import cPickle as pickle`` / ``except
+    ImportError: import pickle``). Both sides hit (``torch.hub._download_url_to_file``, else
+    ``model_zoo``'s, both removed): both stay."""
+    hit = {id(w[0]) for _, w, _ in hits if isinstance(w, tuple)}
+    drop: Set[int] = set()
+    for body, caught, copes in guards:
+        if copes or (caught and not caught & hit):
+            drop |= body
+        if body and not body & hit:
+            drop |= caught
+    return [h for h in hits if not (isinstance(h[1], tuple) and id(h[1][0]) in drop)]
+
+
 @lru_cache(maxsize=1)
 def _default() -> Matcher:
     return Matcher(kb_rules(kind="python"))
@@ -686,6 +706,40 @@ def _aliases(nodes: Sequence[ast.AST]
                 if a.name != "*":
                     alias[a.asname or a.name] = f"{node.module}.{a.name}"  # type: ignore
     return alias, imports, names
+
+
+_IMPORT_ERRORS = frozenset(("ImportError", "ModuleNotFoundError", "Exception",
+                            "BaseException"))
+_CATCH_HINT = re.compile(r"ImportError|ModuleNotFoundError|Exception|except\s*:")
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    t = handler.type
+    names = t.elts if isinstance(t, ast.Tuple) else [t]
+    return t is None or any(
+        (n.id if isinstance(n, ast.Name) else getattr(n, "attr", "")) in _IMPORT_ERRORS
+        for n in names)
+
+
+def guarded_imports(nodes: Sequence[ast.AST]) -> Tuple[Guard, ...]:
+    """Per ``try`` with a handler that catches ``ImportError``: (ids of the import statements
+    in its body, ids of those in such handlers, whether such a handler copes without an
+    import: ``x = None``, ``pass``; not ``raise``). See ``Matcher._unguarded``."""
+    out: List[Guard] = []
+    for node in nodes:
+        if type(node).__name__ not in ("Try", "TryStar"):
+            continue
+        catching = [h for h in node.handlers if _catches_import_error(h)]  # type: ignore
+        if not catching:
+            continue
+        body = frozenset(id(n) for s in node.body for n in ast.walk(s)  # type: ignore
+                         if isinstance(n, (ast.Import, ast.ImportFrom)))
+        handlers = [s for h in catching for s in h.body]
+        caught = frozenset(id(n) for s in handlers for n in ast.walk(s)
+                           if isinstance(n, (ast.Import, ast.ImportFrom)))
+        copes = any(not isinstance(s, (ast.Import, ast.ImportFrom, ast.Raise)) for s in handlers)
+        out.append((body, caught, copes))
+    return tuple(out)
 
 
 # ``from M import *`` of a module of the repository (``from utils.utils import *``): a free
