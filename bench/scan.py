@@ -172,8 +172,10 @@ def read_all(root: Path) -> int:
     total = 0
     for dp, _, fs in os.walk(root):
         for f in fs:
-            with open(os.path.join(dp, f), "rb") as fh:
-                total += len(fh.read())
+            path = os.path.join(dp, f)
+            if os.path.isfile(path) and not os.path.islink(path):  # as scan reads them
+                with open(path, "rb") as fh:
+                    total += len(fh.read())
     return total
 
 
@@ -182,8 +184,9 @@ def parse_all(root: Path) -> int:
     n = 0
     for dp, _, fs in os.walk(root):
         for f in fs:
-            if f.endswith(".py"):
-                with open(os.path.join(dp, f), "rb") as fh:
+            path = os.path.join(dp, f)
+            if f.endswith(".py") and os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as fh:
                     try:
                         ast.parse(fh.read())
                     except (SyntaxError, ValueError):
