@@ -59,3 +59,16 @@ def test_parallel_scan_gives_the_sequential_report(tmp_path, monkeypatch):
 def test_workers_is_one_without_fork(monkeypatch):
     monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert parallel.workers() == 1
+
+
+def test_workers_is_one_while_another_thread_runs():
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert parallel.workers() == 1
+    finally:
+        stop.set()
+        t.join()

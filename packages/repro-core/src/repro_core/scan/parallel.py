@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import sys
+import threading
 from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
@@ -17,8 +18,10 @@ _FN: Optional[Callable] = None
 
 def workers() -> int:
     """Processes for ``map_forked``: the CPUs this process may use (at most 8), where
-    processes can be forked (POSIX but macOS, where forking is unsafe); else 1."""
-    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+    processes can be forked safely (POSIX but macOS; no other thread running, which a fork
+    could leave holding a lock); else 1."""
+    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods() or (
+            threading.active_count() > 1):
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cpus or 1, 8))
