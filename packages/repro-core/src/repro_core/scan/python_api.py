@@ -3,13 +3,12 @@ checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only 
 pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
-import functools
 import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from repro_core import kb
-from repro_core.kb.rules import Rule
+from repro_core.kb.rules import rule
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
 from repro_core.scan import parallel
@@ -208,9 +207,8 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
         what = "checks" if c.how == "assert" else "stops unless"
         col.spec(Spec(canon(dist), c.specifier), rel, c.line, "assert",
                  f"the code {what} {c.module}.__version__ {c.specifier}")
-    rules = _rules()
     for rule_id, line, api in analysis.hits:
-        if col.hit(rules[rule_id], rel, line, api) and rule_id.startswith(_BUILD_RULES):
+        if col.hit(rule(rule_id), rel, line, api) and rule_id.startswith(_BUILD_RULES):
             col.build_hits.setdefault(rel.rsplit("/", 1)[0] if "/" in rel else "", []).append(
                 LegacyApi(rel, line, api, rule_id))
     hub = rel.rsplit("/", 1)[-1] == "hubconf.py"
@@ -225,11 +223,6 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
         dist = distribution(imp.module)
         if dist and canon(dist) not in imports:
             imports[canon(dist)] = ImportUse(imp.module, dist, rel, imp.line, False)
-
-
-@functools.lru_cache(maxsize=1)
-def _rules() -> Dict[str, Rule]:
-    return {r.id: r for r in matcher.matcher().rules}
 
 
 # -- in parallel ---------------------------------------------------------------------------
