@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from repro_core.errors import ReproError
 from repro_core.fsutil import SkippedFile, read_text_inside
+from repro_core.match.python import guarded_imports
 from repro_core.scan import walk
 from repro_core.scan.reqs import commands, logical_lines
 
@@ -808,7 +809,8 @@ def _imports_any(root: str, rel: str, names: Sequence[str]) -> str:
     tree = _parse(root, rel) if wanted else None
     if tree is None:
         return ""
-    guarded = _guarded_imports(tree)
+    # optional imports: ``try: from panopticapi.utils import rgb2id`` / ``except ImportError``
+    guarded = {i for body, _, _ in guarded_imports(list(ast.walk(tree))) for i in body}
     for node in _import_time_nodes(tree):
         if id(node) in guarded:
             continue
@@ -831,20 +833,6 @@ def _import_time_nodes(tree: ast.AST) -> List[ast.AST]:
         out.append(n)
         todo.extend(c for c in ast.iter_child_nodes(n)
                     if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
-    return out
-
-
-def _guarded_imports(tree: ast.AST) -> set:
-    """ids of the import statements inside ``try:`` blocks that catch ImportError (optional
-    imports: ``try: from panopticapi.utils import rgb2id`` / ``except ImportError: pass``)."""
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and any(
-                h.type is None or any(n in ast.dump(h.type) for n in (
-                    "ImportError", "ModuleNotFoundError", "'Exception'"))
-                for h in node.handlers):
-            out.update(id(n) for stmt in node.body for n in ast.walk(stmt)
-                       if isinstance(n, (ast.Import, ast.ImportFrom)))
     return out
 
 
