@@ -212,8 +212,18 @@ def pretrain(config: PretrainConfig) -> PretrainResult:
         start_step = resume(trainer, config.resume) if config.resume else 0
         return loop(trainer, start_step)
     finally:
-        if trainer.distributed and dist.is_initialized():
-            dist.destroy_process_group()
+        if trainer.distributed:
+            _leave_group(trainer)
+
+
+def _leave_group(trainer: "Trainer") -> None:
+    """Leave the process group; the DDP wrapper goes while the last all-reduced tensor is
+    still held. A gloo worker thread that drops the last reference to a tensor needs the
+    GIL, which this thread holds while the group's destructor joins those threads: on
+    torch 1.10 that deadlocked 1 run in 6 at exit."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    trainer.model = trainer.model_without_ddp  # the group's threads are joined here
 
 
 @dataclasses.dataclass
@@ -237,6 +247,7 @@ class Trainer:
     lr: float
     steps_per_epoch: int
     total_steps: int
+    reduced: Optional[torch.Tensor] = None  # the last tensor given to all_reduce
 
     @property
     def main_proc(self) -> bool:
@@ -604,6 +615,7 @@ def loop(trainer: Trainer, start_step: int = 0) -> PretrainResult:
                                  config.mask_ratio)
         if trainer.distributed:
             dist.all_reduce(loss, op=dist.ReduceOp.SUM)
+            trainer.reduced = loss  # held until the group is gone (see _leave_group)
             loss = loss / trainer.world_size
         loss_value = loss.item()  # also synchronises the device before timing
         losses.append(loss_value)
