@@ -421,10 +421,12 @@ def test_scan_workers_only_run_repro_code():
     assert calls & {"Popen", "run", "system", "spawn", "exec", "execv"} == set()
     assert 'get_context("fork")' in text and "set_start_method" not in text
     users = [p.name for p in (SRC / "repro_core").rglob("*.py")
-             if "map_forked(" in p.read_text(encoding="utf-8") and p.name != "parallel.py"]
+             if "Forked(" in p.read_text(encoding="utf-8") and p.name != "parallel.py"]
     assert users == ["python_api.py"]
-    assert parallel.map_forked(len, ["ab", "c"], 1) == [2, 1]
-    assert python_api.analyze_all([("a.py", "import os\n")], 1)[0].imports[0].module == "os"
+    with parallel.Forked(len, ["ab", "c"], 2) as job:
+        assert job.result() == [2, 1]
+    with python_api.start_analysis([("a.py", "import os\n")], 1) as job:
+        assert job.result()[0].imports[0].module == "os"
 
 
 def test_scan_sources_have_no_way_to_run_code():

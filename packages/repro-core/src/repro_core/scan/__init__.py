@@ -11,7 +11,7 @@ import gc
 import os
 import re
 import stat
-from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from repro_core.errors import ReproError
 from repro_core.fsutil import MissingFile, SkippedFile, read_text_inside
@@ -185,17 +185,25 @@ def _scan(path: str, workers: Optional[int]) -> ScanReport:
         by_kind.setdefault(k, []).append(rel)
     imports: Dict[str, ImportUse] = {}
     local = _local_modules(by_kind)
-    for kind, reader in _readers(root, local, imports):
-        if kind == "python" and len(by_kind.get(kind, [])) >= python_api.PARALLEL_MIN and (
-                workers is None or workers > 1):
-            _python_in_parallel(col, root, by_kind[kind], local, imports, workers)
-            continue
-        limit = MAX_NOTEBOOK_BYTES if kind == "notebook" else MAX_BYTES
-        for rel in by_kind.get(kind, []):
-            text = _load(col, root, rel, limit)
-            if text is not None:
-                with _one_file(col, rel):
-                    reader(col, rel, text)
+    with _python_job(root, by_kind.get("python", []), workers) as job:
+        cpp_ahead: Optional[_Ahead] = None
+        for kind, reader in _readers(root, local, imports):
+            if kind == "python" and job:
+                # the C++ sources are read here while the workers still read the Python ones
+                cpp_ahead = _Ahead.load(root, by_kind.get("cpp", []))
+                cpp_ahead.analyze(lambda rel, text: cpp.analyze(
+                    rel, text, cpp.in_extension(col, rel)))
+                job.record(col, lambda rel, text, a: python_api.read(
+                    col, rel, text, local=local, imports=imports, analysis=a))
+            elif kind == "cpp" and cpp_ahead:
+                cpp_ahead.record(col, lambda rel, text, a: cpp.record(col, rel, a))
+            else:
+                limit = MAX_NOTEBOOK_BYTES if kind == "notebook" else MAX_BYTES
+                for rel in by_kind.get(kind, []):
+                    text = _load(col, root, rel, limit)
+                    if text is not None:
+                        with _one_file(col, rel):
+                            reader(col, rel, text)
     cpp.finish(col)
     extensions = _extensions(col, by_kind.get("cpp", []), [r for r, _ in files])
     with _one_file(col, ".git"):
@@ -206,14 +214,67 @@ def _scan(path: str, workers: Optional[int]) -> ScanReport:
                    lambda rel: _source_text(root, rel))
 
 
-def _python_in_parallel(col: Collector, root: str, rels: List[str], local: Set[str],
-                        imports: Dict[str, ImportUse], workers: Optional[int]) -> None:
-    """The Python files: read here, analysed by worker processes, recorded here in order."""
-    items = [(rel, text) for rel in rels for text in [_load(col, root, rel)] if text is not None]
+class _Ahead:
+    """Files read (and analysed) before their turn; ``record`` then records them, and the
+    warnings of those that could not be read, at their turn: the report is the one of
+    reading them in turn."""
+
+    def __init__(self, items: List[Tuple[str, str]], warnings: List[str]) -> None:
+        self.items, self.warnings = items, warnings
+        self.results: List[object] = []
+
+    @classmethod
+    def load(cls, root: str, rels: List[str]) -> "_Ahead":
+        sink = Collector()
+        items = [(rel, text) for rel in rels for text in [_load(sink, root, rel)]
+                 if text is not None]
+        return cls(items, sink.warnings)
+
+    def analyze(self, fn: Callable[[str, str], object]) -> None:
+        """Each file's ``fn(rel, text)``; an exception is kept, to be raised at its turn."""
+        self.results = []
+        for rel, text in self.items:
+            try:
+                self.results.append(fn(rel, text))
+            except Exception as e:  # noqa: BLE001 - raised again in record, as a warning
+                self.results.append(e)
+
+    def record(self, col: Collector, fn: Callable[[str, str, Any], None]) -> None:
+        """``fn(rel, text, result)`` of each file in turn (a failure is one warning)."""
+        for w in self.warnings:
+            if w not in col.warnings:
+                col.warnings.append(w)
+        for (rel, text), result in zip(self.items, self.results):
+            with _one_file(col, rel):
+                if isinstance(result, Exception):
+                    raise result
+                fn(rel, text, result)
+
+
+class _PythonJob(_Ahead):
+    """The Python files, analysed by worker processes from the start of the scan."""
+
+    def __init__(self, ahead: _Ahead, analyses: parallel.Forked) -> None:
+        super().__init__(ahead.items, ahead.warnings)
+        self.analyses = analyses
+
+    def record(self, col: Collector, fn: Callable[[str, str, Any], None]) -> None:
+        self.results = list(self.analyses.result())
+        super().record(col, fn)
+
+
+@contextlib.contextmanager
+def _python_job(root: str, rels: List[str], workers: Optional[int]
+                ) -> Iterator[Optional[_PythonJob]]:
+    """Many Python files: read now, analysed by worker processes while the other readers
+    run (None: they are read in turn, here)."""
+    if len(rels) < python_api.PARALLEL_MIN or (workers is not None and workers <= 1):
+        yield None
+        return
+    ahead = _Ahead.load(root, rels)
     n = parallel.workers() if workers is None else workers
-    for (rel, text), analysis in zip(items, python_api.analyze_all(items, n)):
-        with _one_file(col, rel):
-            python_api.read(col, rel, text, local=local, imports=imports, analysis=analysis)
+    with python_api.start_analysis(ahead.items, n) as analyses:
+        yield _PythonJob(ahead, analyses)
 
 
 def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -17,7 +17,7 @@ _FN: Optional[Callable] = None
 
 
 def workers() -> int:
-    """Processes for ``map_forked``: the CPUs this process may use (at most 8), where
+    """Processes for ``Forked``: the CPUs this process may use (at most 8), where
     processes can be forked safely (POSIX but macOS; no other thread running, which a fork
     could leave holding a lock); else 1."""
     if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods() or (
@@ -31,18 +31,44 @@ def _run(bounds: Tuple[int, int]) -> list:
     return [_FN(x) for x in _ITEMS[bounds[0]:bounds[1]]]  # type: ignore[misc]
 
 
-def map_forked(fn: Callable[[T], R], items: Sequence[T], n: int) -> List[R]:
-    """``[fn(x) for x in items]``, by ``n`` forked processes (in this one when ``n`` is 1),
-    in order. ``fn`` must not raise."""
-    global _ITEMS, _FN
-    if n <= 1:
-        return [fn(x) for x in items]
-    _ITEMS, _FN = items, fn
-    try:
+class Forked(Generic[R]):
+    """``[fn(x) for x in items]``, by ``n`` forked processes that start at once and work while
+    the caller goes on; ``result()`` waits for them (or computes it here when ``n`` is 1).
+    ``fn`` must not raise. Use it as a context manager: leaving stops the workers."""
+
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T], n: int) -> None:
+        global _ITEMS, _FN
+        self._fn, self._items = fn, items
+        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
+        self._parts: List[concurrent.futures.Future] = []
+        if n <= 1:
+            return
+        _ITEMS, _FN = items, fn  # the workers inherit them when they are forked
         size = max(1, min(64, len(items) // (n * 8)))  # small chunks: the slow files spread
-        chunks = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
         ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx) as pool:
-            return [r for part in pool.map(_run, chunks) for r in part]
-    finally:
-        _ITEMS, _FN = (), None
+        self._pool = concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx)
+        self._parts = [self._pool.submit(_run, (i, min(i + size, len(items))))
+                       for i in range(0, len(items), size)]
+
+    def result(self) -> List[R]:
+        if self._pool is None:
+            return [self._fn(x) for x in self._items]
+        try:
+            return [r for part in self._parts for r in part.result()]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        global _ITEMS, _FN
+        if self._pool is not None:
+            for part in self._parts:
+                part.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            _ITEMS, _FN = (), None
+
+    def __enter__(self) -> "Forked[R]":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -17,7 +17,7 @@ from repro_core.scan.imports import distribution, is_python2_only
 from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
-__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "analyze_all", "read",
+__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "read", "start_analysis",
            "version_checks"]
 
 
@@ -190,7 +190,7 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
          imports: Dict[str, ImportUse], analysis: Optional[Analysis] = None) -> None:
     """One Python source: rule findings, ``__version__`` pins and the first import of each
     distribution (into ``imports``; names in ``local`` are the repository's own modules).
-    ``analysis``: ``analyze(rel, text, every syntax rule)`` made beforehand (``analyze_all``),
+    ``analysis``: ``analyze(rel, text, every syntax rule)`` made beforehand (``start_analysis``),
     else the file is analysed here."""
     # a syntax-feature rule (f-strings, ...) found once need not send more files to the ast
     skip = matcher.matcher().syntax_rule_ids & col.rule_ids
@@ -237,9 +237,10 @@ def _analyze_deferring(item: Tuple[str, str]) -> Optional[Analysis]:
         return None
 
 
-def analyze_all(items: Sequence[Tuple[str, str]], n: int) -> List[Optional[Analysis]]:
+def start_analysis(items: Sequence[Tuple[str, str]], n: int
+                   ) -> "parallel.Forked[Optional[Analysis]]":
     """``analyze(rel, text, every syntax rule)`` of each (rel, text), in order, by ``n``
-    processes (``parallel.map_forked``). ``read(..., analysis=)`` then records them in
-    order, so the report is the one of reading the files one by one. None: the analysis
-    failed (``read`` analyses that file again)."""
-    return parallel.map_forked(_analyze_deferring, items, n)
+    processes that start now (``parallel.Forked``; ``result()`` waits). ``read(...,
+    analysis=)`` then records them in order, so the report is the one of reading the files
+    one by one. None: the analysis failed (``read`` analyses that file again)."""
+    return parallel.Forked(_analyze_deferring, items, n)
