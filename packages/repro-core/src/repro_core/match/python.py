@@ -370,6 +370,12 @@ class Matcher:
             alias = {**STAR_GUESSES, **alias}
         return None if self._may_resolve(text, imports, alias) else (imports, alias)
 
+    def needle_rules(self, text: str, rule_ids: FrozenSet[str]) -> FrozenSet[str]:
+        """The rules of ``rule_ids`` whose text patterns occur in ``text`` (those for which
+        ``prefilter`` would keep it)."""
+        return frozenset(rid for rid, a, req in self._needles if rid in rule_ids and re.search(
+            a, text, re.M) and all(re.search(x, text, re.M) for x in req))
+
     def _target_info(self, target: str) -> Tuple[bool, FrozenSet[str]]:
         """(the import itself names a pattern, suffixes that complete ``target`` into one)."""
         got = self._target_cache.get(target)

@@ -154,27 +154,28 @@ Hit = Tuple[str, int, str]  # (rule id, line, api)
 @dataclass(frozen=True)
 class Analysis:
     """What one Python source holds, before the collector records it: its absolute imports,
-    rule hits and version checks. ``deferred``: no rule but a syntax-feature one skipped in
-    the analysis could match, so whether to parse depends on what earlier files found."""
+    rule hits and version checks. ``deferred``: the syntax-feature rules skipped in the
+    analysis that could match (no other rule could), so whether to parse depends on what
+    earlier files found."""
 
     imports: Tuple[Import, ...] = ()
     hits: Tuple[Hit, ...] = ()
     checks: Tuple[VersionCheck, ...] = ()
-    deferred: bool = False
+    deferred: FrozenSet[str] = frozenset()
 
 
 def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool = False
             ) -> Analysis:
     """One Python source read without a collector (so files can be read in parallel); the
     rules in ``skip`` (syntax-feature rules already found) send no file to the ast. ``defer``:
-    say whether a file left unparsed could match one of them (``Analysis.deferred``)."""
+    name those of them that could match a file left unparsed (``Analysis.deferred``)."""
     m = matcher.matcher()
     checks_version = "__version__" in text or (  # the regex ignores case: slow on its own
         "version" in text.lower() and bool(_VERSION_TEXT.search(text)))
     pre = None if checks_version else m.prefilter(text, skip)
     if pre is not None:
-        deferred = defer and bool(skip) and m.prefilter(text) is None
-        return Analysis(tuple(pre[0]), deferred=deferred)
+        return Analysis(tuple(pre[0]), deferred=m.needle_rules(text, skip) if defer else
+                        frozenset())
     parsed = matcher.parse(text)
     if parsed is None:
         return Analysis(hits=tuple((h.rule.id, h.line, h.api)
@@ -194,7 +195,7 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
     else the file is analysed here."""
     # a syntax-feature rule (f-strings, ...) found once need not send more files to the ast
     skip = matcher.matcher().syntax_rule_ids & col.rule_ids
-    if analysis is None or analysis.deferred:
+    if analysis is None or analysis.deferred - col.rule_ids:  # else: skipped here too
         analysis = analyze(rel, text, frozenset(skip))
     for c in analysis.checks:
         dist = distribution(c.module)
