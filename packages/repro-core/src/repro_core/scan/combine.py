@@ -4,6 +4,7 @@ specifier that would leave no version is not merged: both are kept as evidence a
 is reported as a conflict."""
 
 import re
+from functools import lru_cache
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
@@ -16,10 +17,16 @@ from repro_core.scan.report import Conflict, Evidence
 _NUM = re.compile(r"\d+(?:\.\d+)*")
 
 
+@lru_cache(maxsize=None)
+def _version(text: str) -> Version:
+    return Version(text)
+
+
 def _candidates(package: str, specs: Iterable[str]) -> List[Version]:
     """Versions that witness whether a specifier set is satisfiable: every version literal in
-    the specifiers, its neighbours (next patch/minor/major), and for torch every kb release."""
-    out: Set[Version] = {Version("0")}
+    the specifiers, its neighbours (next patch/minor/major), and for torch every kb release
+    (in no particular order: only whether one satisfies matters)."""
+    out: Set[Version] = {_version("0")}
     for s in specs:
         for lit in _NUM.findall(s):
             parts = [int(x) for x in lit.split(".")][:4]
@@ -27,16 +34,15 @@ def _candidates(package: str, specs: Iterable[str]) -> List[Version]:
                 parts.append(0)
             for i in range(len(parts)):
                 bumped = parts[:i] + [parts[i] + 1] + [0] * (len(parts) - i - 1)
-                out.add(Version(".".join(map(str, bumped))))
+                out.add(_version(".".join(map(str, bumped))))
                 if parts[i] > 0:
                     lower = parts[:i] + [parts[i] - 1] + [99] * (len(parts) - i - 1)
-                    out.add(Version(".".join(map(str, lower))))
-            out.add(Version(".".join(map(str, parts))))
-            out.add(Version(lit))
+                    out.add(_version(".".join(map(str, lower))))
+            out.add(_version(".".join(map(str, parts))))
+            out.add(_version(lit))
     if package == "torch":
-        for r in kb.torch_releases():
-            out.add(Version(r.version))
-    return sorted(out)
+        out.update(_version(r.version) for r in kb.torch_releases())
+    return list(out)
 
 
 def satisfiable(package: str, spec: SpecifierSet, others: Iterable[str] = ()) -> bool:
