@@ -73,8 +73,8 @@ def test_alternatives_minimums_and_fillers():
     # facebookresearch/swav README
     assert _specs("- [PyTorch](http://pytorch.org) install = 1.4.0\n") == [("torch", "==1.4.0")]
     # facebookresearch/maskrcnn-benchmark INSTALL.md: a nightly is that release or later
-    assert _specs("- PyTorch 1.0 from a nightly release. It **will not** work with 1.0 nor "
-                  "1.0.1.\n") == [("torch", ">=1.0")]
+    # (the releases it will not work with: below)
+    assert _specs("- PyTorch 1.0 from a nightly release.\n") == [("torch", ">=1.0")]
     # sail-sg/poolformer README: the prose around an inline install command stands
     assert _specs("torch>=1.7.0; torchvision>=0.8.0; pyyaml; [timm](https://github.com/rwightman"
                   "/pytorch-image-models) (`pip install git+https://github.com/rwightman/pytorch-"
@@ -85,6 +85,22 @@ def test_alternatives_minimums_and_fillers():
 FLOWNET2_DOCKERFILE = """FROM nvidia/cuda:9.0-cudnn7-devel-ubuntu16.04
 RUN pip3 install https://download.pytorch.org/whl/cu90/torch-1.0.0-cp35-cp35m-linux_x86_64.whl
 """
+
+
+def test_versions_a_line_says_will_not_work_are_excluded():
+    # facebookresearch/maskrcnn-benchmark INSTALL.md: the nightly is 1.0 or later; "it" (the
+    # code) will not work with the 1.0 releases, of the package the line named before
+    assert _specs("- PyTorch 1.0 from a nightly release. It **will not** work with 1.0 nor "
+                  "1.0.1. Installation instructions can be found in https://pytorch.org/get-"
+                  "started/locally/\n") == [("torch", ">=1.0"), ("torch", "!=1.0.*,!=1.0.1")]
+    assert _specs("This code does not work with PyTorch 1.5, use 1.4.\n") == [
+        ("torch", "!=1.5.*")]
+    assert _specs("It will not run on Python 3.9 or 3.10\n") == [("python", "!=3.9.*,!=3.10.*")]
+    # no package named, no version, or not about working: nothing
+    assert _specs("It will not work with 1.0.\n") == []
+    assert _specs("It will not work with 2 GPUs on PyTorch\n") == []
+    assert _specs("* Pytorch 0.4.0 (**now it does not support 0.4.1 or higher**)\n") == [
+        ("torch", "==0.4.0")]
 
 
 def test_an_outranked_torch_pin_is_a_second_exact_candidate(tmp_path):

@@ -42,6 +42,13 @@ _NIGHTLY = re.compile(r"\b(nightly|nightlies|preview)\b", re.I)
 _THIS_BRANCH = re.compile(r"\bbranch\W+(master|main)\b", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*\)")  # a markdown link: its text only
 
+# "It **will not** work with 1.0 nor 1.0.1": versions excluded, of the package the clause
+# names or else of the one the line named last before it
+_EXCLUDED = re.compile(
+    r"\b(?:will|does|do|would|can)\s*(?:not|n't)\s+(?:work|run|build|compile)\s+"
+    r"(?:with|on|under)\s+(?:(PyTorch|torch|Python|CUDA|timm|torchvision|numpy)\s*)?"
+    r"v?(\d+\.\d+(?:\.\d+)?(?![\d.]*\w)(?:\s*(?:,|or|nor|and)\s*v?\d+\.\d+(?:\.\d+)?"
+    r"(?![\d.]*\w))*)", re.I)
 
 def clause(line: str, start: int, end: int) -> str:
     """The clause of ``line`` around ``line[start:end]`` (which may itself hold clause ends,
@@ -112,6 +119,23 @@ def statements(line: str) -> List[Spec]:
         else:
             spec = f"=={ver}"
         out.append(Spec(pkg, spec, "stated"))
+    return out + _exclusions(line.replace("*", ""))
+
+
+def _exclusions(line: str) -> List[Spec]:
+    """``!=`` specifiers of the versions a line says something will not work with."""
+    out = []
+    for m in _EXCLUDED.finditer(line):
+        named = m.group(1) or next((s.group(1) for s in reversed(list(
+            _STATEMENT.finditer(line, 0, m.start())))), None)
+        if not named:
+            continue
+        pkg = canon(named)
+        versions = [v for v in _VERSION.findall(m.group(2))
+                    if int(v.split(".")[0]) <= _MAX_MAJOR.get(pkg, 99)]
+        if versions:
+            out.append(Spec(pkg, ",".join(f"!={v}.*" if v.count(".") == 1 else f"!={v}"
+                                          for v in versions), "stated"))
     return out
 
 
