@@ -103,6 +103,21 @@ def test_versions_a_line_says_will_not_work_are_excluded():
         ("torch", "==0.4.0")]
 
 
+def test_no_candidate_takes_a_version_the_repository_excludes(tmp_path):
+    # maskrcnn-benchmark's INSTALL.md line: 1.0.x is out for the exact and forward-port
+    # candidates alike (a forward-port keeps lower bounds and exclusions)
+    (tmp_path / "INSTALL.md").write_text("- PyTorch 1.0 from a nightly release. It **will not"
+                                         "** work with 1.0 nor 1.0.1.\n")
+    (tmp_path / "main.py").write_text("import torch\nfrom torch.autograd import Variable\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == "!=1.0.*,!=1.0.1,>=1.0"
+    p = plan(r, Hardware.stated(None))
+    assert {c.strategy for c in p.candidates} >= {"exact", "forward-port"}
+    assert [c.torch for c in p.candidates if c.torch.startswith("1.0")] == []
+    forward = [c for c in p.candidates if c.strategy == "forward-port"][0]
+    assert "lower bounds and exclusions !=1.0.*,!=1.0.1,>=1" in forward.reasons[0]
+
+
 def test_an_outranked_torch_pin_is_a_second_exact_candidate(tmp_path):
     # flownet2-pytorch: the Dockerfile's wheel (rank 2) outranks the README's pin (rank 4)
     (tmp_path / "Dockerfile").write_text(FLOWNET2_DOCKERFILE)

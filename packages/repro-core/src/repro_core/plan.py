@@ -95,10 +95,11 @@ def _ok(spec: SpecifierSet, version: Optional[str]) -> bool:
 
 
 def _floors(spec: SpecifierSet) -> SpecifierSet:
-    """Only the lower bounds (``==X`` becomes ``>=X``): what a forward-port must keep."""
+    """Only the lower bounds (``==X`` becomes ``>=X``) and the exclusions (``!=X``, versions
+    the repository says do not work): what a forward-port must keep."""
     keep = []
     for s in spec:
-        if s.operator in (">=", ">"):
+        if s.operator in (">=", ">", "!="):
             keep.append(str(s))
         elif s.operator in ("==", "~=", "==="):
             keep.append(">=" + s.version.replace(".*", ""))
@@ -358,8 +359,10 @@ def _torch_reason(ctx: _Ctx, version: str, exact: bool) -> str:
         by = ctx.decided_by.get("torch")
         return (f"torch {version} satisfies the scan's torch{spec or ' (any)'}"
                 + (f" (decided by {by})" if by else ""))
-    return (f"torch {version}: forward-port (keeps only the lower bounds "
-            f"{_forward_floors(ctx) or '(none)'} of the scan's torch{spec or ' (any)'}"
+    floors = _forward_floors(ctx)
+    kept = "lower bounds and exclusions" if "!=" in str(floors) else "lower bounds"
+    return (f"torch {version}: forward-port (keeps only the {kept} "
+            f"{floors or '(none)'} of the scan's torch{spec or ' (any)'}"
             f"{' and of the exact range' if str(ctx.exact_torch) != str(spec) else ''})")
 
 
