@@ -70,7 +70,7 @@ def test_image_facts():
     # a variant suffix is the same release; a row without CUDA/Python gives torch only
     assert from_image("nvcr.io/nvidia/pytorch:20.12-py3-igpu") == from_image(
         "nvcr.io/nvidia/pytorch:20.12-py3")
-    assert [s.package for s in from_image("nvcr.io/nvidia/pytorch:24.12-py3")] == ["torch"]
+    assert [s.package for s in from_image("nvcr.io/nvidia/pytorch:24.11-py3")] == ["torch"]
 
 
 @pytest.mark.parametrize("image", [
