@@ -30,6 +30,7 @@ from repro_core.kb.records import (
     GpuFamily,
     ImportMap,
     NamedArch,
+    NgcPytorchImage,
     NumpyRelease,
     PythonRange,
     PythonRelease,
@@ -190,6 +191,36 @@ def deadsnakes(data_dir: Path = DATA) -> Deadsnakes:
     data = _json(data_dir, "cuda_images")
     return schema.record(Deadsnakes, data.get("deadsnakes") if isinstance(data, dict) else None,
                          path, "deadsnakes")
+
+
+@lru_cache(maxsize=None)
+def ngc_pytorch_images(data_dir: Path = DATA) -> Tuple[NgcPytorchImage, ...]:
+    """NVIDIA NGC PyTorch container releases, oldest first (``ngc_pytorch.json``); every row's
+    sources must be named in the file's ``sources``, a release listed once, and a release line
+    other than the shipped torch's minor must say why."""
+    rows = _table(data_dir, "ngc_pytorch", "images", NgcPytorchImage, key="release")
+    path = str(Path(data_dir) / "ngc_pytorch.json")
+    known = sources("ngc_pytorch", data_dir)
+    seen = set()
+    for i, r in enumerate(rows):
+        where = f"{path}: images[{i}] ({r.release})"
+        if r.release in seen:
+            raise ReproError(f"{where}: duplicate release")
+        seen.add(r.release)
+        unknown = [s for s in r.sources if s not in known]
+        if not r.sources or unknown:
+            raise ReproError(f"{where}: field sources: "
+                             + (f"{unknown[0]!r} is not in 'sources'" if unknown else "empty"))
+        if r.torch_line != r.torch_minor and not r.why:
+            raise ReproError(f"{where}: field torch_line: {r.torch_line} is not the minor of "
+                             f"{r.torch}; say why")
+    return rows
+
+
+def ngc_pytorch_image(release: str) -> Optional[NgcPytorchImage]:
+    """The NGC PyTorch container release ``release`` ("20.12"), None if the table has no
+    verified row for it."""
+    return next((r for r in ngc_pytorch_images() if r.release == release), None)
 
 
 @lru_cache(maxsize=None)
@@ -358,7 +389,8 @@ __all__ = [
     "timm_releases", "timm_release", "import_map", "distribution_for_import", "pythons",
     "python_versions", "named_arch_rows", "named_arches", "sources",
     "Pattern", "Rule", "rule", "rules", "CudaImage", "Deadsnakes", "cuda_images",
-    "ubuntu_pythons", "deadsnakes", "diagnostics",
+    "ubuntu_pythons", "deadsnakes", "diagnostics", "NgcPytorchImage", "ngc_pytorch_images",
+    "ngc_pytorch_image",
 ]
 
 

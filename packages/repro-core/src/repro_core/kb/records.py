@@ -8,6 +8,8 @@ these type hints at load. Versions are strings ("1.10", "11.3", "3.9"), compute 
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
+from packaging.version import Version
+
 from repro_core.kb.schema import CC, VERSION, pattern
 
 MAJOR_MINOR = r"\d+\.\d+"
@@ -196,6 +198,43 @@ class CudaImage:
     def ubuntus(self) -> List[str]:
         return sorted({t.rsplit("-ubuntu", 1)[1] for t in self.tags},
                       key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+@dataclass(frozen=True)
+class NgcPytorchImage:
+    """One NVIDIA NGC PyTorch container release (``ngc_pytorch.json``): the torch NVIDIA ships
+    as NVIDIA states it ("1.8.0a0+1606899"), the public release line a plan uses for it, and
+    the CUDA/Python inside (None where the sources read did not state them)."""
+
+    release: str = pattern(r"\d{2}\.\d{2}", "an NGC release such as 20.12")
+    torch: str = pattern(r"\d+\.\d+\.\d+(?:a\d+|b\d+|rc\d+)?(?:\+[0-9a-z.]+)?",
+                         "a torch version such as 1.8.0a0+1606899")
+    torch_line: str = pattern(MAJOR_MINOR, "a torch release line such as 1.8")
+    cuda: Optional[str] = pattern(MAJOR_MINOR, "a CUDA version such as 11.1")
+    python: Optional[str] = pattern(MAJOR_MINOR, "a Python version such as 3.8")
+    ubuntu: Optional[str] = pattern(MAJOR_MINOR, "an Ubuntu release such as 20.04")
+    sources: Tuple[str, ...]
+    why: Optional[str] = None  # why torch_line is not the minor of ``torch``
+
+    @property
+    def torch_minor(self) -> str:
+        return ".".join(self.torch.split(".")[:2])
+
+    @property
+    def pre_release(self) -> bool:
+        """Is the shipped torch a development build (``a0``/``b``/``rc``), not a release?"""
+        return Version(self.torch).is_prerelease
+
+    def reason(self) -> str:
+        """What the image states, for a scan reason: "NGC PyTorch 20.12 image ships torch
+        1.8.0a0+1606899 (pre-release of 1.8)"."""
+        text = f"NGC PyTorch {self.release} image ships torch {self.torch}"
+        if self.pre_release:
+            text += f" (pre-release of {self.torch_minor}"
+            if self.torch_line != self.torch_minor:
+                text += f"; {self.why}; planned as {self.torch_line}"
+            text += ")"
+        return text
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Dockerfile: ``FROM`` image tags (nvidia/cuda, pytorch/pytorch, python), ARG/ENV version
-variables and ``pip``/``conda install`` lines."""
+"""Dockerfile: ``FROM`` image tags (nvidia/cuda, pytorch/pytorch, NGC nvcr.io/nvidia/pytorch,
+python), ARG/ENV version variables and ``pip``/``conda install`` lines."""
 
 import re
 from typing import Dict
 
+from repro_core import kb
 from repro_core.scan.collector import Collector
 from repro_core.scan.reqs import Spec, commands, cuda_spec, install_command, logical_lines
 
@@ -17,6 +18,23 @@ def _mm(v: str) -> str:
     return ".".join(v.split(".")[:2])
 
 
+def _ngc_pytorch(tag: str) -> list:
+    """Facts of an NGC PyTorch release tag ("20.12-py3", "24.12-py3-igpu") from the knowledge
+    base: torch as its public release line (NVIDIA ships pre-releases such as 1.8.0a0), CUDA
+    and Python where known; nothing for a release the table does not hold or another tag."""
+    m = re.fullmatch(r"(\d{2}\.\d{2})-py3(?:-[\w.-]+)?", tag)
+    row = kb.ngc_pytorch_image(m.group(1)) if m else None
+    if row is None:
+        return []
+    label = f"NGC PyTorch {row.release} image"
+    out = [Spec("torch", f"=={row.torch_line}.*", row.reason())]
+    if row.cuda:
+        out.append(Spec("cuda", cuda_spec(row.cuda), label))
+    if row.python:
+        out.append(Spec("python", f"=={row.python}.*", label))
+    return out
+
+
 def from_image(image: str) -> list:
     """Version facts implied by a base image reference."""
     name, _, tag = image.partition(":")
@@ -27,6 +45,8 @@ def from_image(image: str) -> list:
         m = re.match(r"(\d+\.\d+)", tag)
         if m:
             out.append(Spec("cuda", cuda_spec(m.group(1)), "CUDA base image"))
+    elif name.endswith("nvidia/pytorch"):  # nvcr.io/nvidia/pytorch: NGC releases, YY.MM tags
+        out.extend(_ngc_pytorch(tag))
     elif name.endswith("pytorch/pytorch") or name.endswith("/pytorch") and "nvcr.io" not in name:
         m = re.match(r"(\d+\.\d+(?:\.\d+)?)", tag)
         if m:

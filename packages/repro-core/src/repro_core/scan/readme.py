@@ -1,6 +1,7 @@
 """README/INSTALL markdown, shell scripts, notebooks' ``!pip`` lines: install commands,
 version statements ("tested with PyTorch 1.7.1", "Python 3.6+", "requires PyTorch 1.0" =
-``>=1.0``), docker images named (``pytorch/pytorch:1.7.1-cuda11.0-cudnn8-devel``); arXiv ids
+``>=1.0``), docker images named (``pytorch/pytorch:1.7.1-cuda11.0-cudnn8-devel``,
+``nvcr.io/nvidia/pytorch:20.12-py3``); arXiv ids
 for dates."""
 
 import re
@@ -19,8 +20,8 @@ _STATEMENT = re.compile(
 # "requires PyTorch 1.0", "at least Python 3.6": a minimum, not the tested version
 _MINIMUM = re.compile(r"\b(requires?|needs?|at least|minimum)\b(?:(?!\.\s|[;:!?]).)*$", re.I)
 # images a README tells to pull or run (the tags a Dockerfile's FROM would carry)
-_IMAGE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)?(?:pytorch/pytorch|nvidia/cuda)):([\w][\w.-]*)",
-                    re.I)
+_IMAGE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)?(?:pytorch/pytorch|nvidia/cuda|nvidia/pytorch)):"
+                    r"([\w][\w.-]*)", re.I)
 _ARXIV = re.compile(r"arxiv(?:\.org/(?:abs|pdf)/|:\s*)(\d{2})(\d{2})\.(\d{4,5})", re.I)
 _INSTALL = re.compile(r"\b(pip3?|conda|mamba|uv)\s+(install|create)\b")
 # a version named in a clause about a problem or another setup is not a requirement: "a fix

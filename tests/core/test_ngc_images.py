@@ -1,0 +1,163 @@
+"""NVIDIA NGC PyTorch images (``nvcr.io/nvidia/pytorch:YY.MM-py3``): the knowledge-base table
+``kb/data/ngc_pytorch.json``, what a Dockerfile ``FROM`` or a README naming such an image
+states, and that plan admits the stated torch.
+
+The expected rows were read by hand from NVIDIA's "PyTorch Release Notes"
+(docs.nvidia.com/deeplearning/frameworks/pytorch-release-notes/):
+- rel_20-12: "Ubuntu 20.04 including Python 3.8 environment", "NVIDIA CUDA 11.1.1",
+  "PyTorch container image version 20.12 is based on 1.8.0a0+1606899";
+- rel_19-10: "Ubuntu 18.04 including Python 3.6 environment", "NVIDIA CUDA 10.1.243"; its
+  torch from the "NVIDIA PyTorch Container Versions" table of rel_20-12 ("19.10 | NVIDIA CUDA
+  10.1.243 | 1.3.0a0+24ae9b5");
+- rel_22-04: CUDA 11.6.2, Python 3.8, torch 1.12.0a0+bd13bc6;
+- rel-22-12: CUDA 11.8.0, Python 3.8, based on 1.14.0a0+410ce96 (torch 1.14 never shipped:
+  that development line was released as torch 2.0).
+"""
+
+import json
+import shutil
+
+import pytest
+
+from repro_core import kb
+from repro_core.errors import ReproError
+from repro_core.hardware import Hardware
+from repro_core.plan import plan
+from repro_core.scan import scan
+from repro_core.scan.dockerfile import from_image
+
+HAND_READ = {  # release: (torch as NVIDIA states it, release line, CUDA, Python)
+    "19.10": ("1.3.0a0+24ae9b5", "1.3", "10.1", "3.6"),
+    "20.12": ("1.8.0a0+1606899", "1.8", "11.1", "3.8"),
+    "22.04": ("1.12.0a0+bd13bc6", "1.12", "11.6", "3.8"),
+    "22.12": ("1.14.0a0+410ce96", "2.0", "11.8", "3.8"),
+}
+
+
+@pytest.mark.parametrize("release", sorted(HAND_READ))
+def test_rows_match_the_release_notes(release):
+    row = kb.ngc_pytorch_image(release)
+    assert row is not None
+    assert (row.torch, row.torch_line, row.cuda, row.python) == HAND_READ[release]
+    assert row.pre_release  # NVIDIA ships development builds ("a0"), not releases
+
+
+def test_every_row_is_sourced_and_plannable():
+    names = kb.sources("ngc_pytorch")
+    torch_minors = {r.version for r in kb.torch_releases()}
+    cuda_minors = {t.version for t in kb.cuda_toolkits()}
+    rows = kb.ngc_pytorch_images()
+    assert [r.release for r in rows] == sorted(r.release for r in rows)
+    for r in rows:
+        assert r.sources and all(s in names for s in r.sources)
+        assert r.torch_line in torch_minors, r  # a line plan knows
+        assert r.cuda is None or r.cuda in cuda_minors, r
+
+
+def test_the_never_released_1_14_says_why_it_is_planned_as_2_0():
+    row = kb.ngc_pytorch_image("22.12")
+    assert row.reason() == (
+        "NGC PyTorch 22.12 image ships torch 1.14.0a0+410ce96 (pre-release of 1.14; torch "
+        "1.14 was never released: its development became torch 2.0 (March 2023); planned as "
+        "2.0)")
+
+
+def test_image_facts():
+    got = [(s.package, s.specifier) for s in from_image("nvcr.io/nvidia/pytorch:20.12-py3")]
+    assert got == [("torch", "==1.8.*"), ("cuda", "==11.1.*"), ("python", "==3.8.*")]
+    assert from_image("nvcr.io/nvidia/pytorch:20.12-py3")[0].note == (
+        "NGC PyTorch 20.12 image ships torch 1.8.0a0+1606899 (pre-release of 1.8)")
+    # a variant suffix is the same release; a row without CUDA/Python gives torch only
+    assert from_image("nvcr.io/nvidia/pytorch:20.12-py3-igpu") == from_image(
+        "nvcr.io/nvidia/pytorch:20.12-py3")
+    assert [s.package for s in from_image("nvcr.io/nvidia/pytorch:24.11-py3")] == ["torch"]
+
+
+@pytest.mark.parametrize("image", [
+    "nvcr.io/nvidia/pytorch:19.01-py3",   # a release the table does not hold
+    "nvcr.io/nvidia/pytorch:99.99-py3",
+    "nvcr.io/nvidia/pytorch:latest",      # malformed tags
+    "nvcr.io/nvidia/pytorch:20.12",
+    "nvcr.io/nvidia/pytorch:2012-py3",
+    "nvcr.io/nvidia/pytorch:20.12-py3x",
+    "nvcr.io/nvidia/pytorch",
+    "nvidia/pytorch:20.12-py3x",          # never read as torch==20.12
+])
+def test_unknown_or_malformed_ngc_tags_give_no_fact(image):
+    assert from_image(image) == []
+
+
+def _facts(report, path):
+    return sorted((e.package, e.specifier) for e in report.evidence
+                  if e.path == path and e.package in ("torch", "cuda", "python"))
+
+
+def test_dockerfile_and_readme_give_the_same_facts_and_plan_admits_them(tmp_path):
+    docker, prose = tmp_path / "docker", tmp_path / "prose"
+    docker.mkdir()
+    prose.mkdir()
+    (docker / "Dockerfile").write_text("FROM nvcr.io/nvidia/pytorch:20.12-py3\n"
+                                       "RUN pip install scipy\n")
+    (prose / "README.md").write_text("# paper\n\nWe trained in the NGC container "
+                                     "`nvcr.io/nvidia/pytorch:20.12-py3` on V100s.\n")
+    for repo, path in ((docker, "Dockerfile"), (prose, "README.md")):
+        r = scan(repo)
+        assert _facts(r, path) == [("cuda", "==11.1.*"), ("python", "==3.8.*"),
+                                   ("torch", "==1.8.*")]
+        torch = next(e for e in r.evidence if e.package == "torch")
+        assert "NGC PyTorch 20.12 image ships torch 1.8.0a0+1606899 (pre-release of 1.8)" in \
+            torch.reason
+        assert (r.constraints["torch"], r.constraints["cuda"], r.constraints["python"]) == (
+            "==1.8.*", "==11.1.*", "==3.8.*")
+        top = plan(r, Hardware.stated("8.6")).candidates[0]
+        assert (top.strategy, top.torch[:4], top.python, top.cuda) == (
+            "exact", "1.8.", "3.8", "11.1")
+    assert [q.specifier for q in scan(prose).requirements] == []  # prose names, no install
+
+
+def test_the_22_12_image_plans_on_torch_2_0(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM nvcr.io/nvidia/pytorch:22.12-py3 AS base\n")
+    r = scan(tmp_path)
+    assert r.constraints["torch"] == "==2.0.*"
+    top = plan(r, Hardware.stated("8.6")).candidates[0]
+    assert (top.strategy, top.torch[:4], top.cuda) == ("exact", "2.0.", "11.8")
+
+
+def test_an_unknown_ngc_release_states_nothing(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM nvcr.io/nvidia/pytorch:19.01-py3\n")
+    (tmp_path / "README.md").write_text("docker pull nvcr.io/nvidia/pytorch:latest\n")
+    r = scan(tmp_path)
+    assert not {"torch", "cuda", "python"} & set(r.constraints)
+
+
+def _broken(tmp_path, change):
+    shutil.copy(kb.DATA / "ngc_pytorch.json", tmp_path / "ngc_pytorch.json")
+    data = json.loads((tmp_path / "ngc_pytorch.json").read_text())
+    change(data)
+    (tmp_path / "ngc_pytorch.json").write_text(json.dumps(data))
+    with pytest.raises(ReproError) as e:
+        kb.ngc_pytorch_images(tmp_path)
+    return str(e.value)
+
+
+def test_a_copy_loads_like_the_packaged_file(tmp_path):
+    shutil.copy(kb.DATA / "ngc_pytorch.json", tmp_path / "ngc_pytorch.json")
+    assert kb.ngc_pytorch_images(tmp_path) == kb.ngc_pytorch_images()
+
+
+def test_bad_rows_name_file_row_and_field(tmp_path):
+    def unsourced(d):
+        d["images"][0]["sources"] = ["my_memory"]
+
+    def unexplained(d):
+        del d["images"][[r["release"] for r in d["images"]].index("22.12")]["why"]
+
+    def duplicate(d):
+        d["images"].append(dict(d["images"][0]))
+
+    path = tmp_path / "ngc_pytorch.json"
+    assert _broken(tmp_path, unsourced) == (
+        f"{path}: images[0] (19.10): field sources: 'my_memory' is not in 'sources'")
+    assert "(22.12): field torch_line: 2.0 is not the minor of 1.14.0a0+410ce96" in \
+        _broken(tmp_path, unexplained)
+    assert "duplicate release" in _broken(tmp_path, duplicate)
