@@ -7,9 +7,16 @@ patterns (one matcher per source kind). A rule's ``patterns`` say how to detect 
 
 Python sources (``"source": "python"``), names resolved through the file's imports:
   ``{"name": [dotted...], "prefix": bool}``   an import/attribute/name resolving to one of these
-  ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s]}``
-  ``{"method": [attr...], "arg0": [s], "receiver": regex}``   a call ``<anything>.attr(...)``
-                                               (with ``receiver``: on a receiver it matches)
+  ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s],
+    "args": n}``                               (``args``: exactly n positional arguments)
+  ``{"method": [attr...], "arg0": [s], "receiver": regex, "args": n, "unless_defined": true}``
+                                               a call ``<anything>.attr(...)`` (with
+                                               ``receiver``: on a receiver it matches; with
+                                               ``unless_defined``: in a file that defines no
+                                               function ``attr``, whose class could be the
+                                               receiver's)
+  ``{"isinstance": [dotted...]}``              the class argument of ``isinstance(x, C)``
+                                               (alone or in a tuple) resolving to one of these
   ``{"subscript_attr": "data", "index": 0, "receiver": regex}``   ``x.data[0]``
   ``{"string": regex}``                        a string literal
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
@@ -52,8 +59,9 @@ SOURCES = ("python", "cpp", "requirements")
 SAFETY = ("safe", "needs-review")
 # pattern kind (its JSON key) -> the other keys it may have
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
-    "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
-               "method": ("arg0", "receiver"), "subscript_attr": ("index", "receiver"),
+    "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0", "args"),
+               "method": ("arg0", "receiver", "args", "unless_defined"), "isinstance": (),
+               "subscript_attr": ("index", "receiver"),
                "string": (), "node": (), "py2": (), "version_assert": (), "version_string": (),
                "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": ()},
     "cpp": {"regex": ("file",)},
@@ -78,6 +86,8 @@ class Pattern:
     no_keyword: Tuple[str, ...] = ()
     arg0: Tuple[str, ...] = ()
     index: Optional[int] = None  # subscript_attr: the constant index
+    args: Optional[int] = None  # call, method: the exact number of positional arguments
+    unless_defined: bool = False  # method: not in a file that defines a function of that name
     receiver: str = ""  # subscript_attr, method: regex the receiver's text must contain
     pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
     file: str = ""  # regex: regex the whole source (comments removed) must also match
@@ -152,6 +162,9 @@ _CHECKS = {
     "keyword": (_strings, "a non-empty list of keyword names"),
     "no_keyword": (_strings, "a non-empty list of keyword names"),
     "arg0": (_strings, "a non-empty list of strings"),
+    "args": (lambda v: type(v) is int and v >= 0, "a non-negative integer"),
+    "unless_defined": (lambda v: v is True, "true"),
+    "isinstance": (_strings, "a non-empty list of dotted names"),
     "prefix": (lambda v: isinstance(v, bool), "true or false"),
     "py2": (lambda v: v is True, "true"),
     "subscript_attr": (lambda v: isinstance(v, str) and v.isidentifier(), "an attribute name"),
@@ -198,8 +211,9 @@ def _pattern(p: Any, source: str, where: str) -> Pattern:
         kind=kind, values=() if kind == "py2" else tuple(v) if isinstance(v, list) else (v,),
         prefix=p.get("prefix", False), keyword=tuple(p.get("keyword", ())),
         no_keyword=tuple(p.get("no_keyword", ())), arg0=tuple(p.get("arg0", ())),
-        index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""),
-        file=p.get("file", ""), defines=p.get("defines", ""),
+        index=p.get("index"), args=p.get("args"),
+        unless_defined=p.get("unless_defined", False), receiver=p.get("receiver", ""),
+        pinned=p.get("pinned", ""), file=p.get("file", ""), defines=p.get("defines", ""),
         undecorated=p.get("undecorated", ""))
 
 

@@ -197,9 +197,10 @@ def literals(regex: str) -> Tuple[str, ...]:
 
 
 def needles(p: Pattern) -> Optional[List[str]]:
-    """Regexes of which a text must match one to hold a match of ``p``; None for name and
-    call patterns, whose test is their dotted name spelled through the file's imports."""
-    if p.kind in ("name", "call"):
+    """Regexes of which a text must match one to hold a match of ``p``; None for name, call
+    and isinstance patterns, whose test is their dotted name spelled through the file's
+    imports."""
+    if p.kind in ("name", "call", "isinstance"):
         if p.kind == "call" and p.prefix and p.keyword:  # cheaper than the names
             return [re.escape(k) + r"\s*=(?!=)" for k in p.keyword]
         return None
@@ -263,6 +264,7 @@ class Matcher:
         self.attributes: Dict[str, List[Rule]] = {}  # attribute -> rules
         self.subclasses: Dict[str, List[Tuple[Rule, Pattern]]] = {}  # base -> rules
         self.transposed: Dict[str, List[Rule]] = {}  # producing method -> rules
+        self.isinstances: Dict[str, List[Rule]] = {}  # class of ``isinstance(x, C)`` -> rules
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
@@ -279,7 +281,7 @@ class Matcher:
                             self.call_prefix.append((n, r, p))
                         else:
                             self.calls.setdefault(n, []).append((r, p))
-                            if not (p.keyword or p.no_keyword or p.arg0) and (
+                            if not (p.keyword or p.no_keyword or p.arg0 or p.args is not None) and (
                                     r.deprecated or r.removed):  # the name itself is old
                                 self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
@@ -309,6 +311,9 @@ class Matcher:
                 elif k == "transposed_view":
                     for n in p.values:
                         self.transposed.setdefault(n, []).append(r)
+                elif k == "isinstance":
+                    for n in p.values:
+                        self.isinstances.setdefault(n, []).append(r)
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -495,8 +500,13 @@ class Matcher:
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p, rx in self.methods[func.attr]:
                         if _call_ok(node, p) and (  # type: ignore[arg-type]
-                                rx is None or rx.search(receiver_text(func.value))):
+                                rx is None or rx.search(receiver_text(func.value))) and not (
+                                p.unless_defined and re.search(
+                                    rf"\bdef\s+{func.attr}\s*\(", src.text)):
                             hits.append((r, node, f".{func.attr}()"))
+                elif type(func) is Name and func.id == "isinstance" and self.isinstances and \
+                        func.id not in alias and len(node.args) == 2:  # type: ignore[attr-defined]
+                    self._isinstance(node.args[1], alias, hits)  # type: ignore[attr-defined]
             elif t is Name:
                 q = alias.get(node.id)  # type: ignore[attr-defined]
                 # ``q == id``: the binding of ``import M``, not a use of an API
@@ -552,6 +562,14 @@ class Matcher:
                                 == p.undecorated for d in f.decorator_list):
                         hits.append((r, base, f"{q} with a non-{p.undecorated} {p.defines}"))
                         break
+
+    def _isinstance(self, cls: ast.AST, alias: Dict[str, str], hits: List[Hit]) -> None:
+        """The classes of ``isinstance(x, C)`` / ``isinstance(x, (C, D))`` that a rule names."""
+        for c in cls.elts if isinstance(cls, ast.Tuple) else [cls]:
+            q = dotted(c, alias) if isinstance(c, ast.Attribute) else (
+                alias.get(c.id) if isinstance(c, ast.Name) else None)
+            for r in self.isinstances.get(q or "", ()):
+                hits.append((r, c, f"isinstance(..., {q})"))
 
     def _subscript(self, node: ast.Subscript, hits: List[Hit]) -> None:
         val = node.value
@@ -1062,6 +1080,9 @@ def str_const(node: ast.AST) -> Optional[str]:
 
 
 def _call_ok(call: ast.Call, p: Pattern) -> bool:
+    if p.args is not None and (len(call.args) != p.args or any(
+            isinstance(a, ast.Starred) for a in call.args)):
+        return False
     kws = {k.arg for k in call.keywords if k.arg}
     if p.keyword and not kws & set(p.keyword):
         return False
