@@ -271,6 +271,17 @@ def test_method_argument_count_and_own_definition():
     assert spans(python.find("s.py", two, [call])) == {("x-rule", 2, 0, 2, 13, "torch.load(p)")}
 
 
+def test_method_on_a_receiver_assigned_from_a_call():
+    rule = _rule(method=["step"], args=1, receiver_from=["torch.optim.lr_scheduler.StepLR"])
+    src = ("from torch.optim import lr_scheduler as L\n"
+           "a = L.StepLR(o, 3)\nself.b = L.StepLR(o, 3)\nc = L.StepLR(o, 3)\nc = make()\n"
+           "d, e = L.StepLR(o, 3), 1\n"
+           "a.step(1)\nself.b.step(1)\nc.step(1)\nd.step(1)\nf.step(1)\na.step()\n")
+    # c is also something else, d is unpacked (not followed), f is never assigned
+    assert spans(python.find("s.py", src, [rule])) == {
+        ("x-rule", 7, 0, 7, 9, "a.step(1)"), ("x-rule", 8, 0, 8, 14, "self.b.step(1)")}
+
+
 @pytest.mark.parametrize("row, message", [
     ({"patterns": [{"name": ["x"], "prefx": True}]}, "patterns[0]: field 'prefx' not allowed"),
     ({"patterns": [{"call": "torch.load"}]}, "field 'call' must be a non-empty list"),
@@ -286,6 +297,9 @@ def test_method_argument_count_and_own_definition():
     ({"patterns": [{"name": ["x"], "args": 1}]}, "field 'args' not allowed with 'name'"),
     ({"patterns": [{"method": ["f"], "unless_defined": False}]}, "'unless_defined' must be true"),
     ({"patterns": [{"isinstance": "torch.Tensor"}]}, "field 'isinstance' must be a non-empty list"),
+    ({"patterns": [{"method": ["f"], "receiver_from": []}]}, "'receiver_from' must be a non-empty"),
+    ({"patterns": [{"scheduler_first": ["torch.optim.lr_scheduler.StepLR"]}]},
+     "field 'optimizers' missing"),
 ])
 def test_malformed_row_names_file_row_and_field(row, message, monkeypatch):
     good = {"id": "bad-rule", "library": "torch", "source": "python",
