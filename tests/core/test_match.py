@@ -280,6 +280,10 @@ def test_method_on_a_receiver_assigned_from_a_call():
     # c is also something else, d is unpacked (not followed), f is never assigned
     assert spans(python.find("s.py", src, [rule])) == {
         ("x-rule", 7, 0, 7, 9, "a.step(1)"), ("x-rule", 8, 0, 8, 14, "self.b.step(1)")}
+    # the pre-filter asks for the class spelled through the imports, not for ``.step(``
+    m = python.matcher([rule])
+    assert m.prefilter(src) is None
+    assert m.prefilter("import torch\nopt = torch.optim.SGD(ps)\nopt.step(closure)\n") is not None
 
 
 @pytest.mark.parametrize("row, message", [

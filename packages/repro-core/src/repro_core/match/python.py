@@ -199,13 +199,14 @@ def literals(regex: str) -> Tuple[str, ...]:
 def needles(p: Pattern) -> Optional[List[str]]:
     """Regexes of which a text must match one to hold a match of ``p``; None for name, call
     and isinstance patterns, whose test is their dotted name spelled through the file's
-    imports (scheduler_first: its classes, which a receiver must be assigned)."""
+    imports (scheduler_first, and method with receiver_from: the classes whose call the
+    receiver must be assigned)."""
     if p.kind in ("name", "call", "isinstance", "scheduler_first"):
         if p.kind == "call" and p.prefix and p.keyword:  # cheaper than the names
             return [re.escape(k) + r"\s*=(?!=)" for k in p.keyword]
         return None
     if p.kind == "method":
-        return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
+        return None if p.receiver_from else [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
     if p.kind == "subscript_attr":
         return [rf"\.\s*{re.escape(p.value)}\s*\[\s*{re.escape(repr(p.index))}\s*\]"]
     if p.kind == "string":  # a value anchored at its start follows the literal's quote
@@ -321,7 +322,7 @@ class Matcher:
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
                 elif alts is None:
-                    for n in p.values:
+                    for n in p.receiver_from or p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
                 else:
                     self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
