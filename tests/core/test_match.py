@@ -243,6 +243,49 @@ def test_every_pattern_kind_has_a_text_test():
         "[|]x", r"\|y", "(?:a|b)"]
 
 
+def test_isinstance_class_argument_spans_and_prefilter():
+    rule = _rule(isinstance=["torch.autograd.Variable"])
+    m = python.matcher([rule])
+    src = ("import torch.autograd as A\nfrom torch.autograd import Variable as V\n"
+           "ok = isinstance(x, (list, A.Variable)) or isinstance(x, V)\n"
+           "no = issubclass(x, V) or isinstance(V, list) or V(x)\n")
+    assert m.prefilter(src) is None  # the alias spelling of the dotted name is in the text
+    found = python.find("s.py", src, [rule])
+    assert spans(found) == {("x-rule", 3, 26, 3, 36, "A.Variable"),
+                            ("x-rule", 3, 56, 3, 57, "V")}
+    check_text(src, found)
+    assert {f.api for f in found} == {"isinstance(..., torch.autograd.Variable)"}
+    # without an import resolving to it, no ast pass is needed and none would match
+    assert m.prefilter("class Variable: pass\nok = isinstance(x, Variable)\n") is not None
+
+
+def test_method_argument_count_and_own_definition():
+    rule = _rule(method=["get_lr"], receiver="sched", args=0, unless_defined=True)
+    src = "a = sched.get_lr()\nb = sched.get_lr(1)\nc = sched.get_lr(*xs)\nd = opt.get_lr()\n"
+    assert spans(python.find("s.py", src, [rule])) == {
+        ("x-rule", 1, 4, 1, 18, "sched.get_lr()")}
+    own = "class S:\n    def get_lr(self):\n        return [1]\n\n" + src
+    assert python.find("s.py", own, [rule]) == []  # the receiver may be an S
+    call = _rule(call=["torch.load"], args=1)
+    two = "import torch\ntorch.load(p)\ntorch.load(p, m)\n"
+    assert spans(python.find("s.py", two, [call])) == {("x-rule", 2, 0, 2, 13, "torch.load(p)")}
+
+
+def test_method_on_a_receiver_assigned_from_a_call():
+    rule = _rule(method=["step"], args=1, receiver_from=["torch.optim.lr_scheduler.StepLR"])
+    src = ("from torch.optim import lr_scheduler as L\n"
+           "a = L.StepLR(o, 3)\nself.b = L.StepLR(o, 3)\nc = L.StepLR(o, 3)\nc = make()\n"
+           "d, e = L.StepLR(o, 3), 1\n"
+           "a.step(1)\nself.b.step(1)\nc.step(1)\nd.step(1)\nf.step(1)\na.step()\n")
+    # c is also something else, d is unpacked (not followed), f is never assigned
+    assert spans(python.find("s.py", src, [rule])) == {
+        ("x-rule", 7, 0, 7, 9, "a.step(1)"), ("x-rule", 8, 0, 8, 14, "self.b.step(1)")}
+    # the pre-filter asks for the class spelled through the imports, not for ``.step(``
+    m = python.matcher([rule])
+    assert m.prefilter(src) is None
+    assert m.prefilter("import torch\nopt = torch.optim.SGD(ps)\nopt.step(closure)\n") is not None
+
+
 @pytest.mark.parametrize("row, message", [
     ({"patterns": [{"name": ["x"], "prefx": True}]}, "patterns[0]: field 'prefx' not allowed"),
     ({"patterns": [{"call": "torch.load"}]}, "field 'call' must be a non-empty list"),
@@ -253,6 +296,14 @@ def test_every_pattern_kind_has_a_text_test():
     ({"removd": "1.0"}, "unknown field 'removd'"),
     ({"examples": {"trigger": ["t"]}}, "field 'examples' needs a non-empty 'clean'"),
     ({"hard": "yes"}, "field 'hard' must be a bool"),
+    ({"patterns": [{"method": ["step"], "args": -1}]}, "field 'args' must be a non-negative"),
+    ({"patterns": [{"method": ["step"], "args": True}]}, "field 'args' must be a non-negative"),
+    ({"patterns": [{"name": ["x"], "args": 1}]}, "field 'args' not allowed with 'name'"),
+    ({"patterns": [{"method": ["f"], "unless_defined": False}]}, "'unless_defined' must be true"),
+    ({"patterns": [{"isinstance": "torch.Tensor"}]}, "field 'isinstance' must be a non-empty list"),
+    ({"patterns": [{"method": ["f"], "receiver_from": []}]}, "'receiver_from' must be a non-empty"),
+    ({"patterns": [{"scheduler_first": ["torch.optim.lr_scheduler.StepLR"]}]},
+     "field 'optimizers' missing"),
 ])
 def test_malformed_row_names_file_row_and_field(row, message, monkeypatch):
     good = {"id": "bad-rule", "library": "torch", "source": "python",

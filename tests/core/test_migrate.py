@@ -107,6 +107,12 @@ CASES = {
                        "import torch\nfrom torch.autograd import grad\n"
                        "x = (torch.ones(2) * 2).requires_grad_()\n"
                        "y = (x + 1) * 3\nassert y.sum().item() == 18\n", True),
+    # CenterNet's scatter_gather.py (2019): the class test, then the import left unused
+    "torch-variable-isinstance": ("from torch.autograd import Variable\nfrom torch import ones\n"
+                                  "assert isinstance(ones(1), Variable) and not isinstance([1], (tuple, Variable))\n",
+                                  "import torch\nfrom torch import ones\n"
+                                  "assert isinstance(ones(1), torch.Tensor) and not isinstance([1], (tuple, torch.Tensor))\n",
+                                  True),
     "torch-data-item": ("import torch\nloss = torch.tensor([2.5])\nprint(loss.data[0])\n",
                         "import torch\nloss = torch.tensor([2.5])\nprint(loss.item())\n", True),
     "torch-reduction": ("import torch.nn as nn\nimport torch.nn.functional as F\nimport torch\n"
@@ -294,6 +300,15 @@ REVIEW_CASES = {
         "torch-norm",
         "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.norm(x, p=2, dim=1)\n",
         "import torch\nx = torch.arange(6.0).reshape(2, 3)\nd = torch.linalg.vector_norm(x, ord=2, dim=1)\n"),
+    # SimCLR's simclr.py (2020): the logged rate; get_lr() gave 0.25, one step ahead
+    "torch-get-last-lr": (
+        "torch-lr-scheduler-get-lr",
+        "import torch\nw = torch.nn.Parameter(torch.ones(1))\nopt = torch.optim.SGD([w], lr=1.0)\n"
+        "sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)\nopt.step()\nsched.step()\n"
+        "lr = sched.get_lr()[0]\nassert lr == opt.param_groups[0]['lr'] == 0.5\n",
+        "import torch\nw = torch.nn.Parameter(torch.ones(1))\nopt = torch.optim.SGD([w], lr=1.0)\n"
+        "sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)\nopt.step()\nsched.step()\n"
+        "lr = sched.get_last_lr()[0]\nassert lr == opt.param_groups[0]['lr'] == 0.5\n"),
     "timm-optim-module": (
         "timm-optim-factory",
         "import timm.optim.optim_factory as optim_factory\nfrom timm.optim.optim_factory import create_optimizer_v2\n",
@@ -365,7 +380,7 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
                    "py-fractions-gcd",
                    "torch-version-parse", "torch-static-function", "torch-vector-norm",
-                   "timm-optim-module"):
+                   "timm-optim-module", "torch-get-last-lr"):
         _run(after, tmp_path)
 
 

@@ -7,9 +7,18 @@ patterns (one matcher per source kind). A rule's ``patterns`` say how to detect 
 
 Python sources (``"source": "python"``), names resolved through the file's imports:
   ``{"name": [dotted...], "prefix": bool}``   an import/attribute/name resolving to one of these
-  ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s]}``
-  ``{"method": [attr...], "arg0": [s], "receiver": regex}``   a call ``<anything>.attr(...)``
-                                               (with ``receiver``: on a receiver it matches)
+  ``{"call": [dotted...], "prefix": bool, "keyword": [k], "no_keyword": [k], "arg0": [s],
+    "args": n}``                               (``args``: exactly n positional arguments)
+  ``{"method": [attr...], "arg0": [s], "receiver": regex, "args": n, "unless_defined": true,
+    "receiver_from": [dotted...]}``            a call ``<anything>.attr(...)`` (with
+                                               ``receiver``: on a receiver it matches; with
+                                               ``unless_defined``: in a file that defines no
+                                               function ``attr``, whose class could be the
+                                               receiver's; with ``receiver_from``: on a name or
+                                               ``self.x`` the file assigns, every time, the
+                                               result of a call of one of these)
+  ``{"isinstance": [dotted...]}``              the class argument of ``isinstance(x, C)``
+                                               (alone or in a tuple) resolving to one of these
   ``{"subscript_attr": "data", "index": 0, "receiver": regex}``   ``x.data[0]``
   ``{"string": regex}``                        a string literal
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
@@ -25,6 +34,13 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"transposed_view": [method...]}``         ``v[...].view(...)`` where, in one function,
                                                ``v = p.eq(...)`` (or ``ne``/``==``/``!=``) and
                                                ``p = <a method's result>.t()`` (``topk``)
+  ``{"scheduler_first": [dotted...], "optimizers": [dotted...]}``   ``s.step()``, a statement
+                                               of a ``for``/``while`` body, where ``s`` is
+                                               assigned (see ``receiver_from``) one of the
+                                               first classes, no statement before it in that
+                                               body steps an optimizer and one after it does:
+                                               ``o.step(...)`` or ``x.step(o)`` with ``o``
+                                               assigned one of ``optimizers``
 C++/CUDA sources (``"source": "cpp"``): ``{"regex": ..., "file": regex}`` searched in the
   source with comments removed (a match may span lines); with ``file``, only in a source that
   also matches that regex (e.g. an extension: one that includes pybind11).
@@ -52,10 +68,13 @@ SOURCES = ("python", "cpp", "requirements")
 SAFETY = ("safe", "needs-review")
 # pattern kind (its JSON key) -> the other keys it may have
 PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
-    "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0"),
-               "method": ("arg0", "receiver"), "subscript_attr": ("index", "receiver"),
+    "python": {"name": ("prefix",), "call": ("prefix", "keyword", "no_keyword", "arg0", "args"),
+               "method": ("arg0", "receiver", "args", "unless_defined", "receiver_from"),
+               "isinstance": (),
+               "subscript_attr": ("index", "receiver"),
                "string": (), "node": (), "py2": (), "version_assert": (), "version_string": (),
-               "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": ()},
+               "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": (),
+               "scheduler_first": ("optimizers",)},
     "cpp": {"regex": ("file",)},
     "requirements": {"requirement": ("pinned",)},
 }
@@ -78,6 +97,10 @@ class Pattern:
     no_keyword: Tuple[str, ...] = ()
     arg0: Tuple[str, ...] = ()
     index: Optional[int] = None  # subscript_attr: the constant index
+    args: Optional[int] = None  # call, method: the exact number of positional arguments
+    unless_defined: bool = False  # method: not in a file that defines a function of that name
+    receiver_from: Tuple[str, ...] = ()  # method: what every assignment of the receiver calls
+    optimizers: Tuple[str, ...] = ()  # scheduler_first: the optimizer classes
     receiver: str = ""  # subscript_attr, method: regex the receiver's text must contain
     pinned: str = ""  # requirement: specifier the stated pin must satisfy ("" = any statement)
     file: str = ""  # regex: regex the whole source (comments removed) must also match
@@ -152,6 +175,12 @@ _CHECKS = {
     "keyword": (_strings, "a non-empty list of keyword names"),
     "no_keyword": (_strings, "a non-empty list of keyword names"),
     "arg0": (_strings, "a non-empty list of strings"),
+    "args": (lambda v: type(v) is int and v >= 0, "a non-negative integer"),
+    "unless_defined": (lambda v: v is True, "true"),
+    "receiver_from": (_strings, "a non-empty list of dotted names"),
+    "scheduler_first": (_strings, "a non-empty list of dotted names"),
+    "optimizers": (_strings, "a non-empty list of dotted names"),
+    "isinstance": (_strings, "a non-empty list of dotted names"),
     "prefix": (lambda v: isinstance(v, bool), "true or false"),
     "py2": (lambda v: v is True, "true"),
     "subscript_attr": (lambda v: isinstance(v, str) and v.isidentifier(), "an attribute name"),
@@ -191,6 +220,8 @@ def _pattern(p: Any, source: str, where: str) -> Pattern:
             raise ReproError(f"{where}: field {k!r} must be {what}, not {v!r}")
     if kind == "subscript_attr" and "index" not in p:
         raise ReproError(f"{where}: field 'index' missing")
+    if kind == "scheduler_first" and "optimizers" not in p:
+        raise ReproError(f"{where}: field 'optimizers' missing")
     if kind == "subclass" and not ("defines" in p and "undecorated" in p):
         raise ReproError(f"{where}: fields 'defines' and 'undecorated' needed with 'subclass'")
     v = p[kind]
@@ -198,8 +229,11 @@ def _pattern(p: Any, source: str, where: str) -> Pattern:
         kind=kind, values=() if kind == "py2" else tuple(v) if isinstance(v, list) else (v,),
         prefix=p.get("prefix", False), keyword=tuple(p.get("keyword", ())),
         no_keyword=tuple(p.get("no_keyword", ())), arg0=tuple(p.get("arg0", ())),
-        index=p.get("index"), receiver=p.get("receiver", ""), pinned=p.get("pinned", ""),
-        file=p.get("file", ""), defines=p.get("defines", ""),
+        index=p.get("index"), args=p.get("args"),
+        unless_defined=p.get("unless_defined", False),
+        receiver_from=tuple(p.get("receiver_from", ())),
+        optimizers=tuple(p.get("optimizers", ())), receiver=p.get("receiver", ""),
+        pinned=p.get("pinned", ""), file=p.get("file", ""), defines=p.get("defines", ""),
         undecorated=p.get("undecorated", ""))
 
 

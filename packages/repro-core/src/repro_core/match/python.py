@@ -197,14 +197,16 @@ def literals(regex: str) -> Tuple[str, ...]:
 
 
 def needles(p: Pattern) -> Optional[List[str]]:
-    """Regexes of which a text must match one to hold a match of ``p``; None for name and
-    call patterns, whose test is their dotted name spelled through the file's imports."""
-    if p.kind in ("name", "call"):
+    """Regexes of which a text must match one to hold a match of ``p``; None for name, call
+    and isinstance patterns, whose test is their dotted name spelled through the file's
+    imports (scheduler_first, and method with receiver_from: the classes whose call the
+    receiver must be assigned)."""
+    if p.kind in ("name", "call", "isinstance", "scheduler_first"):
         if p.kind == "call" and p.prefix and p.keyword:  # cheaper than the names
             return [re.escape(k) + r"\s*=(?!=)" for k in p.keyword]
         return None
     if p.kind == "method":
-        return [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
+        return None if p.receiver_from else [rf"\.\s*{re.escape(m)}\s*\(" for m in p.values]
     if p.kind == "subscript_attr":
         return [rf"\.\s*{re.escape(p.value)}\s*\[\s*{re.escape(repr(p.index))}\s*\]"]
     if p.kind == "string":  # a value anchored at its start follows the literal's quote
@@ -263,6 +265,8 @@ class Matcher:
         self.attributes: Dict[str, List[Rule]] = {}  # attribute -> rules
         self.subclasses: Dict[str, List[Tuple[Rule, Pattern]]] = {}  # base -> rules
         self.transposed: Dict[str, List[Rule]] = {}  # producing method -> rules
+        self.isinstances: Dict[str, List[Rule]] = {}  # class of ``isinstance(x, C)`` -> rules
+        self.scheduler_first: List[Tuple[Rule, Pattern]] = []
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
@@ -279,7 +283,7 @@ class Matcher:
                             self.call_prefix.append((n, r, p))
                         else:
                             self.calls.setdefault(n, []).append((r, p))
-                            if not (p.keyword or p.no_keyword or p.arg0) and (
+                            if not (p.keyword or p.no_keyword or p.arg0 or p.args is not None) and (
                                     r.deprecated or r.removed):  # the name itself is old
                                 self.import_calls.setdefault(n, []).append(r)
                 elif k == "method":
@@ -309,11 +313,16 @@ class Matcher:
                 elif k == "transposed_view":
                     for n in p.values:
                         self.transposed.setdefault(n, []).append(r)
+                elif k == "isinstance":
+                    for n in p.values:
+                        self.isinstances.setdefault(n, []).append(r)
+                elif k == "scheduler_first":
+                    self.scheduler_first.append((r, p))
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
                 elif alts is None:
-                    for n in p.values:
+                    for n in p.receiver_from or p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
                 else:
                     self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
@@ -325,7 +334,8 @@ class Matcher:
                                             ast.Subscript, ast.ImportFrom, ast.Assert)
                                            + self.node_types
                                            + ((ast.ClassDef,) if self.subclasses else ())
-                                           + (FUNCTION_NODES if self.transposed else ()))
+                                           + (FUNCTION_NODES if self.transposed else ())
+                                           + (LOOP_NODES if self.scheduler_first else ()))
         self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
         self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
         self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
@@ -463,6 +473,7 @@ class Matcher:
         producer_lines = [src.text.count("\n", 0, x.start()) + 1 for x in re.finditer(
             "|".join(map(re.escape, transposed)), src.text)] if transposed else []
         attributes = self.attributes
+        assigned: List[Dict[str, Set[str]]] = []  # see ``assigned_calls``, made when needed
         for node in src.nodes:
             t = type(node)
             if t not in wanted:
@@ -495,8 +506,15 @@ class Matcher:
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p, rx in self.methods[func.attr]:
                         if _call_ok(node, p) and (  # type: ignore[arg-type]
-                                rx is None or rx.search(receiver_text(func.value))):
+                                rx is None or rx.search(receiver_text(func.value))) and not (
+                                p.unless_defined and re.search(
+                                    rf"\bdef\s+{func.attr}\s*\(", src.text)) and (
+                                not p.receiver_from or _assigned_from(
+                                    func.value, p.receiver_from, src, assigned)):
                             hits.append((r, node, f".{func.attr}()"))
+                elif type(func) is Name and func.id == "isinstance" and self.isinstances and \
+                        func.id not in alias and len(node.args) == 2:  # type: ignore[attr-defined]
+                    self._isinstance(node.args[1], alias, hits)  # type: ignore[attr-defined]
             elif t is Name:
                 q = alias.get(node.id)  # type: ignore[attr-defined]
                 # ``q == id``: the binding of ``import M``, not a use of an API
@@ -538,6 +556,11 @@ class Matcher:
                 views = transposed_views(node, transposed)
                 if views and _k_above_one(node, src.nodes):
                     hits += [(r, view, ".view() of a transposed topk result") for r, view in views]
+            elif t in LOOP_NODES and self.scheduler_first:
+                for r, p in self.scheduler_first:
+                    call = scheduler_first(node.body, p, src, assigned)  # type: ignore
+                    if call is not None:
+                        hits.append((r, call, ".step() before optimizer.step()"))
         return hits
 
     def _subclass(self, node: ast.ClassDef, alias: Dict[str, str], hits: List[Hit]) -> None:
@@ -552,6 +575,14 @@ class Matcher:
                                 == p.undecorated for d in f.decorator_list):
                         hits.append((r, base, f"{q} with a non-{p.undecorated} {p.defines}"))
                         break
+
+    def _isinstance(self, cls: ast.AST, alias: Dict[str, str], hits: List[Hit]) -> None:
+        """The classes of ``isinstance(x, C)`` / ``isinstance(x, (C, D))`` that a rule names."""
+        for c in cls.elts if isinstance(cls, ast.Tuple) else [cls]:
+            q = dotted(c, alias) if isinstance(c, ast.Attribute) else (
+                alias.get(c.id) if isinstance(c, ast.Name) else None)
+            for r in self.isinstances.get(q or "", ()):
+                hits.append((r, c, f"isinstance(..., {q})"))
 
     def _subscript(self, node: ast.Subscript, hits: List[Hit]) -> None:
         val = node.value
@@ -1062,6 +1093,9 @@ def str_const(node: ast.AST) -> Optional[str]:
 
 
 def _call_ok(call: ast.Call, p: Pattern) -> bool:
+    if p.args is not None and (len(call.args) != p.args or any(
+            isinstance(a, ast.Starred) for a in call.args)):
+        return False
     kws = {k.arg for k in call.keywords if k.arg}
     if p.keyword and not kws & set(p.keyword):
         return False
@@ -1097,6 +1131,57 @@ def receiver_text(node: ast.AST) -> str:
                 None, Ellipsis)) for e in sl.elts)
         return receiver_text(node.value) + ("[,]" if element else "[]")
     return "(...)"
+
+
+def assigned_calls(src: Parsed) -> Dict[str, Set[str]]:
+    """Receiver text (``sched``, ``self.sched``) -> what each assignment to it in the file
+    gives: the dotted name of the call (through the imports), else ``""``."""
+    out: Dict[str, Set[str]] = {}
+    for node in src.nodes:
+        if type(node) is ast.Assign:
+            value = node.value  # type: ignore[attr-defined]
+            for t in node.targets:  # type: ignore[attr-defined]
+                for e in t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]:
+                    q = dotted(value.func, src.alias) if isinstance(value, ast.Call) and not \
+                        isinstance(t, (ast.Tuple, ast.List)) else None
+                    out.setdefault(receiver_text(e), set()).add(q or "")
+    return out
+
+
+def _assigned_from(receiver: ast.AST, names: Sequence[str], src: Parsed,
+                   cache: List[Dict[str, Set[str]]]) -> bool:
+    """Whether the file assigns ``receiver`` (a name or ``self.x``), every time, a call of
+    one of ``names``."""
+    if not cache:
+        cache.append(assigned_calls(src))
+    got = cache[0].get(receiver_text(receiver))
+    return bool(got) and got <= set(names)
+
+
+LOOP_NODES = (ast.For, ast.While)
+
+
+def scheduler_first(body: Sequence[ast.stmt], p: Pattern, src: Parsed,
+                    cache: List[Dict[str, Set[str]]]) -> Optional[ast.Call]:
+    """The ``s.step()`` statement of a loop body that steps a scheduler (``s`` assigned one of
+    ``p.values``) before the body steps an optimizer (``o.step(...)`` or ``x.step(o)``, ``o``
+    assigned one of ``p.optimizers``) and after nothing in it did; else None."""
+    def steps_optimizer(stmt: ast.AST) -> bool:
+        return any(type(n) is ast.Call and isinstance(n.func, ast.Attribute)  # type: ignore
+                   and n.func.attr == "step" and any(  # type: ignore[attr-defined]
+                       _assigned_from(o, p.optimizers, src, cache)
+                       for o in [n.func.value] + list(n.args))  # type: ignore[attr-defined]
+                   for n in ast.walk(stmt))
+
+    for i, stmt in enumerate(body):
+        call = stmt.value if type(stmt) is ast.Expr else None  # type: ignore[attr-defined]
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                call.func.attr == "step" and not call.args and not call.keywords and \
+                _assigned_from(call.func.value, p.values, src, cache):
+            if any(steps_optimizer(s) for s in body[:i]):
+                return None
+            return call if any(steps_optimizer(s) for s in body[i + 1:]) else None
+    return None
 
 
 def _has_prefix(prefixes: Dict[str, List[Rule]], q: str) -> bool:

@@ -153,7 +153,8 @@ REQUIRES: Dict[str, str] = {
     "torch-amp-autocast": "torch>=1.10", "torch-amp-gradscaler": "torch>=2.3",
     "torch-upsample-interpolate": "torch>=0.4.1", "torch-reduction": "torch>=0.4.1",
     "torch-init-inplace": "torch>=0.4", "torch-data-item": "torch>=0.4",
-    "torch-variable": "torch>=0.4", "timm-layers": "timm>=0.9", "timm-proj-drop": "timm>=0.9",
+    "torch-variable": "torch>=0.4", "torch-variable-isinstance": "torch>=0.4",
+    "torch-get-last-lr": "torch>=1.4", "timm-layers": "timm>=0.9", "timm-proj-drop": "timm>=0.9",
     "timm-models-private": "timm>=0.9", "timm-param-groups": "timm>=0.6.5",
     "np-in1d-trapz": "numpy>=2.0", "torch-matrix-rank": "torch>=1.8",
     "tv-scale-resize": "torchvision>=0.2.1", "torch-six": "torch>=1.0",
@@ -187,7 +188,11 @@ class Context:
     def __init__(self, parsed: Parsed, target: Dict[str, str]):
         self.alias = parsed.alias  # local name -> dotted target
         self.target = target
-        self.imported = {i.module for i in parsed.imports}
+        # modules an ``import M`` (no ``as``) binds under their own name, with their parents
+        # (``from torch import ones`` binds no ``torch``)
+        self.imported = {".".join(mod.split(".")[:k]) for mod, (node, i) in parsed.import_names
+                         if i >= 0 and not node.names[i].asname  # type: ignore[attr-defined]
+                         for k in range(1, mod.count(".") + 2)}
         self.need: List[str] = []  # modules to import at the top
         self.pending: List[str] = []  # asked for by the rewrite being decided
         self.params: List[Dict[str, str]] = []  # enclosing functions: parameter -> default
@@ -683,6 +688,26 @@ def saved_tensors(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     return node.with_changes(attr=cst.Name("saved_tensors")), True
 
 
+def variable_isinstance(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``isinstance(x, Variable)`` -> ``isinstance(x, torch.Tensor)``: the same test since
+    torch 0.4 (``Variable``'s metaclass answers ``isinstance`` for any Tensor; proven)."""
+    if not isinstance(node, (cst.Name, cst.Attribute)):
+        return None
+    return ctx.spell("torch.Tensor"), True
+
+
+def get_last_lr(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``scheduler.get_lr()`` -> ``scheduler.get_last_lr()``: the rate the last ``step()``
+    set; ``get_lr()`` outside ``step()`` computes the next one on chainable schedulers
+    (unsure: the logged value changes, and the receiver's class is known by name only)."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "get_lr" and not node.args):
+        return None
+    ctx.note = ("get_last_lr() is the current rate; get_lr() was one step ahead on chainable "
+                "schedulers")
+    return node.with_changes(func=node.func.with_changes(attr=cst.Name("get_last_lr"))), False
+
+
 def view_reshape(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     """``x.view(...)`` -> ``x.reshape(...)``: the same view wherever ``view`` works, a copy
     where it raised (proven)."""
@@ -764,10 +789,12 @@ def static_function(ctx: Context, m: Match, node: cst.ClassDef) -> Out:
 NODES: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
     "torch-data-item": data_item, "cpp-std": cxx_std, "torch-version-parse": version_parse,
     "torch-saved-tensors": saved_tensors, "torch-view-reshape": view_reshape,
+    "torch-variable-isinstance": variable_isinstance, "torch-get-last-lr": get_last_lr,
 }
 NODE_TYPES = {"torch-data-item": cst.Subscript, "cpp-std": cst.SimpleString,
               "torch-version-parse": (cst.Comparison, cst.Subscript, cst.Call),
-              "torch-saved-tensors": cst.Attribute, "torch-view-reshape": cst.Call}
+              "torch-saved-tensors": cst.Attribute, "torch-view-reshape": cst.Call,
+              "torch-variable-isinstance": (cst.Name, cst.Attribute), "torch-get-last-lr": cst.Call}
 LIST_DROP = {"cuda-drop-arch"}  # an entry of a list/tuple literal, dropped
 DROP_ASSERT = {"timm-version-guard"}  # an ``assert M.__version__ == ...`` statement
 GUARD = {"torch-guard-synchronize"}  # a call statement put under ``if <available>:``
@@ -1230,8 +1257,8 @@ class _DropVolatile(cst.CSTTransformer):
 
 # codemod -> the imports its rewrites may leave unused: (module, name) of ``from module import
 # name``, or ("", module) of ``import module``; removed once nothing uses the name
-CLEANUP = {"torch-variable": (("torch.autograd", "Variable"),
-                              ("torch.autograd.variable", "Variable")),
+_VARIABLE = (("torch.autograd", "Variable"), ("torch.autograd.variable", "Variable"))
+CLEANUP = {"torch-variable": _VARIABLE, "torch-variable-isinstance": _VARIABLE,
            "pkg-resources-parse-version": (("", "pkg_resources"),),
            "pkg-resources": (("", "pkg_resources"), ("pkg_resources", "get_distribution")),
            "py-imp": (("", "imp"), ("imp", "reload")),
