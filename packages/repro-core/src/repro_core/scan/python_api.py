@@ -1,6 +1,7 @@
 """Python sources: imports, rule matches (``repro_core.match.python``) and in-code version
 checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only when the text
-pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
+pre-filter says a rule could match (other than once-per-file name rules its import
+statements hit: ``Matcher.screen``) or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
 import re
@@ -172,10 +173,10 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
     m = matcher.matcher()
     checks_version = "__version__" in text or (  # the regex ignores case: slow on its own
         "version" in text.lower() and bool(_VERSION_TEXT.search(text)))
-    pre = None if checks_version else m.prefilter(text, skip)
+    pre = None if checks_version else m.screen(text, skip)
     if pre is not None:
-        return Analysis(tuple(pre[0]), deferred=m.needle_rules(text, skip) if defer else
-                        frozenset())
+        return Analysis(tuple(pre[0]), tuple((r.id, line, api) for r, line, api in pre[1]),
+                        deferred=m.needle_rules(text, skip) if defer else frozenset())
     parsed = matcher.parse(text)
     if parsed is None:
         return Analysis(hits=tuple((h.rule.id, h.line, h.api)
@@ -244,4 +245,4 @@ def start_analysis(items: Sequence[Tuple[str, str]], n: int
     processes that start now (``parallel.Forked``; ``result()`` waits). ``read(...,
     analysis=)`` then records them in order, so the report is the one of reading the files
     one by one. None: the analysis failed (``read`` analyses that file again)."""
-    return parallel.Forked(_analyze_deferring, items, n)
+    return parallel.Forked(_analyze_deferring, items, n, cost=lambda item: len(item[1]))
