@@ -4,6 +4,7 @@ pre-filter says a rule could match (other than once-per-file name rules its impo
 statements hit: ``Matcher.screen``) or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
@@ -111,13 +112,23 @@ def _recv(node: ast.AST) -> str:
             else node.id if isinstance(node, ast.Name) else "")
 
 
+def _spans_any(node: ast.AST, lines: List[int]) -> bool:
+    """Does ``node`` span one of ``lines`` (sorted)?"""
+    i = bisect.bisect_left(lines, node.lineno)  # type: ignore[attr-defined]
+    return i < len(lines) and lines[i] <= (node.end_lineno or node.lineno)  # type: ignore
+
+
 def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> List[VersionCheck]:
     """The version checks among ``nodes`` (a parsed file's, in order), asserts and guards
     first."""
     names: Dict[str, str] = {}
+    # the lines that read a version: only an assignment spanning one can keep it
+    read = sorted({n.lineno for n in nodes if (  # type: ignore[attr-defined]
+        type(n) is ast.Attribute and n.attr == "__version__") or (  # type: ignore
+        type(n) is ast.Name and _VERSION_NAME.match(n.id))})  # type: ignore[attr-defined]
     for node in nodes:  # TORCH_VERSION = tuple(int(x) for x in torch.__version__.split("."))
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name):
+        if type(node) is ast.Assign and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name) and _spans_any(node, read):
             mod = _version_module(node.value, alias, {})
             if mod:
                 names[node.targets[0].id] = mod
