@@ -440,6 +440,7 @@ SCREENED = [  # (source, does ``screen`` decide it without the ast?)
      "    from timm.models.layers import DropPath\n", False),
     ('"""Use it so:\nfrom timm.layers import DropPath\n"""\nimport os\n', False),
     ("import os, \\\n    timm.layers\n", False),
+    ("def f():\n    return DropPath(0.1)\n\n\nfrom timm.layers import DropPath\n", False),
     # a name rule hit by a name the import binds, not by its module; another rule's call
     ("from torch.nn.functional import interpolate\ny = interpolate(x, 2)\n", False),
     ("from timm.layers import DropPath\nimport torch\nck = torch.load(p)\n", False),
@@ -473,3 +474,18 @@ def test_screen_reports_what_the_ast_pass_reports(src, decided):
         assert reference  # the case holds a finding, which screen read from the text
         assert [(r.id, line, api) for r, line, api in got[1]] == reference
         assert python.regex_imports(src)[0] == got[0]
+
+
+def test_matches_come_in_the_order_of_the_text(tmp_path):
+    """A rule reported once per file points at its first use (the ast walk visits the last
+    statements first)."""
+    from repro_core.scan import scan
+
+    src = ("import torch.nn.functional as F\n\n\ndef up(x):\n    return F.interpolate(x, 2)\n\n\n"
+           "def down(x):\n    return F.interpolate(x, 0.5)\n")
+    found = python.find("m.py", src)
+    assert [m.start for m in found] == sorted(m.start for m in found)
+    assert [(m.rule.id, m.line) for m in found if m.rule.id == "torch-interpolate"] == [
+        ("torch-interpolate", 5), ("torch-interpolate", 9)]
+    (tmp_path / "m.py").write_text(src)
+    assert [(f.rule, f.line) for f in scan(str(tmp_path)).findings] == [("torch-interpolate", 5)]

@@ -447,7 +447,7 @@ class Matcher:
                     acc += "." + part
                     if acc in suffixes:
                         return None
-        return self._import_hits(text, imports, decided) if decided else []
+        return self._import_hits(text, imports, alias, decided) if decided else []
 
     def _decided(self, target: str) -> bool:
         """Is every pattern that ``target`` (an import, or a name bound by one) may resolve to
@@ -468,12 +468,13 @@ class Matcher:
                 out += self.name_prefix.get(".".join(parts[:i]), ())
         return out
 
-    def _import_hits(self, text: str, imports: List[Import], names: List[str]
-                     ) -> Optional[List[Tuple[Rule, int, str]]]:
+    def _import_hits(self, text: str, imports: List[Import], alias: Dict[str, str],
+                     names: List[str]) -> Optional[List[Tuple[Rule, int, str]]]:
         """The first hit of each rule on the imported modules, in the order of the text, as
-        ``find`` reports them (import names first); None when those do not cover every rule
-        of ``names``, or the text may differ from the ast's view: a ``try`` (a guarded
-        import's hit can be dropped), an import in a long string or written over lines."""
+        ``find`` reports them; None when those do not cover every rule of ``names``, or the
+        text may differ from the ast's view: a ``try`` (a guarded import's hit can be
+        dropped), an import in a long string or written over lines, a name it binds written
+        before it (a use there would be the first hit)."""
         if _CATCH_HINT.search(text):
             return None
         wanted = {r.id for n in names for r in self._name_rules(n)}
@@ -488,7 +489,9 @@ class Matcher:
                 lines = lines or text.split("\n")
                 head = lines[imp.line - 1]
                 at = sum(len(x) + 1 for x in lines[:imp.line - 1])
-                if imp.module not in head or _in_long_string(text, at):
+                if imp.module not in head or _in_long_string(text, at) or any(
+                        re.search(rf"\b{re.escape(local)}\b", text[:at])
+                        for local, target in alias.items() if r in self._name_rules(target)):
                     return None
                 wanted.discard(r.id)
                 hits.append((r, imp.line, imp.module))
@@ -497,7 +500,7 @@ class Matcher:
     # -- matching ------------------------------------------------------------------------
 
     def find(self, path: str, src: Parsed) -> List[Match]:
-        """Every match in a parsed source: imports first, then the nodes in traversal order."""
+        """Every match in a parsed source, in the order of the text."""
         hits = self._hits(src)
         return self._matches(path, src, _unguarded(hits, src.guarded) if src.guarded else hits)
 
@@ -676,6 +679,7 @@ class Matcher:
                 start, end = _node_span(lines, where)  # type: ignore[arg-type]
                 node = where
             out.append(lines.match(r, path, start, end, api, node))
+        out.sort(key=lambda m: m.start)  # the order of the text: a rule once per file hits first
         return out
 
 
