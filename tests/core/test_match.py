@@ -426,3 +426,66 @@ def test_a_side_of_a_guard_works_only_when_none_of_its_imports_hits():
            "    from torch.utils.model_zoo import _download_url_to_file\n"
            "    from torch.utils.model_zoo import urlparse\n")
     assert {m.line for m in python.find("z.py", src)} == {2, 5}
+
+
+SCREENED = [  # (source, does ``screen`` decide it without the ast?)
+    ("from timm.layers import DropPath, trunc_normal_\nimport torch\nx = DropPath(0.1)\n", True),
+    ("import os\nimport timm.layers.helpers as h\nfrom timm.layers import Mlp\n"
+     "y = h.to_2tuple(1)\n", True),
+    ("import cPickle\nimport os\ndata = cPickle.load(f)\n", True),
+    ("def f():\n    from timm.layers import DropPath\n    return DropPath(0.1)\n", True),
+    # a try may drop a guarded import's hit; a docstring's import is no import; the module
+    # of a continued line is on another line: the ast decides
+    ("try:\n    from timm.layers import DropPath\nexcept ImportError:\n"
+     "    from timm.models.layers import DropPath\n", False),
+    ('"""Use it so:\nfrom timm.layers import DropPath\n"""\nimport os\n', False),
+    ("import os, \\\n    timm.layers\n", False),
+    ("def f():\n    return DropPath(0.1)\n\n\nfrom timm.layers import DropPath\n", False),
+    # a name rule hit by a name the import binds, not by its module; another rule's call
+    ("from torch.nn.functional import interpolate\ny = interpolate(x, 2)\n", False),
+    ("from timm.layers import DropPath\nimport torch\nck = torch.load(p)\n", False),
+]
+
+
+def _first_per_file(rows):
+    """(rule, line, api) rows as the collector keeps them: a once-per-file rule's first only."""
+    rules = {r.id: r for r in all_rules()}
+    seen, out = set(), []
+    for rid, line, api in rows:
+        key = rid if rules[rid].once_per_file else (rid, line)
+        if key not in seen:
+            seen.add(key)
+            out.append((rid, line, api))
+    return out
+
+
+@pytest.mark.parametrize("src,decided", SCREENED)
+def test_screen_reports_what_the_ast_pass_reports(src, decided):
+    from repro_core.scan import python_api
+
+    m = python.matcher()
+    got = m.screen(src)
+    assert (got is not None) == decided
+    parsed = python.parse(src)
+    reference = _first_per_file([(h.rule.id, h.line, h.api) for h in m.find("a.py", parsed)])
+    analysis = python_api.analyze("a.py", src)
+    assert _first_per_file(analysis.hits) == reference
+    if decided:
+        assert reference  # the case holds a finding, which screen read from the text
+        assert [(r.id, line, api) for r, line, api in got[1]] == reference
+        assert python.regex_imports(src)[0] == got[0]
+
+
+def test_matches_come_in_the_order_of_the_text(tmp_path):
+    """A rule reported once per file points at its first use (the ast walk visits the last
+    statements first)."""
+    from repro_core.scan import scan
+
+    src = ("import torch.nn.functional as F\n\n\ndef up(x):\n    return F.interpolate(x, 2)\n\n\n"
+           "def down(x):\n    return F.interpolate(x, 0.5)\n")
+    found = python.find("m.py", src)
+    assert [m.start for m in found] == sorted(m.start for m in found)
+    assert [(m.rule.id, m.line) for m in found if m.rule.id == "torch-interpolate"] == [
+        ("torch-interpolate", 5), ("torch-interpolate", 9)]
+    (tmp_path / "m.py").write_text(src)
+    assert [(f.rule, f.line) for f in scan(str(tmp_path)).findings] == [("torch-interpolate", 5)]

@@ -270,6 +270,7 @@ class Matcher:
         self.by_top: Dict[str, List[str]] = {}  # names resolved through imports, by root
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
+        self._named: Dict[str, List[Tuple[Rule, str]]] = {}  # dotted name -> (rule, kind)
         for r in self.rules:
             for p in r.patterns:
                 k = p.kind
@@ -324,6 +325,7 @@ class Matcher:
                 elif alts is None:
                     for n in p.receiver_from or p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
+                        self._named.setdefault(n, []).append((r, k))
                 else:
                     self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
         self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
@@ -359,8 +361,22 @@ class Matcher:
         """None when some rule could match ``text`` (parse it and call ``find``); else the
         file's imports and alias map, read from the text. Patterns of the rules in ``skip``
         are left out of the test (their matches are not needed)."""
+        got = self._screen(text, frozenset(skip), False)
+        return None if got is None else (got[0], got[1])
+
+    def screen(self, text: str, skip: Iterable[str] = frozenset()
+               ) -> Optional[Tuple[List[Import], List[Tuple[Rule, int, str]]]]:
+        """``prefilter``, but a file it would send to the ast only because its import
+        statements name once-per-file name rules (``from timm.layers import DropPath``) gets
+        its imports and the (rule, line, api) that ``find`` reports first for each of them
+        (the rule's finding), read from the text."""
+        got = self._screen(text, frozenset(skip), True)
+        return None if got is None else (got[0], got[2])
+
+    def _screen(self, text: str, skip: FrozenSet[str], by_import: bool
+                ) -> Optional[Tuple[List[Import], Dict[str, str], List[Tuple[Rule, int, str]]]]:
         held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
-        for lits, rx, req in self._needle(frozenset(skip)):
+        for lits, rx, req in self._needle(skip):
             if lits:
                 for lit in lits:
                     got = held.get(lit)
@@ -378,7 +394,8 @@ class Matcher:
         imports, alias = regex_imports(text)
         if star and STAR_IMPORT.search(text):  # what star_aliases may add (a superset)
             alias = {**STAR_GUESSES, **alias}
-        return None if self._may_resolve(text, imports, alias) else (imports, alias)
+        decided = self._may_resolve(text, imports, alias, by_import)
+        return None if decided is None else (imports, alias, decided)
 
     def needle_rules(self, text: str, rule_ids: FrozenSet[str]) -> FrozenSet[str]:
         """The rules of ``rule_ids`` whose text patterns occur in ``text`` (those for which
@@ -402,16 +419,24 @@ class Matcher:
             got = self._target_cache[target] = (direct, frozenset(suffixes))
         return got
 
-    def _may_resolve(self, text: str, imports: List[Import], alias: Dict[str, str]) -> bool:
-        """Could a name/call pattern resolve in this file? Each pattern's dotted name, spelled
-        through the file's aliases (``np.float`` for ``numpy.float``), must occur in the text."""
+    def _may_resolve(self, text: str, imports: List[Import], alias: Dict[str, str],
+                     by_import: bool = False) -> Optional[List[Tuple[Rule, int, str]]]:
+        """None when a name/call pattern could resolve in this file: each pattern's dotted
+        name, spelled through the file's aliases (``np.float`` for ``numpy.float``), must occur
+        in the text. Else the hits its import statements decide (``by_import``: see
+        ``screen``; [] when no pattern can resolve)."""
+        decided: List[str] = []  # names only import statements' own hits decide
         for imp in imports:
             if self._target_info(imp.module)[0]:
-                return True
+                if not (by_import and self._decided(imp.module)):
+                    return None
+                decided.append(imp.module)
         for local, target in alias.items():
             direct, suffixes = self._target_info(target)
             if direct:
-                return True
+                if not (by_import and self._decided(target)):
+                    return None
+                decided.append(target)
             if not suffixes:
                 continue
             for m in re.finditer(re.escape(local) + r"((?:\s*\.\s*\w+)+)", text):
@@ -421,13 +446,61 @@ class Matcher:
                 for part in re.sub(r"\s+", "", m.group(1)).split(".")[1:]:
                     acc += "." + part
                     if acc in suffixes:
-                        return True
-        return False
+                        return None
+        return self._import_hits(text, imports, alias, decided) if decided else []
+
+    def _decided(self, target: str) -> bool:
+        """Is every pattern that ``target`` (an import, or a name bound by one) may resolve to
+        a once-per-file name rule (which its use repeats, adding no finding)?"""
+        if any(target.startswith(p) or p.startswith(target) for p in self.loose_prefixes):
+            return False
+        parts = target.split(".")
+        return all(kind == "name" and r.once_per_file
+                   for i in range(1, len(parts) + 1)
+                   for r, kind in self._named.get(".".join(parts[:i]), ()))
+
+    def _name_rules(self, q: str) -> List[Rule]:
+        """The name rules a dotted name ``q`` hits (exactly, or a prefix rule on its path)."""
+        out = list(self.names.get(q, ()))
+        if q.partition(".")[0] in self.prefix_tops:
+            parts = q.split(".")
+            for i in range(1, len(parts) + 1):
+                out += self.name_prefix.get(".".join(parts[:i]), ())
+        return out
+
+    def _import_hits(self, text: str, imports: List[Import], alias: Dict[str, str],
+                     names: List[str]) -> Optional[List[Tuple[Rule, int, str]]]:
+        """The first hit of each rule on the imported modules, in the order of the text, as
+        ``find`` reports them; None when those do not cover every rule of ``names``, or the
+        text may differ from the ast's view: a ``try`` (a guarded import's hit can be
+        dropped), an import in a long string or written over lines, a name it binds written
+        before it (a use there would be the first hit)."""
+        if _CATCH_HINT.search(text):
+            return None
+        wanted = {r.id for n in names for r in self._name_rules(n)}
+        if not wanted:
+            return None
+        hits: List[Tuple[Rule, int, str]] = []
+        lines: Optional[List[str]] = None
+        for imp in imports:
+            for r in self._name_rules(imp.module):
+                if r.id not in wanted:
+                    continue
+                lines = lines or text.split("\n")
+                head = lines[imp.line - 1]
+                at = sum(len(x) + 1 for x in lines[:imp.line - 1])
+                if imp.module not in head or _in_long_string(text, at) or any(
+                        re.search(rf"\b{re.escape(local)}\b", text[:at])
+                        for local, target in alias.items() if r in self._name_rules(target)):
+                    return None
+                wanted.discard(r.id)
+                hits.append((r, imp.line, imp.module))
+        return None if wanted else hits
 
     # -- matching ------------------------------------------------------------------------
 
     def find(self, path: str, src: Parsed) -> List[Match]:
-        """Every match in a parsed source: imports first, then the nodes in traversal order."""
+        """Every match in a parsed source, in the order of the text."""
         hits = self._hits(src)
         return self._matches(path, src, _unguarded(hits, src.guarded) if src.guarded else hits)
 
@@ -444,17 +517,11 @@ class Matcher:
         alias = src.alias
         hits: List[Hit] = []
         names, name_prefix = self.names, self.name_prefix
-
-        prefix_tops = self.prefix_tops
+        name_rules = self._name_rules
 
         def name_hits(q: str, where: object) -> None:
-            for r in names.get(q, ()):
+            for r in name_rules(q):
                 hits.append((r, where, q))
-            if q.partition(".")[0] in prefix_tops:
-                parts = q.split(".")
-                for i in range(1, len(parts) + 1):
-                    for r in name_prefix.get(".".join(parts[:i]), ()):
-                        hits.append((r, where, q))
 
         for module, where in src.import_names:
             name_hits(module, where)
@@ -612,6 +679,7 @@ class Matcher:
                 start, end = _node_span(lines, where)  # type: ignore[arg-type]
                 node = where
             out.append(lines.match(r, path, start, end, api, node))
+        out.sort(key=lambda m: m.start)  # the order of the text: a rule once per file hits first
         return out
 
 
@@ -1182,6 +1250,20 @@ def scheduler_first(body: Sequence[ast.stmt], p: Pattern, src: Parsed,
                 return None
             return call if any(steps_optimizer(s) for s in body[i + 1:]) else None
     return None
+
+
+_TRIPLE_QUOTE = re.compile("\"\"\"|'''")
+
+
+def _in_long_string(text: str, pos: int) -> bool:
+    """Is ``pos`` inside a triple-quoted string (the quotes before it left one open)?"""
+    open_quote = ""
+    for m in _TRIPLE_QUOTE.finditer(text, 0, pos):
+        if not open_quote:
+            open_quote = m.group(0)
+        elif m.group(0) == open_quote:
+            open_quote = ""
+    return bool(open_quote)
 
 
 def _has_prefix(prefixes: Dict[str, List[Rule]], q: str) -> bool:

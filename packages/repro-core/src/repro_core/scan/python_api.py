@@ -1,8 +1,10 @@
 """Python sources: imports, rule matches (``repro_core.match.python``) and in-code version
 checks, by ``ast`` only (nothing is executed). A file goes to the ast pass only when the text
-pre-filter says a rule could match or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
+pre-filter says a rule could match (other than once-per-file name rules its import
+statements hit: ``Matcher.screen``) or it checks a ``__version__`` (or ``TORCH_VERSION``)."""
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
@@ -110,13 +112,23 @@ def _recv(node: ast.AST) -> str:
             else node.id if isinstance(node, ast.Name) else "")
 
 
+def _spans_any(node: ast.AST, lines: List[int]) -> bool:
+    """Does ``node`` span one of ``lines`` (sorted)?"""
+    i = bisect.bisect_left(lines, node.lineno)  # type: ignore[attr-defined]
+    return i < len(lines) and lines[i] <= (node.end_lineno or node.lineno)  # type: ignore
+
+
 def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> List[VersionCheck]:
     """The version checks among ``nodes`` (a parsed file's, in order), asserts and guards
     first."""
     names: Dict[str, str] = {}
+    # the lines that read a version: only an assignment spanning one can keep it
+    read = sorted({n.lineno for n in nodes if (  # type: ignore[attr-defined]
+        type(n) is ast.Attribute and n.attr == "__version__") or (  # type: ignore
+        type(n) is ast.Name and _VERSION_NAME.match(n.id))})  # type: ignore[attr-defined]
     for node in nodes:  # TORCH_VERSION = tuple(int(x) for x in torch.__version__.split("."))
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name):
+        if type(node) is ast.Assign and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name) and _spans_any(node, read):
             mod = _version_module(node.value, alias, {})
             if mod:
                 names[node.targets[0].id] = mod
@@ -172,10 +184,10 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
     m = matcher.matcher()
     checks_version = "__version__" in text or (  # the regex ignores case: slow on its own
         "version" in text.lower() and bool(_VERSION_TEXT.search(text)))
-    pre = None if checks_version else m.prefilter(text, skip)
+    pre = None if checks_version else m.screen(text, skip)
     if pre is not None:
-        return Analysis(tuple(pre[0]), deferred=m.needle_rules(text, skip) if defer else
-                        frozenset())
+        return Analysis(tuple(pre[0]), tuple((r.id, line, api) for r, line, api in pre[1]),
+                        deferred=m.needle_rules(text, skip) if defer else frozenset())
     parsed = matcher.parse(text)
     if parsed is None:
         return Analysis(hits=tuple((h.rule.id, h.line, h.api)
@@ -244,4 +256,4 @@ def start_analysis(items: Sequence[Tuple[str, str]], n: int
     processes that start now (``parallel.Forked``; ``result()`` waits). ``read(...,
     analysis=)`` then records them in order, so the report is the one of reading the files
     one by one. None: the analysis failed (``read`` analyses that file again)."""
-    return parallel.Forked(_analyze_deferring, items, n)
+    return parallel.Forked(_analyze_deferring, items, n, cost=lambda item: len(item[1]))
