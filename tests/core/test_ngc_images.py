@@ -15,6 +15,7 @@ The expected rows were read by hand from NVIDIA's "PyTorch Release Notes"
 """
 
 import json
+import re
 import shutil
 
 import pytest
@@ -54,6 +55,45 @@ def test_every_row_is_sourced_and_plannable():
         assert r.cuda is None or r.cuda in cuda_minors, r
 
 
+# Rows whose CUDA/Python/Ubuntu were read from NVIDIA's release notes in verbatim copies: the
+# file records the quoted words in its ``sources``; each value must be what those words state.
+QUOTED = {"21.02": "rel_21_02_contents", "24.04": "rel_24_04", "24.05": "rel_24_05",
+          "24.06": "rel_24_06", "24.08": "rel_24_08"}
+
+
+def _stated(source):
+    """(CUDA, Python, Ubuntu, Torch-TensorRT minor) that the single-quoted NVIDIA words of a
+    source entry state, None where they state nothing."""
+    quotes = " | ".join(re.findall(r"'([^']*)'", source))
+    cuda = {".".join(m) for m in re.findall(r"NVIDIA CUDA (\d+)\.(\d+)", quotes)}
+    python = set(re.findall(r"including Python (\d+\.\d+)", quotes)) | set(
+        re.findall(r"/python(\d+\.\d+)/(?:site|dist)-packages/torch", quotes))
+    ubuntu = set(re.findall(r"Ubuntu (\d+\.\d+) including Python", quotes))
+    trt = {".".join(m) for m in re.findall(r"Torch-TensorRT (\d+)\.(\d+)", quotes)}
+    assert max(len(cuda), len(python), len(ubuntu), len(trt)) <= 1, source  # quotes agree
+    return tuple(next(iter(v), None) for v in (cuda, python, ubuntu, trt))
+
+
+@pytest.mark.parametrize("release", sorted(QUOTED))
+def test_filled_rows_equal_the_quoted_release_notes(release):
+    row, source = kb.ngc_pytorch_image(release), QUOTED[release]
+    assert source in row.sources
+    cuda, python, ubuntu, trt = _stated(kb.sources("ngc_pytorch")[source])
+    assert cuda or python  # the entry quotes at least one of the values it is cited for
+    assert (row.cuda, row.python) == (cuda, python)
+    assert ubuntu is None or row.ubuntu == ubuntu
+    assert trt is None or trt == row.torch_minor  # the copy is of this release's notes
+
+
+def test_quoted_words_are_read_as_stated():
+    assert _stated("'Release 24.06 is based on NVIDIA CUDA 12.5.0.23, which requires'; "
+                   "no Python") == ("12.5", None, None, None)
+    assert _stated("'(/opt/conda/lib/python3.8/site-packages/torch/)', 'Ubuntu 20.04 including "
+                   "Python 3.8 environment', 'NVIDIA CUDA 11.2.0 including cuBLAS 11.3.1'") == (
+        "11.2", "3.8", "20.04", None)
+    assert _stated("paraphrase: the container includes Cuda 12.6") == (None, None, None, None)
+
+
 def test_the_never_released_1_14_says_why_it_is_planned_as_2_0():
     row = kb.ngc_pytorch_image("22.12")
     assert row.reason() == (
@@ -71,6 +111,10 @@ def test_image_facts():
     assert from_image("nvcr.io/nvidia/pytorch:20.12-py3-igpu") == from_image(
         "nvcr.io/nvidia/pytorch:20.12-py3")
     assert [s.package for s in from_image("nvcr.io/nvidia/pytorch:24.11-py3")] == ["torch"]
+    assert [(s.package, s.specifier) for s in from_image("nvcr.io/nvidia/pytorch:24.06-py3")] == [
+        ("torch", "==2.4.*"), ("cuda", "==12.5.*")]  # the notes quoted give CUDA only
+    assert [(s.package, s.specifier) for s in from_image("nvcr.io/nvidia/pytorch:24.08-py3")] == [
+        ("torch", "==2.5.*"), ("python", "==3.10.*")]
 
 
 @pytest.mark.parametrize("image", [
