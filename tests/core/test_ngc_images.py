@@ -12,9 +12,12 @@ The expected rows were read by hand from NVIDIA's "PyTorch Release Notes"
 - rel_22-04: CUDA 11.6.2, Python 3.8, torch 1.12.0a0+bd13bc6;
 - rel-22-12: CUDA 11.8.0, Python 3.8, based on 1.14.0a0+410ce96 (torch 1.14 never shipped:
   that development line was released as torch 2.0).
+Rows filled later (21.02, 24.02-24.10) are checked against the NVIDIA words each source entry
+of the file quotes (QUOTED below), so a value and its recorded quote cannot drift apart.
 """
 
 import json
+import re
 import shutil
 
 import pytest
@@ -54,6 +57,76 @@ def test_every_row_is_sourced_and_plannable():
         assert r.cuda is None or r.cuda in cuda_minors, r
 
 
+# Rows whose CUDA/Python/Ubuntu were read from NVIDIA's release notes in verbatim copies: the
+# file records the quoted words in its ``sources``; each value must be what those words state.
+QUOTED = {
+    "21.02": ["rel_21_02_contents"],
+    "24.02": ["rel_24_10_table"], "24.03": ["rel_24_10_table"],
+    "24.04": ["rel_24_04", "rel_24_10_table"], "24.05": ["rel_24_05", "rel_24_10_table"],
+    "24.06": ["rel_24_06", "rel_24_10_table"], "24.07": ["rel_24_10_table"],
+    "24.08": ["rel_24_08", "rel_24_10_table"], "24.09": ["rel_24_10_table"],
+    "24.10": ["readme_24_10", "rel_24_10_table"],
+}
+
+
+def _stated(source, release):
+    """What the single-quoted NVIDIA words of a source entry state for ``release``: a dict of
+    cuda/python/ubuntu (major.minor), torch and torch_minor (from Torch-TensorRT). A quoted table
+    row ('24.02 | 22.04 | NVIDIA CUDA 12.3.2 | 2.3.0a0+ebedce2') counts only for its release."""
+    said = {}
+
+    def put(field, value):
+        assert said.setdefault(field, value) == value, (field, source)  # quotes agree
+
+    for quote in re.findall(r"(?<![A-Za-z])'([^']*)'(?![A-Za-z])", source):  # not NVIDIA's
+        cells = [c.strip() for c in quote.split("|")]
+        if len(cells) > 1:  # Container | Ubuntu | CUDA Toolkit | PyTorch
+            if cells[0] != release:
+                continue
+            put("ubuntu", cells[1])
+            put("torch", cells[3])
+        for major, minor in re.findall(r"NVIDIA CUDA (\d+)\.(\d+)", quote):
+            put("cuda", f"{major}.{minor}")
+        for ubuntu, python in re.findall(r"Ubuntu (\d+\.\d+) including Python (\d+\.\d+)", quote):
+            put("ubuntu", ubuntu)
+            put("python", python)
+        for python in re.findall(r"/python(\d+\.\d+)/(?:site|dist)-packages/torch", quote):
+            put("python", python)
+        for major, minor in re.findall(r"Torch-TensorRT (\d+)\.(\d+)", quote):
+            put("torch_minor", f"{major}.{minor}")  # the copy is of this release's notes
+    return said
+
+
+@pytest.mark.parametrize("release", sorted(QUOTED))
+def test_filled_rows_equal_the_quoted_release_notes(release):
+    row, texts, seen = kb.ngc_pytorch_image(release), kb.sources("ngc_pytorch"), set()
+    for source in QUOTED[release]:
+        assert source in row.sources
+        said = _stated(texts[source], release)
+        assert said, source  # the entry quotes something for this release
+        for field, value in said.items():
+            assert getattr(row, field) == value, (field, source)
+        seen |= set(said)
+    for field in ("cuda", "python", "ubuntu"):  # every value filled is backed by a quote
+        assert getattr(row, field) is None or field in seen, field
+
+
+def test_quoted_words_are_read_as_stated():
+    assert _stated("'Release 24.06 is based on NVIDIA CUDA 12.5.0.23, which requires'; no "
+                   "Python", "24.06") == {"cuda": "12.5"}
+    assert _stated("'(/opt/conda/lib/python3.8/site-packages/torch/)', 'Ubuntu 20.04 including "
+                   "Python 3.8 environment', 'NVIDIA CUDA 11.2.0 including cuBLAS 11.3.1'",
+                   "21.02") == {"cuda": "11.2", "python": "3.8", "ubuntu": "20.04"}
+    table = ("NVIDIA's table: '24.02 | 22.04 | NVIDIA CUDA 12.3.2 | 2.3.0a0+ebedce2', "
+             "'24.03 | 22.04 | NVIDIA CUDA 12.4.0.41 | 2.3.0a0+40ec155e58'")
+    assert _stated(table, "24.02") == {"ubuntu": "22.04", "torch": "2.3.0a0+ebedce2",
+                                       "cuda": "12.3"}
+    assert _stated(table, "24.11") == {}
+    assert _stated("a paraphrase: the container includes Cuda 12.6", "24.08") == {}
+    with pytest.raises(AssertionError):
+        _stated("'NVIDIA CUDA 12.4.1', 'NVIDIA CUDA 12.5.0'", "24.05")
+
+
 def test_the_never_released_1_14_says_why_it_is_planned_as_2_0():
     row = kb.ngc_pytorch_image("22.12")
     assert row.reason() == (
@@ -71,6 +144,10 @@ def test_image_facts():
     assert from_image("nvcr.io/nvidia/pytorch:20.12-py3-igpu") == from_image(
         "nvcr.io/nvidia/pytorch:20.12-py3")
     assert [s.package for s in from_image("nvcr.io/nvidia/pytorch:24.11-py3")] == ["torch"]
+    assert [(s.package, s.specifier) for s in from_image("nvcr.io/nvidia/pytorch:24.06-py3")] == [
+        ("torch", "==2.4.*"), ("cuda", "==12.5.*")]  # no quoted source states its Python
+    assert [(s.package, s.specifier) for s in from_image("nvcr.io/nvidia/pytorch:24.12-py3")] == [
+        ("torch", "==2.6.*"), ("python", "==3.12.*")]  # nor the CUDA of 24.12
 
 
 @pytest.mark.parametrize("image", [
