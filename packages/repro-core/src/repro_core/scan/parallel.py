@@ -27,52 +27,41 @@ def workers() -> int:
     return max(1, min(cpus or 1, 8))
 
 
-def _run(indices: Sequence[int]) -> list:
-    return [_FN(_ITEMS[i]) for i in indices]  # type: ignore[misc]
+def _run(bounds: Tuple[int, int]) -> list:
+    return [_FN(x) for x in _ITEMS[bounds[0]:bounds[1]]]  # type: ignore[misc]
 
 
 class Forked(Generic[R]):
     """``[fn(x) for x in items]``, by ``n`` forked processes that start at once and work while
     the caller goes on; ``result()`` waits for them (or computes it here when ``n`` is 1).
-    ``cost(x)``: how long ``fn(x)`` may take, relatively (the costliest are sent first, so
-    no worker is left with a long one at the end). ``fn`` must not raise. Use it as a
-    context manager: leaving stops the workers."""
+    ``fn`` must not raise. Use it as a context manager: leaving stops the workers."""
 
-    def __init__(self, fn: Callable[[T], R], items: Sequence[T], n: int,
-                 cost: Optional[Callable[[T], int]] = None) -> None:
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T], n: int) -> None:
         global _ITEMS, _FN
         self._fn, self._items = fn, items
         self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
-        self._parts: List[Tuple[Sequence[int], concurrent.futures.Future]] = []
+        self._parts: List[concurrent.futures.Future] = []
         if n <= 1:
             return
         _ITEMS, _FN = items, fn  # the workers inherit them when they are forked
-        order: Sequence[int] = range(len(items))
-        if cost is not None:
-            order = sorted(order, key=lambda i: -cost(items[i]))  # type: ignore[misc]
         size = max(1, min(64, len(items) // (n * 8)))  # small chunks: the slow files spread
         ctx = multiprocessing.get_context("fork")
         self._pool = concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx)
-        for i in range(0, len(items), size):
-            chunk = order[i:i + size]
-            self._parts.append((chunk, self._pool.submit(_run, chunk)))
+        self._parts = [self._pool.submit(_run, (i, min(i + size, len(items))))
+                       for i in range(0, len(items), size)]
 
     def result(self) -> List[R]:
         if self._pool is None:
             return [self._fn(x) for x in self._items]
         try:
-            out: List[R] = [None] * len(self._items)  # type: ignore[list-item]
-            for chunk, part in self._parts:
-                for i, r in zip(chunk, part.result()):
-                    out[i] = r
-            return out
+            return [r for part in self._parts for r in part.result()]
         finally:
             self.close()
 
     def close(self) -> None:
         global _ITEMS, _FN
         if self._pool is not None:
-            for _, part in self._parts:
+            for part in self._parts:
                 part.cancel()
             self._pool.shutdown(wait=True)
             self._pool = None

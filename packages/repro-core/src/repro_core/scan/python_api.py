@@ -256,4 +256,4 @@ def start_analysis(items: Sequence[Tuple[str, str]], n: int
     processes that start now (``parallel.Forked``; ``result()`` waits). ``read(...,
     analysis=)`` then records them in order, so the report is the one of reading the files
     one by one. None: the analysis failed (``read`` analyses that file again)."""
-    return parallel.Forked(_analyze_deferring, items, n, cost=lambda item: len(item[1]))
+    return parallel.Forked(_analyze_deferring, items, n)
