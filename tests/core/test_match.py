@@ -2,6 +2,8 @@
 text there; the python pre-filter is derived from every pattern kind; malformed rule rows are
 one-line errors naming file, row and field."""
 
+import sys
+
 import pytest
 
 from repro_core import kb
@@ -489,3 +491,114 @@ def test_matches_come_in_the_order_of_the_text(tmp_path):
         ("torch-interpolate", 5), ("torch-interpolate", 9)]
     (tmp_path / "m.py").write_text(src)
     assert [(f.rule, f.line) for f in scan(str(tmp_path)).findings] == [("torch-interpolate", 5)]
+
+
+# where a reader of whole statements could lose a match: each holds one (checked below)
+HOT_CASES = [
+    # a decorator naming the API on its own line, the ``def`` line naming nothing
+    "import numpy as np\n\n\ndef deco(t):\n    return lambda f: f\n\n\n@deco(\n    np.float)\n"
+    "def f():\n    return 1\n",
+    # the import in one function, the use in another
+    "def a():\n    import numpy as np\n    return 1\n\n\ndef b():\n    return np.float(3)\n",
+    # a call over lines, the name on the first, in a method of a class after others
+    "import torch\n\n\nclass A:\n    def x(self):\n        return 1\n\n    def y(self, f):\n"
+    "        return torch.load(\n            f,\n            map_location='cpu')\n",
+    # a guarded import and its fallback
+    "try:\n    from torch._six import string_classes\nexcept ImportError:\n"
+    "    string_classes = str\nprint(string_classes)\n",
+    # else / finally / while-else blocks, a semicolon, a comprehension, an annotation
+    "import numpy as np\nif x:\n    pass\nelif y:\n    pass\nelse:\n    z = np.float(1)\n"
+    "try:\n    pass\nfinally:\n    w = [np.int(i) for i in range(3)]\n"
+    "while q:\n    break\nelse:\n    a = 1; b = np.bool(0)\n"
+    "def g(v: np.float) -> None:\n    pass\n",
+    # a name continued over a backslash
+    "import numpy as np\ny = np.\\\n    float(1)\n",
+    # a subclass rule reads the class's own body
+    "import torch\nfrom torch.autograd import Function\n\n\nclass Op(Function):\n"
+    "    def forward(self, x):\n        return x\n\n\nclass Other:\n    pass\n",
+    # nested functions and classes, async ones
+    "import torch\n\n\ndef outer():\n    def inner():\n        class K:\n"
+    "            async def m(self):\n                async with lock:\n"
+    "                    return torch.cuda.FloatTensor(2)\n"
+    "        return K\n    return inner\n",
+    # a string-value rule and a subscript rule, beside statements that hold neither
+    "import torch\nx = 1\nloss = out.data[0]\nflags = ['-std=c++11']\ny = 2\n",
+    # f-strings and ``:=`` (syntax rules) between other statements
+    "import os\nname = 'x'\nprint(f'{name}')\nif (n := len(name)) > 0:\n    pass\nprint(os.sep)\n",
+]
+if sys.version_info >= (3, 10):
+    HOT_CASES.append("import numpy as np\nmatch cmd:\n    case 1:\n        a = np.float(2)\n"
+                     "    case _:\n        pass\n")
+
+
+def _hot_sources():
+    """This repository's sources, every rule's trigger examples, bare and inside a function
+    among statements that hold no match, and ``HOT_CASES``."""
+    import textwrap
+
+    yield from (text for _, text in _repo_sources())
+    head = "import os\n\n\nclass Noise:\n    def a(self):\n        return os.sep\n\n\n"
+    tail = "\n    return None\n\n\n@property\ndef tail():\n    return 1\n"
+    for rule in kb.rules(kind="python"):
+        for snippet in rule.examples["trigger"]:
+            yield snippet
+            yield head + "def wrapped():\n" + textwrap.indent(snippet, "    ") + tail
+    yield from HOT_CASES
+
+
+def _found(m, parsed, skip=frozenset()):
+    return [(h.rule.id, h.line, h.col, h.end_line, h.end_col, h.api)
+            for h in m.find("a.py", parsed) if h.rule.id not in skip]
+
+
+def test_reading_only_the_hot_statements_finds_what_reading_all_of_them_does():
+    """The reference is ``find`` on every node of the file: on the nodes of the statements
+    spanning ``hot_lines`` it reports the same matches (all rules, or all but the syntax
+    rules skipped), imports and aliases."""
+    m = python.matcher()
+    syntax = m.syntax_rule_ids
+    checked = fewer = 0
+    for text in _hot_sources():
+        full = python.parse(text)
+        if full is None or not text.isascii():
+            continue
+        for skip in (frozenset(), syntax):
+            lines = m.hot_lines(text, skip)
+            if lines is None:
+                continue
+            part = python.parse(text, lines)
+            assert _found(m, part, skip) == _found(m, full, skip), text
+            assert (part.imports, part.alias) == (full.imports, full.alias), text
+            checked += 1
+            fewer += len(part.nodes) < len(full.nodes)
+    assert checked > 600 and fewer > 300
+    for text in HOT_CASES:  # each case holds a match, and a statement read for it
+        assert _found(m, python.parse(text, m.hot_lines(text))), text
+
+
+def test_hot_lines_are_the_lines_of_matches_uses_and_imports():
+    m = python.matcher()
+    src = ("import numpy as np\n"  # 1: an import
+           "import os\n"  # 2: an import
+           "a = os.sep\n"  # 3: nothing
+           "b = np.float(1)\n"  # 4: numpy.float
+           "c = np.zeros(2)\n"  # 5: numpy.zeros is no pattern
+           "d = x.data[0]\n")  # 6: a needle's match
+    assert m.hot_lines(src) == [1, 2, 4, 6]
+    # values that flow between statements (a scheduler's class), a star import: read all
+    assert m.hot_lines("from torch.optim.lr_scheduler import StepLR\ns = StepLR(o)\n") is None
+    assert m.hot_lines("from utils import *\nx = np.float(1)\n") is None
+
+
+def test_flatten_of_every_line_is_flatten():
+    import ast
+
+    for path, text in _repo_sources():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        every = list(range(1, text.count("\n") + 2))
+        assert {id(n) for n in python._flatten_lines(tree, every)} == {
+            id(n) for n in python._flatten(tree)} - {id(tree)}, path
+        assert python._flatten_lines(tree, []) == []

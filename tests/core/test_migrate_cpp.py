@@ -7,6 +7,7 @@ torch.utils.ffi extension."""
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sysconfig
@@ -216,15 +217,28 @@ def test_ffi_build_script_is_never_run(tmp_path: Path) -> None:
 
 
 def test_matcher_needles_never_skip_a_match() -> None:
+    from repro_core import kb
     from repro_core.match.cpp import needles
 
     assert needles(r"\bTHCudaMalloc\s*\(|\bTHCudaFree\s*\(") == ("THCudaMalloc", "THCudaFree")
     assert needles(r"\bAT_ASSERTM\s*\(") == ("AT_ASSERTM",)
     assert needles(r"AT_DISPATCH_\w+\s*\(") == ("AT_DISPATCH_",)
-    assert needles(r"THCudaCheckX?\(") == ()  # its last letter is optional: no needle
-    assert needles(r"(AT_CHECK|TORCH_CHECK)\(") == ()  # a group first: no needle
+    assert needles(r"THCudaCheckX?\(") == ("THCudaCheck",)  # the optional letter left out
+    assert needles(r"(AT_CHECK|TORCH_CHECK)\(") == ("AT_CHECK(", "TORCH_CHECK(")
     assert needles(r"AT_ERRORS+") == ("AT_ERROR",)
-    assert needles(r"#\s*include") == ()
+    assert needles(r"#\s*include") == ("include",)
+    # each alternative gives its own (a comparison either way round of ``.type()``)
+    assert needles(r"\.type\(\)\s*[!=]=|[!=]=\s*[\w.>-]+\.type\(\)(?!\s*\.)") == (".type()",)
+    assert needles(r"TH(?<!\wTH)(Float|Double)Blas_gemv\s*\(|\bTHCudaBlas_[SD]gemv\s*\(") == (
+        "Blas_gemv", "THCudaBlas_")
+    assert needles(r"\w+|AT_ERROR") == ()  # an alternative without a literal: none
+    # every match of a rule's own trigger example holds one of its needles
+    for rule in kb.rules(kind="cpp"):
+        for p in rule.patterns:
+            words = needles(p.value)
+            for example in rule.examples["trigger"]:
+                for m in re.finditer(p.value, example, re.M):
+                    assert not words or any(w in m.group(0) for w in words), (rule.id, example)
 
 
 def test_ffi_object_built_from_another_name_stands_for_the_cu_beside_it(tmp_path: Path) -> None:

@@ -424,9 +424,9 @@ def test_scan_workers_only_run_repro_code():
              if "Forked(" in p.read_text(encoding="utf-8") and p.name != "parallel.py"]
     assert users == ["python_api.py"]
     with parallel.Forked(len, ["ab", "c"], 2) as job:
-        assert job.result() == [2, 1]
+        assert list(job.results()) == [2, 1]
     with python_api.start_analysis([("a.py", "import os\n")], 1) as job:
-        assert job.result()[0].imports[0].module == "os"
+        assert next(job.results()).imports[0].module == "os"
 
 
 def test_scan_sources_have_no_way_to_run_code():

@@ -184,3 +184,49 @@ def test_imports_of_the_repositorys_own_modules_are_no_requirements(tmp_path):
     assert {i.module: i.distribution for i in r.imports}.get("caffe2.python") in (None, "torch")
     assert not {"models", "datasets", "mnistm", "resnet20", "resnet1202", "caffe2"} & set(
         r.constraints)
+
+
+README_MIXED = """# Model
+Tested with PYTORCH 1.7.1 and Cuda 10.2.
+
+```
+# a fence line holds no package name: code is still skipped
+pytorch 0.4 inside a code block is no statement
+```
+
+~~~
+Python 2.7 inside another block
+~~~
+Requires python 3.6+.
+docker run nvcr.io/nvidia/PyTorch:20.12-py3
+$ PIP install numpy==1.19  (not a command: pip is lower case)
+$ pip install timm==0.3.2
+It will not work with 1.0 nor 1.0.1 of TorchVision 0.8.
+"""
+
+
+def test_readme_lines_without_a_package_word_change_nothing(monkeypatch):
+    """The reference reads every line of the file: over this repository's markdown files and
+    a README mixing cases and code blocks, reading only the lines holding a package name,
+    ``install``/``create`` or a fence records the same."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.glob("tests/data/**/*.md"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(root.glob("docs/*.md"))]
+    texts.append(README_MIXED)
+
+    def record(text):
+        col = Collector()
+        readme.read(col, "README.md", text)
+        return [(e.package, e.specifier, e.line, e.reason) for e in col.evidence] + [
+            (str(r), "", 0, "") for r in col.requirements] + [(w, "", 0, "") for w in col.warnings]
+
+    got = [record(t) for t in texts]
+    monkeypatch.setattr(readme, "_WORTH_READING", re.compile(""))  # every line
+    assert got == [record(t) for t in texts]
+    assert sum(map(len, got)) > 20
+    mixed = {(n, s) for n, s, _, _ in got[-1]}
+    assert ("torch", "==1.7.1") in mixed and ("timm", "==0.3.2") in mixed
+    assert not any(s in ("==0.4.*", "==2.7.*") for _, s in mixed)  # inside code blocks

@@ -9,6 +9,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from repro_core.kb.rules import Rule
 from repro_core.kb.rules import rules as kb_rules
+from repro_core.match.python import _alternatives, literals
 from repro_core.match.span import Lines, Match
 
 _COMMENTS = re.compile(r"//[^\r\n]*|/\*.*?\*/", re.S)
@@ -20,6 +21,11 @@ Compiled = Tuple[Rule, "re.Pattern[str]", Optional["re.Pattern[str]"], Tuple[str
 # beside one as the extension's)
 BINDING = re.compile(r"^\s*(PYBIND11_MODULE|TORCH_LIBRARY(_IMPL)?)\s*\(", re.M)
 
+
+def binds(code: str) -> bool:
+    """Does a source (``code_only``) define a Python module (``BINDING``)?"""
+    return ("PYBIND11_MODULE" in code or "TORCH_LIBRARY" in code) and bool(BINDING.search(code))
+
 def _blank(m: "re.Match[str]") -> str:
     return _NOT_NEWLINE.sub(" ", m.group(0))  # same length, same lines
 
@@ -29,37 +35,17 @@ def code_only(text: str) -> str:
     return _COMMENTS.sub(_blank, text)
 
 
-_LEAD = re.compile(r"(?:\\b)?([A-Za-z_]\w{3,})")
-
-
 def needles(pattern: str) -> Tuple[str, ...]:
-    """Words one of which every match of ``pattern`` contains: the leading literal word (4+
-    characters, after an optional ``\\b``) of each top-level alternative; () when an
-    alternative has none. A source without any is not searched (Python's re has no fast
-    path for a pattern that starts with ``\\b``)."""
-    alts, depth, start, i = [], 0, 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c in "([":
-            depth += 1
-        elif c in ")]":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            alts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    alts.append(pattern[start:])
-    out = []
-    for a in alts:
-        m = _LEAD.match(a)
-        if not m or (m.end() < len(a) and a[m.end()] in "?*{|"):
+    """Texts one of which every match of ``pattern`` contains: ``python.literals`` of each
+    top-level alternative; () when an alternative has none. A source without any is not
+    searched (a regex search tries every position of the source)."""
+    out: List[str] = []
+    for alt in _alternatives(pattern):
+        lits = literals(alt)
+        if not lits:
             return ()
-        word = m.group(1)
-        out.append(word if m.end() == len(a) or a[m.end()] != "+" else word[:-1])
-    return tuple(out)
+        out += lits
+    return tuple(dict.fromkeys(out))
 
 
 @lru_cache(maxsize=8)
@@ -70,12 +56,13 @@ def _compiled(rules: Tuple[Rule, ...]) -> Tuple[Compiled, ...]:
 
 
 def find(path: str, text: str, rules: Optional[Sequence[Rule]] = None,
-         extension: bool = False) -> List[Match]:
+         extension: bool = False, code: Optional[str] = None) -> List[Match]:
     """The cpp rules (default: the knowledge base's) matched in one C++/CUDA source, in text
     order; a match's span is the regex match without surrounding blanks, its ``api`` that text
-    with whitespace runs collapsed when it spans lines."""
+    with whitespace runs collapsed when it spans lines. ``code``: ``code_only(text)``, when
+    the caller has it."""
     pats = _compiled(tuple(kb_rules(kind="cpp") if rules is None else rules))
-    code = code_only(text)
+    code = code_only(text) if code is None else code
     lines: Optional[Lines] = None
     out = []
     for r, rx, file_rx, words in pats:

@@ -8,6 +8,7 @@ most files of a large repository need no ``ast`` pass at all.
 """
 
 import ast
+import bisect
 import re
 import sys
 from dataclasses import dataclass
@@ -37,15 +38,16 @@ class Import:
 
 
 class Parsed:
-    """One parsed Python source: its text, every node (one flat traversal), the local
-    name -> dotted target map of its imports, and its absolute imports."""
+    """One parsed Python source: its text, its nodes (one flat traversal: every node, or only
+    those of the statements spanning one of ``lines``, see ``parse``), the local name ->
+    dotted target map of its imports, and its absolute imports."""
 
     __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "guarded",
                  "_lines")
 
-    def __init__(self, text: str, tree: ast.AST):
+    def __init__(self, text: str, tree: ast.AST, lines: Optional[List[int]] = None):
         self.text, self.tree = text, tree
-        self.nodes = _flatten(tree)
+        self.nodes = _flatten(tree) if lines is None else _flatten_lines(tree, lines)
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
         if STAR_HINT.search(text):
             self.alias.update(star_aliases(self.nodes, self.alias))
@@ -59,14 +61,18 @@ class Parsed:
         return self._lines
 
 
-def parse(text: str) -> Optional[Parsed]:
-    """The parsed source, or None when it is not valid Python 3 (for this interpreter)."""
+def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
+    """The parsed source, or None when it is not valid Python 3 (for this interpreter).
+    ``lines`` (sorted): only the statements spanning one of them are read (``nodes``), the
+    other ones left out whole (``Matcher.hot_lines`` says where rules may match)."""
     try:
-        return Parsed(text, ast.parse(text))
+        return Parsed(text, ast.parse(text), lines)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
+_IMPORT_WORD = re.compile("import")  # a literal: found far faster than r"\bimport\b"
+_SPACES = re.compile(r"[\s\\]+")  # between the parts of a dotted name
 # Python 2 statements, for files that do not parse (the ``py2`` pattern): (head, rest) per
 # statement form; the heads, which start with a literal, are the pattern's text test
 PY2_FORMS = ((r"print\s+[^\s(=]", r"[^=]*$"), (r"exec\s+['\"]", ""),
@@ -271,6 +277,7 @@ class Matcher:
         self.loose_prefixes: List[str] = []
         self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
         self._named: Dict[str, List[Tuple[Rule, str]]] = {}  # dotted name -> (rule, kind)
+        self._flowing: Set[str] = set()  # names of patterns whose values flow between statements
         for r in self.rules:
             for p in r.patterns:
                 k = p.kind
@@ -326,6 +333,8 @@ class Matcher:
                     for n in p.receiver_from or p.values:
                         self.by_top.setdefault(n.split(".")[0], []).append(n)
                         self._named.setdefault(n, []).append((r, k))
+                        if p.receiver_from or k == "scheduler_first":  # data flow in the file
+                            self._flowing.add(n)
                 else:
                     self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
         self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
@@ -397,6 +406,63 @@ class Matcher:
         decided = self._may_resolve(text, imports, alias, by_import)
         return None if decided is None else (imports, alias, decided)
 
+    def hot_lines(self, text: str, skip: Iterable[str] = frozenset()) -> Optional[List[int]]:
+        """The lines (sorted) a statement must span to hold a match of ``find`` of a rule not
+        in ``skip``: those of each match of a needle, of each use of a name an import binds
+        that may resolve to a pattern, of each ``import``. None: any (a star import, a rule
+        that follows values from statement to statement: every statement is read)."""
+        if STAR_HINT.search(text) and STAR_IMPORT.search(text):
+            return None
+        if self.transposed and ".t()" in text and any(m in text for m in self.transposed):
+            return None  # ``_k_above_one`` reads every call of the function
+        at = [m.start() for m in _IMPORT_WORD.finditer(text)]
+        held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
+        for lits, rx, req in self._needle(frozenset(skip)):
+            for lit in lits:
+                got = held.get(lit)
+                if got is None:
+                    got = held[lit] = lit in text
+                if got:
+                    break
+            else:
+                if lits:
+                    continue
+            if all(x.search(text) for x in req):
+                at += [m.start() for m in rx.finditer(text)]
+        uses = {}  # local name -> (target, it resolves to a pattern, suffixes, may flow)
+        for local, target in regex_imports(text)[1].items():
+            direct, suffixes = self._target_info(target)
+            if direct or suffixes:
+                flows = any(n == target or n.startswith(target + ".") or target.startswith(
+                    n + ".") for n in self._flowing)
+                uses[local] = (target, direct, suffixes, flows)
+        if uses:
+            names = "|".join(map(re.escape, sorted(uses, key=len, reverse=True)))
+            # the names first (no look-behind): the search then skips to their first letters
+            for m in re.finditer(rf"({names})\b((?:[\s\\]*\.[\s\\]*\w+)*)", text):
+                before = text[m.start() - 1] if m.start() else " "
+                if before.isalnum() or before in "_.":
+                    continue  # part of another name, or an attribute
+                target, direct, suffixes, flows = uses[m.group(1)]
+                if direct and not flows:
+                    at.append(m.start())
+                    continue
+                named = [target]  # what the use names: target, target.a, target.a.b, ...
+                for part in _SPACES.sub("", m.group(2)).split(".")[1:]:
+                    named.append(f"{named[-1]}.{part}")
+                if flows and any(n in self._flowing for n in named):
+                    return None
+                if direct or any(n[len(target):] in suffixes for n in named[1:]):
+                    at.append(m.start())
+        out: List[int] = []
+        line, pos = 1, 0
+        for a in sorted(at):
+            line += text.count("\n", pos, a)
+            pos = a
+            if not out or out[-1] != line:
+                out.append(line)
+        return out
+
     def needle_rules(self, text: str, rule_ids: FrozenSet[str]) -> FrozenSet[str]:
         """The rules of ``rule_ids`` whose text patterns occur in ``text`` (those for which
         ``prefilter`` would keep it)."""
@@ -439,11 +505,12 @@ class Matcher:
                 decided.append(target)
             if not suffixes:
                 continue
-            for m in re.finditer(re.escape(local) + r"((?:\s*\.\s*\w+)+)", text):
+            # ``np . float``, ``np.\\`` and ``float`` on the next line: ``numpy.float``
+            for m in re.finditer(re.escape(local) + r"((?:[\s\\]*\.[\s\\]*\w+)+)", text):
                 if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_."):
                     continue
                 acc = ""
-                for part in re.sub(r"\s+", "", m.group(1)).split(".")[1:]:
+                for part in _SPACES.sub("", m.group(1)).split(".")[1:]:
                     acc += "." + part
                     if acc in suffixes:
                         return None
@@ -982,6 +1049,40 @@ def _flatten(tree: ast.AST) -> List[ast.AST]:
                 push(v)
             elif v is not None:  # an identifier, string or number field: never a node
                 fields_of[t] = tuple(f for f in fields_of[t] if f != name)
+    return out
+
+
+_BLOCKS = frozenset(("body", "orelse", "finalbody", "handlers", "cases"))  # statement lists
+
+
+def _flatten_lines(tree: ast.AST, lines: List[int]) -> List[ast.AST]:
+    """The nodes of the statements that span one of ``lines`` (sorted), decorators included:
+    a compound statement's own node and header (``if`` test, ``def`` arguments, ...), then its
+    blocks' statements read the same way; parents before children, as ``_flatten``."""
+    out: List[ast.AST] = []
+    stack: List[ast.AST] = list(reversed(tree.body))  # type: ignore[attr-defined]
+    while stack:
+        s = stack.pop()
+        first = getattr(s, "lineno", None)  # a ``case`` has none: read it
+        if first is not None:
+            deco = getattr(s, "decorator_list", None)
+            i = bisect.bisect_left(lines, deco[0].lineno if deco else first)
+            if i == len(lines) or lines[i] > s.end_lineno:  # type: ignore[attr-defined]
+                continue
+        out.append(s)
+        blocks: List[ast.AST] = []
+        for name in s._fields:
+            v = getattr(s, name, None)
+            if type(v) is list:
+                if name in _BLOCKS:
+                    blocks += v
+                else:
+                    for x in v:
+                        if isinstance(x, ast.AST):
+                            out += _flatten(x)
+            elif isinstance(v, ast.AST) and name != "ctx":
+                out += _flatten(v)
+        stack += reversed(blocks)
     return out
 
 

@@ -111,7 +111,7 @@ def _bound_dirs(root: str, files: Sequence[str]) -> Set[str]:
     for rel in files:
         if rel.lower().endswith(CPP_EXT) and rel.rpartition("/")[0] not in out:
             text, _ = _read(root, rel)
-            if text and match_cpp.BINDING.search(match_cpp.code_only(text)):
+            if text and match_cpp.binds(match_cpp.code_only(text)):
                 out.add(rel.rpartition("/")[0])
     return out
 

@@ -11,7 +11,7 @@ import gc
 import os
 import re
 import stat
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from repro_core.errors import ReproError
 from repro_core.fsutil import MissingFile, SkippedFile, read_text_inside
@@ -221,7 +221,7 @@ class _Ahead:
 
     def __init__(self, items: List[Tuple[str, str]], warnings: List[str]) -> None:
         self.items, self.warnings = items, warnings
-        self.results: List[object] = []
+        self.results: Iterable[object] = []
 
     @classmethod
     def load(cls, root: str, rels: List[str]) -> "_Ahead":
@@ -232,12 +232,13 @@ class _Ahead:
 
     def analyze(self, fn: Callable[[str, str], object]) -> None:
         """Each file's ``fn(rel, text)``; an exception is kept, to be raised at its turn."""
-        self.results = []
+        results: List[object] = []
         for rel, text in self.items:
             try:
-                self.results.append(fn(rel, text))
+                results.append(fn(rel, text))
             except Exception as e:  # noqa: BLE001 - raised again in record, as a warning
-                self.results.append(e)
+                results.append(e)
+        self.results = results
 
     def record(self, col: Collector, fn: Callable[[str, str, Any], None]) -> None:
         """``fn(rel, text, result)`` of each file in turn (a failure is one warning)."""
@@ -259,7 +260,7 @@ class _PythonJob(_Ahead):
         self.analyses = analyses
 
     def record(self, col: Collector, fn: Callable[[str, str, Any], None]) -> None:
-        self.results = list(self.analyses.result())
+        self.results = self.analyses.results()  # as they come
         super().record(col, fn)
 
 

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from typing import Callable, Generic, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Generic, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,8 +32,9 @@ def _run(bounds: Tuple[int, int]) -> list:
 
 
 class Forked(Generic[R]):
-    """``[fn(x) for x in items]``, by ``n`` forked processes that start at once and work while
-    the caller goes on; ``result()`` waits for them (or computes it here when ``n`` is 1).
+    """``fn(x) for x in items``, by ``n`` forked processes that start at once and work while
+    the caller goes on; ``results()`` yields them in order as they come (or computes them here
+    when ``n`` is 1).
     ``fn`` must not raise. Use it as a context manager: leaving stops the workers."""
 
     def __init__(self, fn: Callable[[T], R], items: Sequence[T], n: int) -> None:
@@ -50,11 +51,15 @@ class Forked(Generic[R]):
         self._parts = [self._pool.submit(_run, (i, min(i + size, len(items))))
                        for i in range(0, len(items), size)]
 
-    def result(self) -> List[R]:
+    def results(self) -> Iterator[R]:
+        """The results in order, each as soon as the part holding it is done (the caller can
+        use the first ones while the workers still make the others)."""
         if self._pool is None:
-            return [self._fn(x) for x in self._items]
+            yield from (self._fn(x) for x in self._items)
+            return
         try:
-            return [r for part in self._parts for r in part.result()]
+            for part in self._parts:
+                yield from part.result()
         finally:
             self.close()
 

@@ -188,15 +188,19 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
     if pre is not None:
         return Analysis(tuple(pre[0]), tuple((r.id, line, api) for r, line, api in pre[1]),
                         deferred=m.needle_rules(text, skip) if defer else frozenset())
-    parsed = matcher.parse(text)
+    # only the statements that may hold a match are read, unless a version check (anywhere)
+    # or a non-ASCII name (``ｔｏｒｃｈ`` is ``torch`` to Python, not to a text search) may be
+    ascii = text.isascii()
+    parsed = matcher.parse(text, None if checks_version or not ascii else m.hot_lines(text, skip))
     if parsed is None:
         return Analysis(hits=tuple((h.rule.id, h.line, h.api)
                                    for h in m.find_unparsed(rel, text)))
     checks: Sequence[VersionCheck] = ()
-    if checks_version or not text.isascii():  # else no version is read: none
+    if checks_version or not ascii:  # else no version is read: none
         checks = version_checks(parsed.nodes, parsed.alias)
-    return Analysis(tuple(parsed.imports), tuple((h.rule.id, h.line, h.api)
-                                                 for h in m.find(rel, parsed)), tuple(checks))
+    return Analysis(tuple(parsed.imports), tuple(
+        (h.rule.id, h.line, h.api) for h in m.find(rel, parsed) if h.rule.id not in skip),
+        tuple(checks), m.needle_rules(text, skip) if defer else frozenset())
 
 
 def read(col: Collector, rel: str, text: str, *, local: Set[str],
@@ -253,7 +257,7 @@ def _analyze_deferring(item: Tuple[str, str]) -> Optional[Analysis]:
 def start_analysis(items: Sequence[Tuple[str, str]], n: int
                    ) -> "parallel.Forked[Optional[Analysis]]":
     """``analyze(rel, text, every syntax rule)`` of each (rel, text), in order, by ``n``
-    processes that start now (``parallel.Forked``; ``result()`` waits). ``read(...,
-    analysis=)`` then records them in order, so the report is the one of reading the files
-    one by one. None: the analysis failed (``read`` analyses that file again)."""
+    processes that start now (``parallel.Forked``; ``results()`` yields them as they come).
+    ``read(..., analysis=)`` then records them in order, so the report is the one of reading
+    the files one by one. None: the analysis failed (``read`` analyses that file again)."""
     return parallel.Forked(_analyze_deferring, items, n)

@@ -5,7 +5,7 @@ version statements ("tested with PyTorch 1.7.1", "Python 3.6+", "requires PyTorc
 for dates."""
 
 import re
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
 from repro_core.scan.collector import Collector
 from repro_core.scan.dockerfile import from_image
@@ -149,10 +149,33 @@ def arxiv_dates(text: str) -> List[Tuple[str, str]]:
     return out
 
 
+# a line without any of these (in any ASCII case) states nothing, names no image and holds no
+# install command (nor a code fence)
+_WORTH_READING = re.compile(r"torch|python|cuda|timm|numpy|tensorflow|install|create|```|~~~")
+
+
+def _worth_reading(lines: List[str]) -> Iterator[int]:
+    """The indexes of the ``lines`` that hold a ``_WORTH_READING`` word in any case (searched
+    in their lowercased text: far faster than per line, or ignoring case)."""
+    text = "\n".join(lines).lower()
+    pos, n = 0, 0  # the start of line n
+    while True:
+        m = _WORTH_READING.search(text, pos)
+        if m is None:
+            return
+        n += text.count("\n", pos, m.start())
+        yield n
+        pos = text.find("\n", m.end()) + 1
+        if not pos:
+            return
+        n += 1
+
+
 def read(col: Collector, rel: str, text: str, kind: str = "readme") -> None:
     in_code = False
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    lines = text.splitlines()
+    for i in _worth_reading(lines):
+        lineno, line = i + 1, lines[i].strip()
         if line.startswith("```") or line.startswith("~~~"):
             in_code = not in_code
             continue
