@@ -278,6 +278,8 @@ class Matcher:
         self._needles: List[Tuple[str, str, Tuple[str, ...]]] = []  # (rule, regex, requires)
         self._named: Dict[str, List[Tuple[Rule, str]]] = {}  # dotted name -> (rule, kind)
         self._flowing: Set[str] = set()  # names of patterns whose values flow between statements
+        self._use_cache: Dict[Tuple[str, str], Optional[Tuple[re.Pattern[str], Optional[
+            re.Pattern[str]]]]] = {}
         for r in self.rules:
             for p in r.patterns:
                 k = p.kind
@@ -429,31 +431,14 @@ class Matcher:
                     continue
             if all(x.search(text) for x in req):
                 at += [m.start() for m in rx.finditer(text)]
-        uses = {}  # local name -> (target, it resolves to a pattern, suffixes, may flow)
         for local, target in regex_imports(text)[1].items():
-            direct, suffixes = self._target_info(target)
-            if direct or suffixes:
-                flows = any(n == target or n.startswith(target + ".") or target.startswith(
-                    n + ".") for n in self._flowing)
-                uses[local] = (target, direct, suffixes, flows)
-        if uses:
-            names = "|".join(map(re.escape, sorted(uses, key=len, reverse=True)))
-            # the names first (no look-behind): the search then skips to their first letters
-            for m in re.finditer(rf"({names})\b((?:[\s\\]*\.[\s\\]*\w+)*)", text):
-                before = text[m.start() - 1] if m.start() else " "
-                if before.isalnum() or before in "_.":
-                    continue  # part of another name, or an attribute
-                target, direct, suffixes, flows = uses[m.group(1)]
-                if direct and not flows:
-                    at.append(m.start())
-                    continue
-                named = [target]  # what the use names: target, target.a, target.a.b, ...
-                for part in _SPACES.sub("", m.group(2)).split(".")[1:]:
-                    named.append(f"{named[-1]}.{part}")
-                if flows and any(n in self._flowing for n in named):
-                    return None
-                if direct or any(n[len(target):] in suffixes for n in named[1:]):
-                    at.append(m.start())
+            uses = self._uses(local, target)
+            if uses is None:
+                continue
+            hits, flows = uses
+            if flows is not None and any(_bare(text, m) for m in flows.finditer(text)):
+                return None
+            at += [m.start() for m in hits.finditer(text) if _bare(text, m)]
         out: List[int] = []
         line, pos = 1, 0
         for a in sorted(at):
@@ -462,6 +447,30 @@ class Matcher:
             if not out or out[-1] != line:
                 out.append(line)
         return out
+
+    def _uses(self, local: str, target: str
+              ) -> Optional[Tuple["re.Pattern[str]", Optional["re.Pattern[str]"]]]:
+        """Regexes of the uses of ``local`` (an import binds it to ``target``) that may name
+        a pattern (``np.float``, ``np . float``; a name that is one itself: every use), and
+        of those naming a pattern whose values flow between statements (None: no such one);
+        None when no use can name a pattern. A match preceded by a name's letter or a dot is
+        no use (``_bare``)."""
+        key = (local, target)
+        if key in self._use_cache:
+            return self._use_cache[key]
+        direct, suffixes = self._target_info(target)
+        got: Optional[Tuple[re.Pattern[str], Optional[re.Pattern[str]]]] = None
+        if direct or suffixes:
+            flowing = [n[len(target):] for n in self._flowing if n.startswith(target + ".")]
+            name = re.escape(local) + r"\b"
+            whole = any(n == target for n in self._flowing)
+            got = (re.compile(name if direct else _chains(name, suffixes)),
+                   re.compile(name) if whole else re.compile(_chains(name, flowing))
+                   if flowing else None)
+        if len(self._use_cache) > 4096:
+            self._use_cache.clear()
+        self._use_cache[key] = got
+        return got
 
     def needle_rules(self, text: str, rule_ids: FrozenSet[str]) -> FrozenSet[str]:
         """The rules of ``rule_ids`` whose text patterns occur in ``text`` (those for which
@@ -987,9 +996,23 @@ def _import_names(text: str, pos: int) -> str:
     return " ".join(parts).split(";")[0].replace("(", " ").replace(")", " ")
 
 
+_LAST_IMPORTS: Tuple[Optional[str], Tuple[List[Import], Dict[str, str]]] = (None, ([], {}))
+
+
 def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
     """Imports and the alias map read from the text, statement by statement (one spanning
-    lines by backslashes or parentheses included), as ``ast`` would give them."""
+    lines by backslashes or parentheses included), as ``ast`` would give them. The last
+    text's are kept (``screen`` then ``hot_lines`` read the same text): do not change them."""
+    global _LAST_IMPORTS
+    last = _LAST_IMPORTS  # one read: another thread may replace it
+    if last[0] is text:
+        return last[1]
+    got = _regex_imports(text)
+    _LAST_IMPORTS = (text, got)
+    return got
+
+
+def _regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
     out: List[Import] = []
     alias: Dict[str, str] = {}
     line, pos = 1, 0
@@ -1050,6 +1073,20 @@ def _flatten(tree: ast.AST) -> List[ast.AST]:
             elif v is not None:  # an identifier, string or number field: never a node
                 fields_of[t] = tuple(f for f in fields_of[t] if f != name)
     return out
+
+
+def _chains(name: str, suffixes: Iterable[str]) -> str:
+    """A regex of ``name`` (a regex) followed by one of ``suffixes`` (``.a.b``), dots with
+    blanks or backslash continuations around them, and no more of the suffix's last part."""
+    dot = r"[\s\\]*\.[\s\\]*"
+    alts = (dot.join(map(re.escape, s.split(".")[1:])) for s in sorted(suffixes, key=len,
+                                                                        reverse=True))
+    return f"{name}{dot}(?:{'|'.join(alts)})\\b"
+
+
+def _bare(text: str, m: "re.Match[str]") -> bool:
+    """Is the match not preceded by a name's letter or a dot (so it starts a name)?"""
+    return not m.start() or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_.")
 
 
 _BLOCKS = frozenset(("body", "orelse", "finalbody", "handlers", "cases"))  # statement lists
