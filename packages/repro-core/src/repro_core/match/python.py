@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 try:  # the regex parser (Python 3.11 moved it; importing sre_parse there warns)
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -384,19 +384,26 @@ class Matcher:
         got = self._screen(text, frozenset(skip), True)
         return None if got is None else (got[0], got[2])
 
-    def _screen(self, text: str, skip: FrozenSet[str], by_import: bool
-                ) -> Optional[Tuple[List[Import], Dict[str, str], List[Tuple[Rule, int, str]]]]:
+    def _live_needles(self, text: str, skip: FrozenSet[str]
+                      ) -> Iterator[Tuple["re.Pattern[str]", Tuple["re.Pattern[str]", ...]]]:
+        """(regex, also required) of the needles of the rules not in ``skip`` whose literals
+        ``text`` holds (or that have none)."""
         held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
         for lits, rx, req in self._needle(skip):
-            if lits:
-                for lit in lits:
-                    got = held.get(lit)
-                    if got is None:
-                        got = held[lit] = lit in text
-                    if got:
-                        break
-                else:
+            for lit in lits:
+                got = held.get(lit)
+                if got is None:
+                    got = held[lit] = lit in text
+                if got:
+                    break
+            else:
+                if lits:
                     continue
+            yield rx, req
+
+    def _screen(self, text: str, skip: FrozenSet[str], by_import: bool
+                ) -> Optional[Tuple[List[Import], Dict[str, str], List[Tuple[Rule, int, str]]]]:
+        for rx, req in self._live_needles(text, skip):
             if rx.search(text) and all(x.search(text) for x in req):
                 return None
         star = STAR_HINT.search(text) is not None  # a far faster search than STAR_IMPORT's
@@ -418,17 +425,7 @@ class Matcher:
         if self.transposed and ".t()" in text and any(m in text for m in self.transposed):
             return None  # ``_k_above_one`` reads every call of the function
         at = [m.start() for m in _IMPORT_WORD.finditer(text)]
-        held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
-        for lits, rx, req in self._needle(frozenset(skip)):
-            for lit in lits:
-                got = held.get(lit)
-                if got is None:
-                    got = held[lit] = lit in text
-                if got:
-                    break
-            else:
-                if lits:
-                    continue
+        for rx, req in self._live_needles(text, frozenset(skip)):
             if all(x.search(text) for x in req):
                 at += [m.start() for m in rx.finditer(text)]
         for local, target in regex_imports(text)[1].items():
