@@ -194,6 +194,7 @@ IMPORT_TEXTS = [
     "def f():\n    import numpy as np\n    from torch.utils import ffi\n"
     "import jax.numpy as np\n",  # a later import of a name wins
     "from a.b import (c as d, e)  # (x\nimport os.path\n",
+    "import os\rx = 1\r\rfrom torch.autograd import Variable\r",  # lines ending in a bare CR
 ]
 
 
@@ -431,6 +432,7 @@ def test_a_side_of_a_guard_works_only_when_none_of_its_imports_hits():
 
 
 SCREENED = [  # (source, does ``screen`` decide it without the ast?)
+    ("import os\r\rfrom timm.layers import DropPath\rx = DropPath(0.1)\r", False),  # bare CRs
     ("from timm.layers import DropPath, trunc_normal_\nimport torch\nx = DropPath(0.1)\n", True),
     ("import os\nimport timm.layers.helpers as h\nfrom timm.layers import Mlp\n"
      "y = h.to_2tuple(1)\n", True),
@@ -523,6 +525,9 @@ HOT_CASES = [
     "        return K\n    return inner\n",
     # a string-value rule and a subscript rule, beside statements that hold neither
     "import torch\nx = 1\nloss = out.data[0]\nflags = ['-std=c++11']\ny = 2\n",
+    # lines ending in CR LF, and in a bare CR (which ``ast`` counts as line ends too)
+    "import numpy as np\r\nx = 1\r\n\r\ndef f():\r\n    return np.float(2)\r\n",
+    "import numpy as np\rx = 1\r\rdef f():\r    return np.float(2)\r",
     # f-strings and ``:=`` (syntax rules) between other statements
     "import os\nname = 'x'\nprint(f'{name}')\nif (n := len(name)) > 0:\n    pass\nprint(os.sep)\n",
 ]

@@ -73,6 +73,7 @@ def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
 
 _IMPORT_WORD = re.compile("import")  # a literal: found far faster than r"\bimport\b"
 _SPACES = re.compile(r"[\s\\]+")  # between the parts of a dotted name
+_LONE_CR = re.compile(r"\r(?!\n)")
 # Python 2 statements, for files that do not parse (the ``py2`` pattern): (head, rest) per
 # statement form; the heads, which start with a literal, are the pattern's text test
 PY2_FORMS = ((r"print\s+[^\s(=]", r"[^=]*$"), (r"exec\s+['\"]", ""),
@@ -422,6 +423,8 @@ class Matcher:
         that follows values from statement to statement: every statement is read)."""
         if STAR_HINT.search(text) and STAR_IMPORT.search(text):
             return None
+        if "\r" in text and _LONE_CR.search(text):
+            return None  # lines end with a bare CR (old Mac), which ast counts and this does not
         if self.transposed and ".t()" in text and any(m in text for m in self.transposed):
             return None  # ``_k_above_one`` reads every call of the function
         at = [m.start() for m in _IMPORT_WORD.finditer(text)]
@@ -548,8 +551,8 @@ class Matcher:
         text may differ from the ast's view: a ``try`` (a guarded import's hit can be
         dropped), an import in a long string or written over lines, a name it binds written
         before it (a use there would be the first hit)."""
-        if _CATCH_HINT.search(text):
-            return None
+        if _CATCH_HINT.search(text) or ("\r" in text and _LONE_CR.search(text)):
+            return None  # (the lines below are read from "\n"s)
         wanted = {r.id for n in names for r in self._name_rules(n)}
         if not wanted:
             return None
@@ -1010,6 +1013,8 @@ def regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
 
 
 def _regex_imports(text: str) -> Tuple[List[Import], Dict[str, str]]:
+    if "\r" in text and _LONE_CR.search(text):  # lines end in a bare CR: ast counts them too
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     out: List[Import] = []
     alias: Dict[str, str] = {}
     line, pos = 1, 0
