@@ -1,7 +1,10 @@
 """Where the CPU of scan's Python analysis goes, per phase, and what reading only the statements
 where a rule may match (``Matcher.hot_lines``) saves against reading every node.
 
-    python bench/scan_phases.py TREE [TREE ...]
+    python bench/scan_phases.py [--real CHECKOUTS] [TREE ...]
+
+``--real``: first the 2,000-file tree of real files that ``bench/scan.py --real`` builds from
+the checkouts (``real_repo``).
 
 For each tree: the ``screen`` of every .py file, then for the files it sends to the ``ast``
 (ASCII, no version check: those ``hot_lines`` applies to) ``ast.parse``, ``hot_lines``, and
@@ -14,12 +17,16 @@ import argparse
 import ast
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packages" / "repro-core" / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scan import real_repo  # noqa: E402  (bench/scan.py)
 
 from repro_core.match import python as matcher  # noqa: E402
 
@@ -75,15 +82,23 @@ def phases(texts: List[str]) -> Tuple[Dict[str, float], int, int, int, bool]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("trees", nargs="+")
+    ap.add_argument("trees", nargs="*")
+    ap.add_argument("--real", help="checkouts to build the 2,000 real files tree from")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
+    trees = list(a.trees)
+    tmp = tempfile.TemporaryDirectory()
+    if a.real:
+        real_repo(Path(a.real), Path(tmp.name) / "real-files", 2000)
+        trees.insert(0, str(Path(tmp.name) / "real-files"))
+    if not trees:
+        ap.error("give a tree or --real")
     print(f"Python {sys.version.split()[0]}; CPU s, best of {a.repeat}; 'x' = CPU / CPU of "
           "'all nodes' (Parsed + find on every node) in the same run")
     print(f"{'tree':28s} {'.py':>5s} {'parsed':>6s} {'screen':>6s} {'parse':>6s} "
           f"{'hot_lines':>9s} {'all nodes':>9s} {'hot nodes':>9s} {'x':>5s} "
           f"{'hot+lines x':>11s} {'nodes':>15s} same")
-    for tree in a.trees:
+    for tree in trees:
         texts = sources(tree)
         runs = [phases(texts) for _ in range(a.repeat)]
         best = {k: min(r[0][k] for r in runs) for k in runs[0][0]}
@@ -94,6 +109,7 @@ def main() -> None:
               f"{best['hot nodes']:9.3f} {best['hot nodes'] / base:5.2f} "
               f"{(best['hot nodes'] + best['hot_lines']) / base:11.2f} "
               f"{f'{na} -> {nh}':>15s} {'yes' if all(r[4] for r in runs) else 'NO'}")
+    tmp.cleanup()
 
 
 if __name__ == "__main__":
