@@ -22,6 +22,7 @@ except ImportError:  # Python < 3.11
 
 from repro_core.kb.rules import Pattern, Rule
 from repro_core.kb.rules import rules as kb_rules
+from repro_core.match.skeleton import skeleton
 from repro_core.match.span import Lines, Match
 
 # (rule, node or (import statement, index of the name), api): a match before its span
@@ -64,7 +65,16 @@ class Parsed:
 def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
     """The parsed source, or None when it is not valid Python 3 (for this interpreter).
     ``lines`` (sorted): only the statements spanning one of them are read (``nodes``), the
-    other ones left out whole (``Matcher.hot_lines`` says where rules may match)."""
+    other ones left out whole (``Matcher.hot_lines`` says where rules may match), and only
+    they are parsed (``skeleton``), unless the text may be Python 2 (a file that does not
+    parse is read by ``find_unparsed``)."""
+    if lines is not None and "\0" not in text and not PY2.search(text):
+        cut = skeleton(text, lines)
+        if cut is not None:
+            try:
+                return Parsed(text, ast.parse(cut), lines)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                pass
     try:
         return Parsed(text, ast.parse(text), lines)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
