@@ -425,7 +425,7 @@ def test_scan_workers_only_run_repro_code():
     assert users == ["python_api.py"]
     with parallel.Forked(len, ["ab", "c"], 2) as job:
         assert list(job.results()) == [2, 1]
-    with python_api.start_analysis([("a.py", "import os\n")], 1) as job:
+    with python_api.start_analysis(["a.py"], 1, {"a.py": "import os\n"}.get) as job:
         assert next(job.results()).imports[0].module == "os"
 
 

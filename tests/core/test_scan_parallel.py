@@ -42,7 +42,7 @@ def test_parallel_scan_gives_the_sequential_report(tmp_path, monkeypatch):
     ran = []
     start = python_api.start_analysis
     monkeypatch.setattr(python_api, "start_analysis",
-                        lambda items, n: ran.append(n) or start(items, n))
+                        lambda rels, n, load: ran.append(n) or start(rels, n, load))
     _tree(tmp_path, 4)  # 36 Python files: read in parallel with 2 workers
     one = scan(str(tmp_path), workers=1)
     two = scan(str(tmp_path), workers=2)
@@ -69,6 +69,7 @@ def test_files_read_ahead_keep_the_order_of_reading_in_turn(tmp_path, monkeypatc
     (tmp_path / "out.py").write_text("import torch\n")
     os.symlink(str(tmp_path / "out.py"), str(root / "pkg0" / "z_link.py"))
     os.symlink(str(tmp_path / "out.py"), str(root / "pkg1" / "a_link.cu"))
+    (root / "pkg1" / "m_binary.py").write_bytes(b"\0\1\2\3" * 8)  # read by a worker: fails
     (root / "csrc").mkdir()
     (root / "csrc" / "old.cu").write_text(
         "#include <THC/THC.h>\nextern THCState *state;\nvoid f() { THCudaCheck(0); }\n")
@@ -89,6 +90,7 @@ def test_files_read_ahead_keep_the_order_of_reading_in_turn(tmp_path, monkeypatc
     assert two.to_json() == one.to_json()
     assert "pkg0/z_link.py: skipped (a symbolic link)" in one.warnings
     assert "pkg1/a_link.cu: skipped (a symbolic link)" in one.warnings
+    assert "pkg1/m_binary.py: skipped (binary (a NUL byte in the first 8 KB))" in one.warnings
     assert "csrc/bad.cu: not fully read (ValueError: cannot read this one)" in one.warnings
     rules = {(f.path, f.rule) for f in one.findings if f.path.startswith("csrc/")}
     assert ("csrc/old.cu", "cpp-thc-include") in rules and not any(

@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 try:  # the regex parser (Python 3.11 moved it; importing sre_parse there warns)
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -363,6 +363,8 @@ class Matcher:
         self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
         self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
         self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
+        self._live_last: Optional[Tuple[str, FrozenSet[str], List[Tuple[
+            re.Pattern[str], Tuple[re.Pattern[str], ...]]]]] = None
         self._target_cache: Dict[str, Tuple[bool, FrozenSet[str]]] = {}
 
     # -- the text pre-filter -------------------------------------------------------------
@@ -396,10 +398,15 @@ class Matcher:
         return None if got is None else (got[0], got[2])
 
     def _live_needles(self, text: str, skip: FrozenSet[str]
-                      ) -> Iterator[Tuple["re.Pattern[str]", Tuple["re.Pattern[str]", ...]]]:
+                      ) -> List[Tuple["re.Pattern[str]", Tuple["re.Pattern[str]", ...]]]:
         """(regex, also required) of the needles of the rules not in ``skip`` whose literals
-        ``text`` holds (or that have none)."""
+        ``text`` holds (or that have none). The last text's are kept (``screen`` then
+        ``hot_lines`` ask for the same)."""
+        last = self._live_last
+        if last is not None and last[0] is text and last[1] == skip:
+            return last[2]
         held: Dict[str, bool] = {}  # literal -> in the text (several needles share one)
+        out = []
         for lits, rx, req in self._needle(skip):
             for lit in lits:
                 got = held.get(lit)
@@ -410,7 +417,9 @@ class Matcher:
             else:
                 if lits:
                     continue
-            yield rx, req
+            out.append((rx, req))
+        self._live_last = (text, skip, out)
+        return out
 
     def _screen(self, text: str, skip: FrozenSet[str], by_import: bool
                 ) -> Optional[Tuple[List[Import], Dict[str, str], List[Tuple[Rule, int, str]]]]:

@@ -69,7 +69,9 @@ def walk(root: str, skipped: Optional[List[str]] = None) -> Iterator[Tuple[str, 
             rel = os.path.relpath(e.filename, root).replace(os.sep, "/")
             skipped.append(f"{rel}: folder skipped (unreadable: {e.strerror or e})")
 
+    top = os.path.join(root, "")  # with a separator at its end
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        sub = "" if dirpath == root else dirpath[len(top):].replace(os.sep, "/") + "/"
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in SKIP_DIRS and not d.endswith(".egg-info")
@@ -82,7 +84,7 @@ def walk(root: str, skipped: Optional[List[str]] = None) -> Iterator[Tuple[str, 
             except OSError:
                 continue
             if not stat.S_ISREG(st.st_mode):
-                rel = os.path.relpath(full, root).replace(os.sep, "/")
+                rel = sub + name
                 if skipped is not None and _kind(rel):
                     what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
                     skipped.append(f"{rel}: skipped ({what})")
@@ -90,7 +92,7 @@ def walk(root: str, skipped: Optional[List[str]] = None) -> Iterator[Tuple[str, 
             count += 1
             if count > MAX_FILES:
                 return
-            yield os.path.relpath(full, root).replace(os.sep, "/"), st.st_size
+            yield sub + name, st.st_size
 
 
 def _listdir(path: str) -> List[str]:
@@ -252,30 +254,37 @@ class _Ahead:
                 fn(rel, text, result)
 
 
-class _PythonJob(_Ahead):
-    """The Python files, analysed by worker processes from the start of the scan."""
+class _PythonJob:
+    """The Python files, read and analysed by worker processes from the start of the scan."""
 
-    def __init__(self, ahead: _Ahead, analyses: parallel.Forked) -> None:
-        super().__init__(ahead.items, ahead.warnings)
-        self.analyses = analyses
+    def __init__(self, root: str, rels: List[str], analyses: parallel.Forked) -> None:
+        self.root, self.rels, self.analyses = root, rels, analyses
 
-    def record(self, col: Collector, fn: Callable[[str, str, Any], None]) -> None:
-        self.results = self.analyses.results()  # as they come
-        super().record(col, fn)
+    def record(self, col: Collector, fn: Callable[[str, Optional[str], Any], None]) -> None:
+        """``fn(rel, text, analysis)`` of each file in turn, as the analyses come; the text is
+        read here (in turn: its warnings where reading in turn puts them) only when the
+        analysis failed or ``python_api.needs_text``, else it is None."""
+        for rel, analysis in zip(self.rels, self.analyses.results()):
+            text = None
+            if python_api.needs_text(col, analysis):
+                text = _load(col, self.root, rel)
+                if text is None:
+                    continue
+            with _one_file(col, rel):
+                fn(rel, text, analysis)
 
 
 @contextlib.contextmanager
 def _python_job(root: str, rels: List[str], workers: Optional[int]
                 ) -> Iterator[Optional[_PythonJob]]:
-    """Many Python files: read now, analysed by worker processes while the other readers
-    run (None: they are read in turn, here)."""
+    """Many Python files: read and analysed by worker processes while the other readers run
+    (None: they are read in turn, here)."""
     if len(rels) < python_api.PARALLEL_MIN or (workers is not None and workers <= 1):
         yield None
         return
-    ahead = _Ahead.load(root, rels)
     n = parallel.workers() if workers is None else workers
-    with python_api.start_analysis(ahead.items, n) as analyses:
-        yield _PythonJob(ahead, analyses)
+    with python_api.start_analysis(rels, n, lambda rel: _read_text(root, rel)) as analyses:
+        yield _PythonJob(root, rels, analyses)
 
 
 def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]

@@ -5,9 +5,10 @@ statements hit: ``Matcher.screen``) or it checks a ``__version__`` (or ``TORCH_V
 
 import ast
 import bisect
+import functools
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from repro_core import kb
 from repro_core.kb.rules import rule
@@ -19,7 +20,7 @@ from repro_core.scan.imports import distribution, is_python2_only
 from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
-__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "read", "start_analysis",
+__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "needs_text", "read", "start_analysis",
            "version_checks"]
 
 
@@ -203,16 +204,17 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
         tuple(checks), m.needle_rules(text, skip) if defer else frozenset())
 
 
-def read(col: Collector, rel: str, text: str, *, local: Set[str],
+def read(col: Collector, rel: str, text: Optional[str], *, local: Set[str],
          imports: Dict[str, ImportUse], analysis: Optional[Analysis] = None) -> None:
     """One Python source: rule findings, ``__version__`` pins and the first import of each
     distribution (into ``imports``; names in ``local`` are the repository's own modules).
     ``analysis``: ``analyze(rel, text, every syntax rule)`` made beforehand (``start_analysis``),
-    else the file is analysed here."""
-    # a syntax-feature rule (f-strings, ...) found once need not send more files to the ast
-    skip = matcher.matcher().syntax_rule_ids & col.rule_ids
-    if analysis is None or analysis.deferred - col.rule_ids:  # else: skipped here too
-        analysis = analyze(rel, text, frozenset(skip))
+    else the file is analysed here; ``text`` may be None when ``needs_text`` says so."""
+    if needs_text(col, analysis):  # else: the syntax rules it skipped are found already
+        # a syntax-feature rule (f-strings, ...) found once need not send more files to the ast
+        skip = matcher.matcher().syntax_rule_ids & col.rule_ids
+        analysis = analyze(rel, text or "", frozenset(skip))
+    assert analysis is not None
     for c in analysis.checks:
         dist = distribution(c.module)
         if not dist:
@@ -247,17 +249,25 @@ def read(col: Collector, rel: str, text: str, *, local: Set[str],
 PARALLEL_MIN = 200  # fewer Python files: starting worker processes costs more than it saves
 
 
-def _analyze_deferring(item: Tuple[str, str]) -> Optional[Analysis]:
+def _analyze_deferring(load: Callable[[str], Optional[str]], rel: str) -> Optional[Analysis]:
     try:
-        return analyze(item[0], item[1], matcher.matcher().syntax_rule_ids, defer=True)
+        text = load(rel)
+        return None if text is None else analyze(rel, text, matcher.matcher().syntax_rule_ids,
+                                                   defer=True)
     except Exception:  # noqa: BLE001 - read again in the scan, where it becomes a warning
         return None
 
 
-def start_analysis(items: Sequence[Tuple[str, str]], n: int
+def start_analysis(rels: Sequence[str], n: int, load: Callable[[str], Optional[str]]
                    ) -> "parallel.Forked[Optional[Analysis]]":
-    """``analyze(rel, text, every syntax rule)`` of each (rel, text), in order, by ``n``
-    processes that start now (``parallel.Forked``; ``results()`` yields them as they come).
-    ``read(..., analysis=)`` then records them in order, so the report is the one of reading
-    the files one by one. None: the analysis failed (``read`` analyses that file again)."""
-    return parallel.Forked(_analyze_deferring, items, n)
+    """``analyze(rel, load(rel), every syntax rule)`` of each file, in order, by ``n``
+    processes that start now and read the files themselves (``parallel.Forked``; ``results()``
+    yields them as they come). ``read(..., analysis=)`` then records them in order, so the
+    report is the one of reading the files one by one. None: the file was not read or its
+    analysis failed (the scan reads it again in turn, where that becomes a warning)."""
+    return parallel.Forked(functools.partial(_analyze_deferring, load), rels, n)
+
+
+def needs_text(col: Collector, analysis: Optional[Analysis]) -> bool:
+    """Does ``read`` need the file's text to record ``analysis`` (made beforehand)?"""
+    return analysis is None or bool(analysis.deferred - col.rule_ids)
