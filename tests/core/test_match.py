@@ -2,6 +2,7 @@
 text there; the python pre-filter is derived from every pattern kind; malformed rule rows are
 one-line errors naming file, row and field."""
 
+import re
 import sys
 
 import pytest
@@ -607,3 +608,29 @@ def test_flatten_of_every_line_is_flatten():
         assert {id(n) for n in python._flatten_lines(tree, every)} == {
             id(n) for n in python._flatten(tree)} - {id(tree)}, path
         assert python._flatten_lines(tree, []) == []
+
+
+def test_node_text_is_in_every_source_holding_the_node():
+    """``NODE_TEXT`` decides which files the ast must see for a syntax rule: each regex is
+    found in every source (this repository's) holding a node of its type; an f-string's
+    prefix starts a token, so ``"%.2f" % x`` holds none."""
+    import ast
+
+    checked = 0
+    for path, text in _repo_sources():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        held = {type(n).__name__ for n in ast.walk(tree)}
+        for name, rx in python.NODE_TEXT.items():
+            if name in held:
+                assert re.search(rx, text), (path, name)
+                checked += 1
+    assert checked > 1000
+    fstring = python.NODE_TEXT["JoinedStr"]
+    for src in ('x = f"{a}"', "x = rf'{a}'", "x = Fr'{a}'", 'print(F"{a}")', "[f'{i}'for i in r]"):
+        assert re.search(fstring, src), src
+        assert any(isinstance(n, ast.JoinedStr) for n in ast.walk(ast.parse(src)))
+    for src in ('x = "%.2f" % a', "y = '%5.1f'%b", 'self.buf"'):
+        assert not re.search(fstring, src), src

@@ -92,7 +92,9 @@ PY2 = re.compile(r"^\s*(" + "|".join(h + t for h, t in PY2_FORMS) + ")", re.M)
 # A text test for the node types syntax rules use: a source holding such a node contains it.
 # Other node types get no test (the file always goes to the ast pass: slower, never wrong).
 NODE_TEXT = {
-    "JoinedStr": r"[fF][rR]?['\"]", "FormattedValue": r"[fF][rR]?['\"]",  # also in rf"..."
+    # a prefix starts a token (``"%.2f"`` holds no f-string), in rf"..." too
+    "JoinedStr": r"(?<!\w)(?:[fF][rR]?|[rR][fF])['\"]",
+    "FormattedValue": r"(?<!\w)(?:[fF][rR]?|[rR][fF])['\"]",
     "NamedExpr": r":=", "Lambda": r"\blambda\b", "Await": r"\bawait\b",
     "AsyncFunctionDef": r"\basync\b", "AsyncFor": r"\basync\b", "AsyncWith": r"\basync\b",
     "Yield": r"\byield\b", "YieldFrom": r"\byield\b", "Global": r"\bglobal\b",

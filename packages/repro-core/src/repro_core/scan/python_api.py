@@ -265,6 +265,8 @@ def start_analysis(rels: Sequence[str], n: int, load: Callable[[str], Optional[s
     yields them as they come). ``read(..., analysis=)`` then records them in order, so the
     report is the one of reading the files one by one. None: the file was not read or its
     analysis failed (the scan reads it again in turn, where that becomes a warning)."""
+    if n > 1:  # the rules and the matcher's regexes, built here once: the workers inherit them
+        _analyze_deferring({"": "import os\n"}.get, "")
     return parallel.Forked(functools.partial(_analyze_deferring, load), rels, n)
 
 
