@@ -1,5 +1,6 @@
 """Python files read by worker processes give the report of reading them one by one."""
 
+import json
 import multiprocessing
 import os
 from pathlib import Path
@@ -70,6 +71,14 @@ def test_files_read_ahead_keep_the_order_of_reading_in_turn(tmp_path, monkeypatc
     os.symlink(str(tmp_path / "out.py"), str(root / "pkg0" / "z_link.py"))
     os.symlink(str(tmp_path / "out.py"), str(root / "pkg1" / "a_link.cu"))
     (root / "pkg1" / "m_binary.py").write_bytes(b"\0\1\2\3" * 8)  # read by a worker: fails
+    # notebooks, analysed while the workers run: f-strings before the Python files' own,
+    # a legacy API, an install line, one that is no notebook
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["!pip install timm==0.3.2\n", "import torch\n",
+                       "x = torch.autograd.Variable(torch.zeros(1))\n", "print(f'{x}')\n"]}
+    (root / "nb.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {},
+                                               "nbformat": 4, "nbformat_minor": 5}))
+    (root / "pkg1" / "broken.ipynb").write_text("{not json")
     (root / "csrc").mkdir()
     (root / "csrc" / "old.cu").write_text(
         "#include <THC/THC.h>\nextern THCState *state;\nvoid f() { THCudaCheck(0); }\n")
@@ -91,6 +100,9 @@ def test_files_read_ahead_keep_the_order_of_reading_in_turn(tmp_path, monkeypatc
     assert "pkg0/z_link.py: skipped (a symbolic link)" in one.warnings
     assert "pkg1/a_link.cu: skipped (a symbolic link)" in one.warnings
     assert "pkg1/m_binary.py: skipped (binary (a NUL byte in the first 8 KB))" in one.warnings
+    assert any(w.startswith("pkg1/broken.ipynb: not a readable notebook") for w in one.warnings)
+    assert {("nb.ipynb", "torch-variable"), ("nb.ipynb", "timm-032-torch-six")} <= {
+        (f.path, f.rule) for f in one.findings}
     assert "csrc/bad.cu: not fully read (ValueError: cannot read this one)" in one.warnings
     rules = {(f.path, f.rule) for f in one.findings if f.path.startswith("csrc/")}
     assert ("csrc/old.cu", "cpp-thc-include") in rules and not any(

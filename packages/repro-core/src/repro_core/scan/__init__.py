@@ -189,14 +189,20 @@ def _scan(path: str, workers: Optional[int]) -> ScanReport:
     local = _local_modules(by_kind)
     with _python_job(root, by_kind.get("python", []), workers) as job:
         cpp_ahead: Optional[_Ahead] = None
+        notebooks: Optional[_Ahead] = None
         for kind, reader in _readers(root, local, imports):
             if kind == "python" and job:
-                # the C++ sources are read here while the workers still read the Python ones
+                # the C++ sources and the notebooks are read here while the workers still read
+                # the Python files
                 cpp_ahead = _Ahead.load(root, by_kind.get("cpp", []))
                 cpp_ahead.analyze(lambda rel, text: cpp.analyze(
                     rel, text, cpp.in_extension(col, rel)))
+                notebooks = _Ahead.load(root, by_kind.get("notebook", []), MAX_NOTEBOOK_BYTES)
+                notebooks.analyze(_notebook_ahead)
                 job.record(col, lambda rel, text, a: python_api.read(
                     col, rel, text, local=local, imports=imports, analysis=a))
+            elif kind == "notebook" and notebooks:
+                notebooks.record(col, lambda rel, text, a, nb=reader: nb(col, rel, text, ahead=a))
             elif kind == "cpp" and cpp_ahead:
                 cpp_ahead.record(col, lambda rel, text, a: cpp.record(col, rel, a))
             else:
@@ -226,9 +232,9 @@ class _Ahead:
         self.results: Iterable[object] = []
 
     @classmethod
-    def load(cls, root: str, rels: List[str]) -> "_Ahead":
+    def load(cls, root: str, rels: List[str], limit: int = MAX_BYTES) -> "_Ahead":
         sink = Collector()
-        items = [(rel, text) for rel in rels for text in [_load(sink, root, rel)]
+        items = [(rel, text) for rel in rels for text in [_load(sink, root, rel, limit)]
                  if text is not None]
         return cls(items, sink.warnings)
 
@@ -318,20 +324,37 @@ def _readers(root: str, local: Set[str], imports: Dict[str, ImportUse]
             ("notebook", functools.partial(_notebook, python=py)), ("cpp", cpp.read)]
 
 
-def _notebook(col: Collector, rel: str, text: str, *, python: Reader) -> None:
-    """A notebook's code cells as one Python source, plus its ``!pip install`` lines."""
+def _notebook(col: Collector, rel: str, text: str, *, python: Callable[..., None],
+              ahead: object = None) -> None:
+    """A notebook's code cells as one Python source, plus its ``!pip install`` lines;
+    ``ahead``: its ``_notebook_ahead`` made beforehand."""
     try:
-        src, shell = notebook.code(text)
+        src, shell, analysis = ahead if isinstance(ahead, tuple) else (
+            *notebook.code(text), None) if ahead is None else _unreadable(str(ahead))
     except ValueError as e:
         col.warnings.append(f"{rel}: not a readable notebook ({e})")
         return
-    python(col, rel, src)
+    python(col, rel, src, analysis=analysis)
     for line, cmd in shell:
         for toks in commands(cmd):
             if not col.charge(rel, len(toks)):
                 return
             for s in install_command(toks) or []:
                 col.spec(s, rel, line, "notebook", "notebook install command")
+
+
+def _notebook_ahead(rel: str, text: str) -> object:
+    """(code, shell lines, ``python_api.analyze_ahead`` of the code) of a notebook, or why
+    it is not readable (a string)."""
+    try:
+        src, shell = notebook.code(text)
+    except ValueError as e:
+        return str(e)
+    return src, shell, python_api.analyze_ahead(rel, src)
+
+
+def _unreadable(why: str) -> Any:
+    raise ValueError(why)
 
 
 def _source_text(root: str, rel: str) -> Optional[str]:

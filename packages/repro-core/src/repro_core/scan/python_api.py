@@ -20,8 +20,8 @@ from repro_core.scan.imports import distribution, is_python2_only
 from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
-__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "needs_text", "read", "start_analysis",
-           "version_checks"]
+__all__ = ["Analysis", "Import", "VersionCheck", "analyze", "analyze_ahead", "needs_text", "read",
+           "start_analysis", "version_checks"]
 
 
 @dataclass(frozen=True)
@@ -249,11 +249,17 @@ def read(col: Collector, rel: str, text: Optional[str], *, local: Set[str],
 PARALLEL_MIN = 200  # fewer Python files: starting worker processes costs more than it saves
 
 
+def analyze_ahead(rel: str, text: str) -> Analysis:
+    """``analyze`` of a file before its turn (the syntax rules found before it are not known
+    yet): every syntax rule skipped, those that could match named (``read`` then analyses
+    the file again if one of them is still to be found at its turn)."""
+    return analyze(rel, text, matcher.matcher().syntax_rule_ids, defer=True)
+
+
 def _analyze_deferring(load: Callable[[str], Optional[str]], rel: str) -> Optional[Analysis]:
     try:
         text = load(rel)
-        return None if text is None else analyze(rel, text, matcher.matcher().syntax_rule_ids,
-                                                   defer=True)
+        return None if text is None else analyze_ahead(rel, text)
     except Exception:  # noqa: BLE001 - read again in the scan, where it becomes a warning
         return None
 
