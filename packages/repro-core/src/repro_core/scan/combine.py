@@ -5,7 +5,7 @@ is reported as a conflict."""
 
 import re
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -29,20 +29,28 @@ def _candidates(package: str, specs: Iterable[str]) -> List[Version]:
     out: Set[Version] = {_version("0")}
     for s in specs:
         for lit in _NUM.findall(s):
-            parts = [int(x) for x in lit.split(".")][:4]
-            while len(parts) < 3:
-                parts.append(0)
-            for i in range(len(parts)):
-                bumped = parts[:i] + [parts[i] + 1] + [0] * (len(parts) - i - 1)
-                out.add(_version(".".join(map(str, bumped))))
-                if parts[i] > 0:
-                    lower = parts[:i] + [parts[i] - 1] + [99] * (len(parts) - i - 1)
-                    out.add(_version(".".join(map(str, lower))))
-            out.add(_version(".".join(map(str, parts))))
-            out.add(_version(lit))
+            out |= _neighbours(lit)
     if package == "torch":
         out.update(_version(r.version) for r in kb.torch_releases())
     return list(out)
+
+
+@lru_cache(maxsize=4096)
+def _neighbours(lit: str) -> FrozenSet[Version]:
+    """A version literal, as written and padded to three parts, and its neighbours."""
+    out = set()
+    parts = [int(x) for x in lit.split(".")][:4]
+    while len(parts) < 3:
+        parts.append(0)
+    for i in range(len(parts)):
+        bumped = parts[:i] + [parts[i] + 1] + [0] * (len(parts) - i - 1)
+        out.add(_version(".".join(map(str, bumped))))
+        if parts[i] > 0:
+            lower = parts[:i] + [parts[i] - 1] + [99] * (len(parts) - i - 1)
+            out.add(_version(".".join(map(str, lower))))
+    out.add(_version(".".join(map(str, parts))))
+    out.add(_version(lit))
+    return frozenset(out)
 
 
 def satisfiable(package: str, spec: SpecifierSet, others: Iterable[str] = ()) -> bool:
