@@ -7,7 +7,6 @@ import glob
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any, List, Union
 
@@ -81,6 +80,8 @@ def atomic_write(path: PathLike, data: bytes, *, overwrite: bool = True,
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.parent.is_dir():
             raise ReproError(f"{path}: folder {path.parent} does not exist")
+        import tempfile  # here: reading (a scan) never needs it
+
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                    dir=str(path.parent))
         with os.fdopen(fd, "wb") as f:

@@ -1,20 +1,26 @@
 """setup.cfg and pyproject.toml: declared dependencies and python_requires."""
 
 import ast
-import configparser
 import re
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional
 
 from repro_core.scan.collector import Collector
 from repro_core.scan.reqs import Spec, canon, parse_requirement
 
-try:  # Python 3.11+
-    import tomllib as _toml  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the interpreter
+
+@lru_cache(maxsize=1)
+def _toml() -> Any:
+    """tomllib (Python 3.11+), else tomli, else None; imported when a pyproject.toml is read."""
     try:
-        import tomli as _toml  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        _toml = None  # type: ignore[assignment]
+        import tomllib  # type: ignore[import-not-found]
+        return tomllib
+    except ImportError:  # pragma: no cover - depends on the interpreter
+        try:
+            import tomli  # type: ignore[import-not-found]
+            return tomli
+        except ImportError:
+            return None
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -52,6 +58,8 @@ def _line_finder(text: str) -> Callable[[str], int]:
 
 
 def read_setup_cfg(col: Collector, rel: str, text: str) -> None:
+    import configparser  # here: a scan without a setup.cfg never needs it
+
     cp = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         cp.read_string(text)
@@ -112,7 +120,8 @@ def _poetry_spec(v: Any) -> Optional[str]:
 
 def read_pyproject(col: Collector, rel: str, text: str) -> None:
     try:
-        data = _toml.loads(text) if _toml else _fallback_toml(text)
+        toml = _toml()
+        data = toml.loads(text) if toml else _fallback_toml(text)
     except Exception as e:  # tomllib.TOMLDecodeError and friends
         col.warnings.append(f"{rel}: unreadable TOML ({e})")
         return
