@@ -529,6 +529,13 @@ HOT_CASES = [
     # lines ending in CR LF, and in a bare CR (which ``ast`` counts as line ends too)
     "import numpy as np\r\nx = 1\r\n\r\ndef f():\r\n    return np.float(2)\r\n",
     "import numpy as np\rx = 1\r\rdef f():\r    return np.float(2)\r",
+    # star imports of a module of the repository: a name it may provide used free, and one
+    # bound elsewhere in the file (so not provided): in a parameter, an assignment, a handler
+    "from utils import *\nimport os\n\n\ndef f(x):\n    return np.float(x)\n\n\n"
+    "def g(F):\n    return F.upsample(1)\n\n\nclass K:\n    nn = None\n",
+    "from .common import *\ntry:\n    pass\nexcept ValueError as torch:\n    pass\n"
+    "x = torch.load(p)\ny = np.int(3)\nfor np in range(3):\n    z = np.bool(1)\n"
+    "w = F.upsample(x, 2)\n",
     # f-strings and ``:=`` (syntax rules) between other statements
     "import os\nname = 'x'\nprint(f'{name}')\nif (n := len(name)) > 0:\n    pass\nprint(os.sep)\n",
 ]
@@ -593,7 +600,10 @@ def test_hot_lines_are_the_lines_of_matches_uses_and_imports():
     assert m.hot_lines(src) == [1, 2, 4, 6]
     # values that flow between statements (a scheduler's class), a star import: read all
     assert m.hot_lines("from torch.optim.lr_scheduler import StepLR\ns = StepLR(o)\n") is None
-    assert m.hot_lines("from utils import *\nx = np.float(1)\n") is None
+    assert m.hot_lines("from torch import *\nx = load(p)\n") is None
+    # after another star import, each line naming a name it may provide (bound or not)
+    assert m.hot_lines("from utils import *\nx = np.float(1)\ny = 2\ndef f(F):\n"
+                       "    return F\n") == [1, 2, 4, 5]
 
 
 def test_flatten_of_every_line_is_flatten():

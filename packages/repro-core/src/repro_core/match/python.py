@@ -441,9 +441,12 @@ class Matcher:
     def hot_lines(self, text: str, skip: Iterable[str] = frozenset()) -> Optional[List[int]]:
         """The lines (sorted) a statement must span to hold a match of ``find`` of a rule not
         in ``skip``: those of each match of a needle, of each use of a name an import binds
-        that may resolve to a pattern, of each ``import``. None: any (a star import, a rule
-        that follows values from statement to statement: every statement is read)."""
-        if STAR_HINT.search(text) and STAR_IMPORT.search(text):
+        that may resolve to a pattern, of each ``import``; after a star import, of each name
+        of ``STAR_GUESSES`` (``star_aliases`` reads whether it is bound anywhere). None: any
+        (a star import from torch, whose free names may all be torch's; a rule that follows
+        values from statement to statement: every statement is read)."""
+        star = STAR_HINT.search(text) is not None and STAR_IMPORT.search(text) is not None
+        if star and TORCH_STAR.search(text):
             return None
         if "\r" in text and _LONE_CR.search(text):
             return None  # lines end with a bare CR (old Mac), which ast counts and this does not
@@ -453,7 +456,11 @@ class Matcher:
         for rx, req in self._live_needles(text, frozenset(skip)):
             if all(x.search(text) for x in req):
                 at += [m.start() for m in rx.finditer(text)]
-        for local, target in regex_imports(text)[1].items():
+        alias = regex_imports(text)[1]
+        if star:
+            alias = {**STAR_GUESSES, **alias}
+            at += [m.start() for m in _GUESSED.finditer(text)]
+        for local, target in alias.items():
             uses = self._uses(local, target)
             if uses is None:
                 continue
@@ -952,6 +959,7 @@ STAR_GUESSES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "nn": "torch.
 STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.M)
 TORCH_STAR = re.compile(r"^[ \t]*from[ \t]+torch[\w.]*[ \t]+import[ \t]+\*", re.M)
 STAR_HINT = re.compile(r"import[\s\\]+\*")  # in every text with a star import
+_GUESSED = re.compile(r"\b(?:%s)\b" % "|".join(STAR_GUESSES))
 _BUILTINS = frozenset(dir(__import__("builtins")))
 
 
