@@ -959,7 +959,7 @@ STAR_GUESSES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "nn": "torch.
 STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+\*", re.M)
 TORCH_STAR = re.compile(r"^[ \t]*from[ \t]+torch[\w.]*[ \t]+import[ \t]+\*", re.M)
 STAR_HINT = re.compile(r"import[\s\\]+\*")  # in every text with a star import
-_GUESSED = re.compile(r"\b(?:%s)\b" % "|".join(STAR_GUESSES))
+_GUESSED = re.compile(r"\b(?:" + "|".join(STAR_GUESSES) + r")\b")
 _BUILTINS = frozenset(dir(__import__("builtins")))
 
 
