@@ -6,6 +6,8 @@ import re
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repro_core import kb
 from repro_core.errors import ReproError
@@ -644,3 +646,19 @@ def test_node_text_is_in_every_source_holding_the_node():
         assert any(isinstance(n, ast.JoinedStr) for n in ast.walk(ast.parse(src)))
     for src in ('x = "%.2f" % a', "y = '%5.1f'%b", 'self.buf"'):
         assert not re.search(fstring, src), src
+
+
+_TOKENS = ["ImportError", "ModuleNotFoundError", "Exception", "except", ":", " ", "\n", "\t",
+           "Error", "torch", "TORCH", "Torch", "_", "pt", "PT", "pytorch", "version", "VERSION",
+           "Version", "x", "\u00e9", "1", "__version__", "#", "."]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=12).map("".join))
+def test_fast_text_tests_agree_with_their_regexes(text):
+    """The literal-first tests are the regexes they stand for (``_CATCH_HINT``,
+    ``_VERSION_TEXT``), on texts made of the words they look for."""
+    from repro_core.scan import python_api
+
+    assert python._may_catch(text) == bool(python._CATCH_HINT.search(text))
+    assert python_api._names_a_version(text) == bool(python_api._VERSION_TEXT.search(text))

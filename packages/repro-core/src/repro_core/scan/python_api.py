@@ -44,6 +44,23 @@ _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _VERSION_NAME = re.compile(r"^_?(TORCH|PT|PYTORCH)_?VERSION$", re.I)
 _VERSION_TEXT = re.compile(r"\b_?(TORCH|PT|PYTORCH)_?VERSION\b", re.I)
 _BUILD_RULES = ("cpp-", "cuda-", "torch-utils-ffi")  # rules about an extension's build
+_VERSION_BEFORE = re.compile(r"(?:\A|[^a-z0-9_])_?(?:torch|pt|pytorch)_?\Z")
+
+
+def _names_a_version(text: str) -> bool:
+    """Does ``_VERSION_TEXT`` occur in ``text``? In ASCII text, each "version" of the lower
+    case text is looked at (a search ignoring case is slow)."""
+    if not text.isascii():
+        return bool(_VERSION_TEXT.search(text))
+    low = text.lower()
+    i = low.find("version")
+    while i >= 0:
+        end = i + 7
+        if (end == len(low) or not (low[end].isalnum() or low[end] == "_")) and \
+                _VERSION_BEFORE.search(low, max(0, i - 9), i):
+            return True
+        i = low.find("version", end)
+    return False
 
 
 def _version_module(node: ast.AST, alias: Dict[str, str], names: Dict[str, str]
@@ -183,8 +200,7 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
     rules in ``skip`` (syntax-feature rules already found) send no file to the ast. ``defer``:
     name those of them that could match a file left unparsed (``Analysis.deferred``)."""
     m = matcher.matcher()
-    checks_version = "__version__" in text or (  # the regex ignores case: slow on its own
-        "version" in text.lower() and bool(_VERSION_TEXT.search(text)))
+    checks_version = "__version__" in text or _names_a_version(text)
     pre = None if checks_version else m.screen(text, skip)
     if pre is not None:
         return Analysis(tuple(pre[0]), tuple((r.id, line, api) for r, line, api in pre[1]),
