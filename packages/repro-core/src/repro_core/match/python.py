@@ -62,13 +62,20 @@ class Parsed:
         return self._lines
 
 
+# hot lines per line above which the whole file is parsed: a cut keeps most of it, and costs
+# more than it saves (``bench/scan_phases.py --density``: cut / whole 0.5 below 0.05, 0.9 at
+# 0.25-0.3, 1.3 above 0.3)
+CUT_DENSITY = 0.3
+
+
 def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
     """The parsed source, or None when it is not valid Python 3 (for this interpreter).
     ``lines`` (sorted): only the statements spanning one of them are read (``nodes``), the
     other ones left out whole (``Matcher.hot_lines`` says where rules may match), and only
     they are parsed (``skeleton``), unless the text may be Python 2 (a file that does not
     parse is read by ``find_unparsed``)."""
-    if lines is not None and "\0" not in text and not PY2.search(text):
+    if lines is not None and len(lines) < CUT_DENSITY * text.count("\n") and (
+            "\0" not in text and not PY2.search(text)):
         cut = skeleton(text, lines)
         if cut is not None:
             try:
