@@ -329,8 +329,9 @@ def _notebook(col: Collector, rel: str, text: str, *, python: Callable[..., None
     """A notebook's code cells as one Python source, plus its ``!pip install`` lines;
     ``ahead``: its ``_notebook_ahead`` made beforehand."""
     try:
-        src, shell, analysis = ahead if isinstance(ahead, tuple) else (
-            *notebook.code(text), None) if ahead is None else _unreadable(str(ahead))
+        if isinstance(ahead, str):  # read ahead: why it is not readable
+            raise ValueError(ahead)
+        src, shell, analysis = ahead or (*notebook.code(text), None)  # type: ignore[misc]
     except ValueError as e:
         col.warnings.append(f"{rel}: not a readable notebook ({e})")
         return
@@ -351,10 +352,6 @@ def _notebook_ahead(rel: str, text: str) -> object:
     except ValueError as e:
         return str(e)
     return src, shell, python_api.analyze_ahead(rel, src)
-
-
-def _unreadable(why: str) -> Any:
-    raise ValueError(why)
 
 
 def _source_text(root: str, rel: str) -> Optional[str]:
