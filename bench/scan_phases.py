@@ -18,6 +18,11 @@ column checks that both give the same matches.
 ``--density``: then, per tree and per band of hot-line density (hot lines / lines), ``parse``
 with ``lines`` of each such file cut (``skeleton``) and whole, timed alternately on the same
 file (best of 5 each): the bands where a cut pays (``python.CUT_DENSITY``).
+
+``--classes``: then, per tree and per class of file (what ``python_api.analyze`` does with it),
+the CPU of ``analyze`` as the scan's workers call it against the whole way (``ast.parse`` of
+the whole file, ``find`` and ``version_checks`` on every node), alternately on each file
+(best of ``--repeat`` each), and whether both give the same hits and version checks.
 """
 
 import argparse
@@ -36,7 +41,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from scan import real_repo  # noqa: E402  (bench/scan.py)
 
 from repro_core.match import python as matcher  # noqa: E402
-from repro_core.match.skeleton import skeleton  # noqa: E402
+from repro_core.match.skeleton import code_is_ascii, skeleton  # noqa: E402
+from repro_core.scan import python_api  # noqa: E402
 
 
 def sources(tree: str) -> List[str]:
@@ -122,6 +128,54 @@ def density(texts: List[str]) -> Dict[int, List[float]]:
     return out
 
 
+def file_class(m: matcher.Matcher, text: str) -> str:
+    """What ``python_api.analyze`` does with a file (as its worker calls it)."""
+    skip = m.syntax_rule_ids
+    version = "__version__" in text or python_api._names_a_version(text)
+    if not version and m.screen(text, skip) is not None:
+        return "screened (no ast)"
+    if not code_is_ascii(text):
+        return "non-ASCII names: whole"
+    lines = m.hot_lines(text, skip)
+    if lines is None:
+        return "values flow: whole"
+    kind = "version check" if version else "non-ASCII comments" if not text.isascii() \
+        else "hot lines"
+    return kind + (": cut" if len(lines) < matcher.CUT_DENSITY * text.count("\n") else
+                   ": dense, whole")
+
+
+def classes(texts: List[str], repeat: int) -> Dict[str, List]:
+    """class -> [files, CPU s of the whole way, of ``analyze``, same results]."""
+    m = matcher.matcher()
+    skip = m.syntax_rule_ids
+
+    def whole(text: str):
+        p = matcher.parse(text)
+        if p is None:
+            return None
+        return ([(h.rule.id, h.line, h.api) for h in m.find("a.py", p) if h.rule.id not in skip],
+                python_api.version_checks(p.nodes, p.alias))
+
+    out: Dict[str, List] = {}
+    for text in texts:
+        kind = file_class(m, text)
+        row = out.setdefault(kind, [0, 0.0, 0.0, True])
+        best, got = [9.0, 9.0], [None, None]
+        for _ in range(repeat):
+            for i, fn in enumerate((whole, lambda t: python_api.analyze("a.py", t, skip, True))):
+                t0 = time.process_time()
+                got[i] = fn(text)
+                best[i] = min(best[i], time.process_time() - t0)
+        row[0] += 1
+        row[1] += best[0]
+        row[2] += best[1]
+        ref, ours = got
+        if ref is not None and not kind.startswith("screened"):  # the screen: other tests
+            row[3] = row[3] and (list(ours.hits), list(ours.checks)) == ref
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("trees", nargs="*")
@@ -129,6 +183,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--density", action="store_true",
                     help="also time cut against whole parses by hot-line density")
+    ap.add_argument("--classes", action="store_true",
+                    help="also time analyze against the whole way, per class of file")
     a = ap.parse_args()
     trees = list(a.trees)
     tmp = tempfile.TemporaryDirectory()
@@ -163,6 +219,13 @@ def main() -> None:
                 span = f"{band / 20:.2f}-{(band + 1) / 20:.2f}" if band < 8 else ">=0.40"
                 print(f"{Path(tree).name[:24]:24s} {span:>14s} {int(n):5d} {whole:8.3f} "
                       f"{cut:7.3f} {cut / (whole or 1e-9):9.2f}")
+    if a.classes:
+        print(f"\n{'tree':24s} {'class':30s} {'files':>5s} {'whole s':>8s} {'analyze s':>9s} "
+              f"{'x':>5s} same")
+        for tree in trees:
+            for kind, (n, whole, ours, same) in sorted(classes(sources(tree), a.repeat).items()):
+                print(f"{Path(tree).name[:24]:24s} {kind:30s} {n:5d} {whole:8.3f} {ours:9.3f} "
+                      f"{ours / (whole or 1e-9):5.2f} {'yes' if same else 'NO'}")
     tmp.cleanup()
 
 

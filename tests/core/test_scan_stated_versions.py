@@ -77,6 +77,54 @@ def test_version_checks_in_code():
                    ("torch", "<1.4", 13, "branch")]
 
 
+# version checks among many statements that hold none, so the scan reads a cut of the file:
+# a guard whose raise or exit is a line of its own, a name holding a version used far below
+NOISE = "".join(f"def helper_{i}(a, b):\n    c = a + b * {i}\n    return c\n\n\n"
+                for i in range(12))
+CUT_CASES = [
+    SRC + NOISE,
+    NOISE + SRC.replace("    raise Runtime", "    print('old')\n    raise Runtime") + NOISE,
+    "import torch\nPYTORCH_MAJOR_VERSION = int(torch.__version__.split('.')[0])\n" + NOISE
+    + "def build(cfg):\n    if PYTORCH_MAJOR_VERSION == 1:\n        cfg.x = 1\n    return cfg\n",
+    "import torch\nimport sys\n" + NOISE + "tv = torch.__version__\n" + NOISE
+    + "if tv < '1.6':\n    sys.exit(\n        'needs torch 1.6')\n" + NOISE
+    + "def f():\n    if tv >= '1.9':\n        return 1\n",
+    "import torch\n" + NOISE + "if torch.__version__ < '1.4':\n    pass\n"
+    "elif torch.__version__ < '1.8':\n    raise ImportError('torch 1.8 or newer')\n" + NOISE,
+    "from mmcv.utils import TORCH_VERSION\n" + NOISE
+    + "def f(x):\n    if TORCH_VERSION >= (1, 7):\n        x = 2\n    return x\n",
+]
+
+
+def test_a_cut_file_has_the_version_checks_of_the_whole_file(monkeypatch):
+    """The reference is ``version_checks`` and ``find`` on every node of the whole file;
+    ``analyze`` reads only the statements a rule or a version check may be in, and must
+    find the same (these files are cut: each is read from a skeleton)."""
+    from repro_core.match import python as matcher
+    from repro_core.match.skeleton import skeleton
+    from repro_core.scan.python_api import analyze
+
+    cut = []
+    real_parse = matcher.parse
+
+    def spy(text, lines=None):
+        cut.append(lines is not None and len(lines) < matcher.CUT_DENSITY * text.count("\n")
+                   and skeleton(text, lines) is not None)
+        return real_parse(text, lines)
+
+    monkeypatch.setattr(matcher, "parse", spy)
+    m = matcher.matcher()
+    for text in CUT_CASES:
+        whole = real_parse(text)
+        want = version_checks(whole.nodes, whole.alias)
+        assert want, text
+        cut.clear()
+        got = analyze("a.py", text)
+        assert cut and all(cut), text
+        assert list(got.checks) == want, text
+        assert got.hits == tuple((h.rule.id, h.line, h.api) for h in m.find("a.py", whole)), text
+
+
 def test_version_checks_constrain_branches_do_not(tmp_path):
     (tmp_path / "train.py").write_text(SRC)
     (tmp_path / "setup.py").write_text(

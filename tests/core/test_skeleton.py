@@ -190,3 +190,26 @@ def test_the_kept_statements_are_the_source_text():
     src = CASES[3]
     cut = skeleton(src, list(range(1, src.count("\n") + 2)))
     assert cut.rstrip("\n") == src.rstrip("\n")
+
+
+def test_code_is_ascii_when_non_ascii_is_only_in_comments_and_literals():
+    """Python reads names NFKC-normalized (``ｔｏｒｃｈ`` is ``torch``), which a text search
+    does not: such a file is read whole; non-ASCII text in comments and literals is not."""
+    from repro_core.match.skeleton import code_is_ascii
+    from repro_core.scan.python_api import analyze
+
+    assert code_is_ascii("import torch\nx = 1\n")
+    assert code_is_ascii("# 训练\nimport numpy as np\ns = '模型'  # ©\nt = '''\né\n'''\n")
+    assert not code_is_ascii("import torch\nｔｏｒｃｈ.load(p)\n")
+    assert not code_is_ascii("x = 1\nmodèle = 2\n")
+    assert not code_is_ascii("x = f'{a['b']}' + 'é'\n")  # a 3.12 f-string: not followed
+    # a file commented in Chinese, with a match among many statements: analysed on its cut,
+    # it reports what reading every node of the whole file does
+    noise = "".join(f"# 第{i}步\ndef f{i}(a):\n    return a + {i}  # 加\n\n\n" for i in range(20))
+    m = python.matcher()
+    for text in (noise + "import numpy as np\nx = np.float(1)  # 浮点\n" + noise,
+                 "import torch\n" + noise + "y = torch.FloatTensor(3)\nz = 'ｔｏｒｃｈ'\n"):
+        whole = python.parse(text)
+        want = tuple((h.rule.id, h.line, h.api) for h in m.find("a.py", whole))
+        assert want and analyze("a.py", text).hits == want
+        assert skeleton(text, m.hot_lines(text)) is not None

@@ -477,14 +477,7 @@ class Matcher:
             if flows is not None and any(_bare(text, m) for m in flows.finditer(text)):
                 return None
             at += [m.start() for m in hits.finditer(text) if _bare(text, m)]
-        out: List[int] = []
-        line, pos = 1, 0
-        for a in sorted(at):
-            line += text.count("\n", pos, a)
-            pos = a
-            if not out or out[-1] != line:
-                out.append(line)
-        return out
+        return line_numbers(text, sorted(at))
 
     def _uses(self, local: str, target: str
               ) -> Optional[Tuple["re.Pattern[str]", Optional["re.Pattern[str]"]]]:
@@ -1179,6 +1172,18 @@ def _flatten_lines(tree: ast.AST, lines: List[int]) -> List[ast.AST]:
             elif isinstance(v, ast.AST) and name != "ctx":
                 out += _flatten(v)
         stack += reversed(blocks)
+    return out
+
+
+def line_numbers(text: str, starts: Iterable[int]) -> List[int]:
+    """The lines (1-based, each once) of the offsets ``starts`` (ascending) in ``text``."""
+    out: List[int] = []
+    line, pos = 1, 0
+    for a in starts:
+        line += text.count("\n", pos, a)
+        pos = a
+        if not out or out[-1] != line:
+            out.append(line)
     return out
 
 

@@ -60,6 +60,15 @@ def _mask(text: str) -> str:
     return _TOKEN.sub(_masked, text)
 
 
+def code_is_ascii(text: str) -> bool:
+    """Is every non-ASCII character of ``text`` in a comment or a string literal (its names,
+    which Python reads NFKC-normalized, are then as a text search sees them)?"""
+    try:
+        return text.isascii() or _mask(text).isascii()
+    except _Malformed:
+        return False
+
+
 def _masked(m: "re.Match[str]") -> str:
     s = m.group()
     if s[0] == "#":

@@ -14,6 +14,7 @@ from repro_core import kb
 from repro_core.kb.rules import rule
 from repro_core.match import python as matcher
 from repro_core.match.python import Import, dotted, str_const
+from repro_core.match.skeleton import code_is_ascii
 from repro_core.scan import parallel
 from repro_core.scan.collector import Collector
 from repro_core.scan.imports import distribution, is_python2_only
@@ -21,7 +22,7 @@ from repro_core.scan.report import Evidence, ImportUse, LegacyApi
 from repro_core.scan.reqs import Spec, canon
 
 __all__ = ["Analysis", "Import", "VersionCheck", "analyze", "analyze_ahead", "needs_text", "read",
-           "start_analysis", "version_checks"]
+           "start_analysis", "version_checks", "version_names"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ _VERSION_NAME = re.compile(r"^_?(TORCH|PT|PYTORCH)_?VERSION$", re.I)
 _VERSION_TEXT = re.compile(r"\b_?(TORCH|PT|PYTORCH)_?VERSION\b", re.I)
 _BUILD_RULES = ("cpp-", "cuda-", "torch-utils-ffi")  # rules about an extension's build
 _VERSION_BEFORE = re.compile(r"(?:\A|[^a-z0-9_])_?(?:torch|pt|pytorch)_?\Z")
+# in the lower case text, the lines a version check may be read from (more do no harm): those
+# reading a version (``__version__``, ``_VERSION_NAME``), and the ``raise`` or ``exit(...)``
+# that makes an ``if`` a guard (``_raises``); literals: searched far faster than names
+_VERSION_LINES = re.compile("version|raise|exit|quit")
+
+
+def _lines_of(text: str, rx: "re.Pattern[str]") -> List[int]:
+    return matcher.line_numbers(text, (m.start() for m in rx.finditer(text)))
 
 
 def _names_a_version(text: str) -> bool:
@@ -136,20 +145,28 @@ def _spans_any(node: ast.AST, lines: List[int]) -> bool:
     return i < len(lines) and lines[i] <= (node.end_lineno or node.lineno)  # type: ignore
 
 
-def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> List[VersionCheck]:
-    """The version checks among ``nodes`` (a parsed file's, in order), asserts and guards
-    first."""
+def version_names(nodes: Sequence[ast.AST], alias: Dict[str, str]) -> Dict[str, str]:
+    """Name -> module, of the names ``nodes`` (a parsed file's, in order) assign a version
+    (``TORCH_VERSION = tuple(int(x) for x in torch.__version__.split("."))``)."""
     names: Dict[str, str] = {}
     # the lines that read a version: only an assignment spanning one can keep it
     read = sorted({n.lineno for n in nodes if (  # type: ignore[attr-defined]
         type(n) is ast.Attribute and n.attr == "__version__") or (  # type: ignore
         type(n) is ast.Name and _VERSION_NAME.match(n.id))})  # type: ignore[attr-defined]
-    for node in nodes:  # TORCH_VERSION = tuple(int(x) for x in torch.__version__.split("."))
+    for node in nodes:
         if type(node) is ast.Assign and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name) and _spans_any(node, read):
             mod = _version_module(node.value, alias, {})
             if mod:
                 names[node.targets[0].id] = mod
+    return names
+
+
+def version_checks(nodes: Sequence[ast.AST], alias: Dict[str, str],
+                   names: Optional[Dict[str, str]] = None) -> List[VersionCheck]:
+    """The version checks among ``nodes`` (a parsed file's, in order), asserts and guards
+    first; ``names``: ``version_names(nodes, alias)``, when the caller has it."""
+    names = version_names(nodes, alias) if names is None else names
     out: List[VersionCheck] = []
     used = set()
     for node in nodes:
@@ -205,16 +222,26 @@ def analyze(rel: str, text: str, skip: FrozenSet[str] = frozenset(), defer: bool
     if pre is not None:
         return Analysis(tuple(pre[0]), tuple((r.id, line, api) for r, line, api in pre[1]),
                         deferred=m.needle_rules(text, skip) if defer else frozenset())
-    # only the statements that may hold a match are read, unless a version check (anywhere)
-    # or a non-ASCII name (``ｔｏｒｃｈ`` is ``torch`` to Python, not to a text search) may be
-    ascii = text.isascii()
-    parsed = matcher.parse(text, None if checks_version or not ascii else m.hot_lines(text, skip))
+    # only the statements that may hold a match or a version check are read, unless a
+    # non-ASCII name (``ｔｏｒｃｈ`` is ``torch`` to Python, not to a text search) may be
+    ascii = code_is_ascii(text)
+    lines = m.hot_lines(text, skip) if ascii else None
+    if lines is not None and checks_version:
+        lines = sorted(set(lines).union(_lines_of(text.lower(), _VERSION_LINES)))
+    parsed = matcher.parse(text, lines)
     if parsed is None:
         return Analysis(hits=tuple((h.rule.id, h.line, h.api)
                                    for h in m.find_unparsed(rel, text)))
     checks: Sequence[VersionCheck] = ()
     if checks_version or not ascii:  # else no version is read: none
-        checks = version_checks(parsed.nodes, parsed.alias)
+        names = version_names(parsed.nodes, parsed.alias)
+        if lines is not None and names:  # and the statements using a name holding a version
+            uses = set(_lines_of(text, re.compile("|".join(map(re.escape, names))))).difference(
+                lines)
+            if uses:
+                parsed = matcher.parse(text, sorted(uses.union(lines))) or parsed
+                names = version_names(parsed.nodes, parsed.alias)
+        checks = version_checks(parsed.nodes, parsed.alias, names)
     return Analysis(tuple(parsed.imports), tuple(
         (h.rule.id, h.line, h.api) for h in m.find(rel, parsed) if h.rule.id not in skip),
         tuple(checks), m.needle_rules(text, skip) if defer else frozenset())
