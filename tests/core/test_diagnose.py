@@ -50,6 +50,9 @@ CASES = {
     "cython3-language-level": ("cython3-language-level", ("pin", "cython<3"), [18]),
     # the training step finished ("Training time"); the no-NVIDIA-driver line is a warning
     "exit-crash-torch171": ("exit-crash", None, [425]),
+    # a SyntaxError is linked to a rule by the line Python quotes; time.clock by its name
+    "async-keyword": ("py-async-keyword", "rule", [2, 4]),
+    "time-clock": ("py-time-clock", "rule", [5]),
 }
 
 
@@ -168,6 +171,14 @@ def test_every_rule_error_text_is_recognised():
             # (timm 0.3.2's "cannot import name 'container_abcs' from 'torch._six'")
             sharing = {x.id for x in kb.rules() if e in x.errors}
             assert r.id in ids or (len(sharing) > 1 and ids & sharing), (r.id, e)
+
+
+def test_a_syntax_error_is_a_rules_only_when_the_quoted_line_is_its():
+    text = '  File "a.py", line 3\n    {}\n    ^\nSyntaxError: invalid syntax\n'
+    assert [f.id for f in diagnose(text.format("b.copy_(a, async=True)")).findings] == [
+        "py-async-keyword"]
+    for code in ("x = (1 +", "async def f(): pass", "if async == 1:"):
+        assert not diagnose(text.format(code)).recognised, code
 
 
 def test_unknown_error_shows_the_lines_it_looked_at():

@@ -662,3 +662,66 @@ def test_fast_text_tests_agree_with_their_regexes(text):
 
     assert python._may_catch(text) == bool(python._CATCH_HINT.search(text))
     assert python_api._names_a_version(text) == bool(python_api._VERSION_TEXT.search(text))
+
+
+ASYNC_SRC = '''import torch
+
+
+class Loader(object):
+    def __init__(self, async=False):
+        self.async = async
+        self.note = "async=True is torch 0.3's"
+
+    def batch(self, x, loss):
+        y = x.cuda(async=self.async)
+        z = x.copy_(y,
+                    async=True)
+        return loss.data[0], getattr(self, 'async')
+'''
+
+
+def _names(tree):
+    import ast
+
+    out = []
+    for n in ast.walk(tree):
+        for t, f in (("Name", "id"), ("Attribute", "attr"), ("keyword", "arg"), ("arg", "arg")):
+            if type(n).__name__ == t:
+                out.append((t, getattr(n, f)))
+    return out
+
+
+def test_a_file_using_async_as_a_name_is_read_as_python_3_6_read_it():
+    """The reference is Python 3.6's own parser (pyenv), where ``async`` was still a name:
+    the same names, attributes, keywords and parameters, in the same order; and the rules of
+    the whole file are found (before, the file did not parse and nothing was)."""
+    import ast
+    import json
+    import subprocess
+    from pathlib import Path
+
+    parsed = python.parse(ASYNC_SRC)
+    assert parsed is not None
+    import os
+
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for py36 in sorted(pyenv.glob("versions/3.6.*/bin/python"))[-1:]:
+        script = ("import ast, json, sys\ntree = ast.parse(sys.stdin.read())\nout = []\n"
+                  "for n in ast.walk(tree):\n"
+                  "    for t, f in (('Name', 'id'), ('Attribute', 'attr'), ('keyword', 'arg'),"
+                  " ('arg', 'arg')):\n"
+                  "        if type(n).__name__ == t:\n            out.append((t, getattr(n, f)))\n"
+                  "print(json.dumps(out))\n")
+        ref = json.loads(subprocess.run([str(py36), "-c", script], input=ASYNC_SRC, text=True,
+                                        capture_output=True, check=True).stdout)
+        assert _names(parsed.tree) == [tuple(x) for x in ref]
+    strings = [n.value for n in ast.walk(parsed.tree) if isinstance(n, ast.Constant)
+               and isinstance(n.value, str)]
+    assert strings == ["async=True is torch 0.3's", "async"]
+    got = [(m.rule.id, m.line, m.col, m.api) for m in python.find("a.py", ASYNC_SRC)]
+    assert ("py-async-keyword", 5, 23, "async") in got  # the parameter
+    assert [(line, api) for rid, line, _, api in got if rid == "py-async-keyword"] == [
+        (5, "async"), (10, "async="), (11, "async=")]
+    assert any(rid == "torch-data-index" and line == 13 for rid, line, _, _ in got)
+    # a file that does not parse for another reason stays unparsed
+    assert python.parse(ASYNC_SRC + "print 'x'\n") is None

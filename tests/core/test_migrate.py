@@ -276,6 +276,11 @@ REVIEW_CASES = {
         "py-fractions-gcd",
         "import fractions\nfrom fractions import gcd\nassert gcd(4, 6) == fractions.gcd(4, 6) == 2\n",
         "import math\nimport fractions\nfrom math import gcd\nassert gcd(4, 6) == math.gcd(4, 6) == 2\n"),
+    "py-time-clock": (
+        "py-time-clock",
+        "import time\nfrom time import clock\nt0 = time.clock()\nassert clock() >= 0 and t0 >= 0\n",
+        "import time\nfrom time import perf_counter as clock\nt0 = time.perf_counter()\n"
+        "assert clock() >= 0 and t0 >= 0\n"),
     "distutils-version": (
         "py-distutils-version",
         "from distutils.version import LooseVersion\nassert LooseVersion('1.10') > LooseVersion('1.9')\n",
@@ -378,7 +383,7 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     assert (tmp_path / "m.py").read_text() == after
     assert {c.rule for c in res.changes} == {rule}
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
-                   "py-fractions-gcd",
+                   "py-fractions-gcd", "py-time-clock",
                    "torch-version-parse", "torch-static-function", "torch-vector-norm",
                    "timm-optim-module", "torch-get-last-lr"):
         _run(after, tmp_path)

@@ -39,6 +39,7 @@ _ERROR = re.compile(r"\b\w*(Error|Exception)\b|\berror\b:|\bfatal\b")
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b(:|$)")
 _ERROR_LINE = re.compile(r"(^|\s|:)(fatal error|error|nvcc fatal)\s*:", re.IGNORECASE)
 _SOURCE = re.compile(r"^\s*\d+\s*\|\s?(?P<code>.*)$")
+_PY_FILE = re.compile(r'^\s*File "[^"]*", line \d+')  # a Python traceback's frame line
 _ALIASES = {"np": "numpy"}  # import aliases numpy's own messages use ("`np.NaN` was removed")
 # diagnostics that only hold when no Python exception comes before their line (a crash at
 # interpreter exit after the program's output ended normally)
@@ -209,6 +210,15 @@ def _by_string(subject: str) -> List[Rule]:
             if any(p.kind == "string" and re.search(p.value, subject) for p in r.patterns)]
 
 
+def _by_reserved(code: str) -> List[Rule]:
+    """Python rules whose reserved word the source line Python quoted uses as a keyword
+    argument or parameter (``x.cuda(async=True)``)."""
+    return [r for r in kb.rules(kind="python")
+            if any(p.kind == "reserved" and any(
+                re.search(rf"(?<![\w.]){w}\s*=(?!=)", code) for w in p.values)
+                for p in r.patterns)]
+
+
 def _by_source(code: str) -> List[Rule]:
     """C++/CUDA rules whose regex matches the source line a compiler quoted."""
     return [r for r in kb.rules(kind="cpp")
@@ -355,6 +365,15 @@ def _excerpt(logl: List[LogLine], i: int) -> Optional[Tuple[int, str]]:
     return None
 
 
+def _python_excerpt(logl: List[LogLine], i: int) -> Optional[Tuple[int, str]]:
+    """The source line Python quotes above a ``SyntaxError`` on line ``i`` (under its
+    ``File "...", line N``, then the carets): its index and the code, or None."""
+    for j in range(i - 1, max(-1, i - 4), -1):
+        if _PY_FILE.match(logl[j].text) and j + 1 < i:
+            return j + 1, logl[j + 1].text.strip()
+    return None
+
+
 def _examined(lines: List[LogLine]) -> Tuple[LogLine, ...]:
     """The lines a reader would look at: the last exception lines of tracebacks, then the
     first error lines of a build log; else the last non-empty lines."""
@@ -426,11 +445,11 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
         groups["distribution"] = distribution(groups["name"] or "")
     lines = [logl[i]]
     linked: List[Rule] = []
-    if d.link == "source":
-        code = _excerpt(logl, i)
+    if d.link in ("source", "syntax"):
+        code = _excerpt(logl, i) if d.link == "source" else _python_excerpt(logl, i)
         if code:
             lines.append(logl[code[0]])
-            linked = _by_source(code[1])
+            linked = (_by_source if d.link == "source" else _by_reserved)(code[1])
     elif d.link:
         subject = _fill(d.subject or "", groups)
         if subject:
@@ -439,7 +458,8 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
             if len(linked) > 1:
                 linked = _narrow(linked, _context(norm, i))
     evidence = {"name": "the name it reports", "keyword": "the keyword it reports",
-                "arch": "the architecture it reports", "source": "the source line quoted"}
+                "arch": "the architecture it reports", "source": "the source line quoted",
+                "syntax": "the source line quoted"}
     # a rule the link reaches explains the line better than the diagnostic, unless the
     # diagnostic has a fix of its own (an arch list): then it leads and the rule follows. A
     # name a rule knows is that rule's breakage (a removed API), not a missing distribution.
@@ -447,7 +467,7 @@ def _apply(d: Diagnostic, m: "re.Match[str]", i: int, norm: List[str], logl: Lis
     for r in linked:
         out.add(_rule_finding(r, lines, severity, d.priority + (5 if alone else -1),
                               evidence.get(d.link or "", "")))
-    if alone or d.link == "source":
+    if alone or d.link in ("source", "syntax"):
         return
     fix = None
     if d.fix:

@@ -274,8 +274,8 @@ class Diagnostic:
     why: str
     fix: Optional[DiagnosticFix] = None
     advice: Optional[str] = None  # what to do when there is no automatic fix
-    link: Optional[str] = pattern("name|keyword|arch|source", "one of name, keyword, arch, "
-                                  "source", default=None)
+    link: Optional[str] = pattern("name|keyword|arch|source|syntax", "one of name, keyword, "
+                                  "arch, source, syntax", default=None)
     subject: Optional[str] = None
     severity: str = pattern("error|warning", "error or warning", default="error")
     priority: int = 50

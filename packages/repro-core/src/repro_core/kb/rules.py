@@ -23,6 +23,10 @@ Python sources (``"source": "python"``), names resolved through the file's impor
   ``{"string": regex}``                        a string literal
   ``{"node": "JoinedStr"}``                    an ast node type (syntax features)
   ``{"py2": true}``                            the file only parses as Python 2
+  ``{"reserved": [word...]}``                  a word reserved since (``async``, Python 3.7) as
+                                               a keyword argument or parameter name: the file
+                                               is read as the Python it was written for read it
+                                               (``match.python.parse`` respells the word)
   ``{"version_assert": [module...]}``          ``assert timm.__version__ == "0.3.2"``
   ``{"version_string": [module...]}``          ``M.__version__`` read as a string: sliced
                                                (``[:3]``), ``.split(".")``, ``.startswith(...)``,
@@ -54,6 +58,7 @@ Requirements (``"source": "requirements"``): ``{"requirement": name, "pinned": s
     kb.rule("torch-six").bound                  # -> "torch<2.0"
 """
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -72,7 +77,8 @@ PATTERN_KINDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
                "method": ("arg0", "receiver", "args", "unless_defined", "receiver_from"),
                "isinstance": (),
                "subscript_attr": ("index", "receiver"),
-               "string": (), "node": (), "py2": (), "version_assert": (), "version_string": (),
+               "string": (), "node": (), "py2": (), "reserved": (), "version_assert": (),
+               "version_string": (),
                "attribute": (), "subclass": ("defines", "undecorated"), "transposed_view": (),
                "scheduler_first": ("optimizers",)},
     "cpp": {"regex": ("file",)},
@@ -183,6 +189,8 @@ _CHECKS = {
     "isinstance": (_strings, "a non-empty list of dotted names"),
     "prefix": (lambda v: isinstance(v, bool), "true or false"),
     "py2": (lambda v: v is True, "true"),
+    "reserved": (lambda v: _strings(v) and all(keyword.iskeyword(w) for w in v),
+                 "a non-empty list of Python reserved words"),
     "subscript_attr": (lambda v: isinstance(v, str) and v.isidentifier(), "an attribute name"),
     "index": (lambda v: type(v) is int, "an integer"),
     "receiver": (_regex, "a regular expression"),

@@ -85,7 +85,48 @@ def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
     try:
         return Parsed(text, ast.parse(text), lines)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    tree = _respelled_tree(text)
+    return None if tree is None else Parsed(text, tree, lines)
+
+
+# words reserved since Python 3.7 that older code used as names (torch 0.3's
+# ``x.cuda(async=True)``): ``async`` where it starts no ``async def/with/for``, ``await`` as a
+# keyword argument or parameter (elsewhere it may be the operator)
+_RESERVED_USES = {"async": re.compile(r"()\basync\b(?![ \t]+(?:def|with|for)\b)"),
+                  "await": re.compile(r"([(,]\s*)await(?=\s*=(?!=))")}
+
+
+def _respelled_tree(text: str) -> Optional[ast.AST]:
+    """The tree Python 3.6 read from a source that uses ``async``/``await`` as a name: each
+    such word respelled (same length, a name the text does not hold) for the parse, then
+    restored in the tree (names, attributes, keywords, parameters, strings); None when the
+    text has no such use or does not parse so either."""
+    fixed, back = text, {}
+    for word, uses in _RESERVED_USES.items():
+        alias = next((a for a in (word[:-1] + "_", "_" + word[1:]) if a not in text), "")
+        if word in text and alias:
+            fixed, n = uses.subn(lambda m, a=alias: m.group(1) + a, fixed)
+            if n:
+                back[alias] = word
+    if not back:
         return None
+    try:
+        tree = ast.parse(fixed)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in ast.walk(tree):
+        t = type(node)
+        field = "id" if t is ast.Name else "attr" if t is ast.Attribute else "arg" if t in (
+            ast.keyword, ast.arg) else "value" if t is ast.Constant and type(
+            node.value) is str else ""  # type: ignore[attr-defined]
+        value = getattr(node, field, None) if field else None
+        if value:
+            for alias, word in back.items():
+                value = value.replace(alias, word) if field == "value" else (
+                    word if value == alias else value)
+            setattr(node, field, value)
+    return tree
 
 
 _IMPORT_WORD = re.compile("import")  # a literal: found far faster than r"\bimport\b"
@@ -241,6 +282,8 @@ def needles(p: Pattern) -> Optional[List[str]]:
                 for a in _alternatives(p.value)]
     if p.kind == "node":
         return [NODE_TEXT.get(p.value, "")]
+    if p.kind == "reserved":
+        return [rf"{re.escape(w)}\s*=(?!=)" for w in p.values]
     if p.kind == "py2":  # ``PY2`` finds them at the start of a line only (a needle that
         # starts with a literal is searched far faster than one that starts with ``^``)
         return [a + r"[ \t]*" + head for head, _ in PY2_FORMS for a in (r"\A", r"\n")]
@@ -288,6 +331,7 @@ class Matcher:
         self.nodes: Dict[str, List[Rule]] = {}
         self.py2: List[Rule] = []
         self.version_asserts: Dict[str, List[Rule]] = {}  # module -> rules
+        self.reserved: Dict[str, List[Rule]] = {}  # reserved word -> rules
         self.version_strings: Dict[str, List[Rule]] = {}  # module -> rules
         self.attributes: Dict[str, List[Rule]] = {}  # attribute -> rules
         self.subclasses: Dict[str, List[Tuple[Rule, Pattern]]] = {}  # base -> rules
@@ -329,6 +373,9 @@ class Matcher:
                     self.nodes.setdefault(p.value, []).append(r)
                 elif k == "py2":
                     self.py2.append(r)
+                elif k == "reserved":
+                    for n in p.values:
+                        self.reserved.setdefault(n, []).append(r)
                 elif k == "version_assert":
                     for n in p.values:
                         self.version_asserts.setdefault(n, []).append(r)
@@ -369,7 +416,8 @@ class Matcher:
                                            + self.node_types
                                            + ((ast.ClassDef,) if self.subclasses else ())
                                            + (FUNCTION_NODES if self.transposed else ())
-                                           + (LOOP_NODES if self.scheduler_first else ()))
+                                           + (LOOP_NODES if self.scheduler_first else ())
+                                           + ((ast.arg,) if self.reserved else ()))
         self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
         self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
         self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
@@ -687,6 +735,9 @@ class Matcher:
                             at = next((k for k in node.keywords if k.arg in p.keyword),  # type: ignore
                                       node) if dynamic else node
                             hits.append((r, at, q))
+                if self.reserved:  # ``x.cuda(async=True)``, read as Python 3.6 read it
+                    for k in node.keywords:  # type: ignore[attr-defined]
+                        hits += [(r, node, f"{k.arg}=") for r in self.reserved.get(k.arg, ())]
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p, rx in self.methods[func.attr]:
@@ -723,6 +774,8 @@ class Matcher:
                     name_hits(q, (node, i))
                     for r in self.import_calls.get(q, ()):  # the import of a call rule's name
                         hits.append((r, (node, i), q))
+            elif t is ast.arg:  # a parameter named by a reserved word (``def f(async=False)``)
+                hits += [(r, node, node.arg) for r in self.reserved.get(node.arg, ())]  # type: ignore
             elif t is ast.Assert and self.version_asserts:
                 mod = _version_assert(node, alias)  # type: ignore[arg-type]
                 for r in self.version_asserts.get(mod or "", ()):

@@ -56,6 +56,7 @@ RENAMES: Dict[str, Dict[str, str]] = {
     "np-in1d-trapz": {"numpy.trapz": "numpy.trapezoid"},
     "np-row-stack": {"numpy.row_stack": "numpy.vstack"},
     "py-fractions-gcd": {"fractions.gcd": "math.gcd"},
+    "py-time-clock": {"time.clock": "time.perf_counter"},
     "torch-hub-download-url": {
         "torch.hub._download_url_to_file": "torch.hub.download_url_to_file",
         "torch.utils.model_zoo._download_url_to_file": "torch.hub.download_url_to_file"},

@@ -1,0 +1,4 @@
+import time
+
+start = time.clock()
+print(time.clock() - start)
