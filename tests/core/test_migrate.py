@@ -276,6 +276,12 @@ REVIEW_CASES = {
         "py-fractions-gcd",
         "import fractions\nfrom fractions import gcd\nassert gcd(4, 6) == fractions.gcd(4, 6) == 2\n",
         "import math\nimport fractions\nfrom math import gcd\nassert gcd(4, 6) == math.gcd(4, 6) == 2\n"),
+    "np-fromstring-frombuffer": (
+        "np-fromstring-binary",
+        "import numpy as np\na = np.fromstring(b'\\x01\\x02', dtype=np.uint8)\n"
+        "b = np.fromstring('1 2', dtype=int, sep=' ')\nassert list(a) == [1, 2] == list(b)\n",
+        "import numpy as np\na = np.frombuffer(b'\\x01\\x02', dtype=np.uint8)\n"
+        "b = np.fromstring('1 2', dtype=int, sep=' ')\nassert list(a) == [1, 2] == list(b)\n"),
     "py-time-clock": (
         "py-time-clock",
         "import time\nfrom time import clock\nt0 = time.clock()\nassert clock() >= 0 and t0 >= 0\n",
@@ -383,7 +389,7 @@ def test_review_codemods_need_their_rule(tmp_path: Path, codemod: str) -> None:
     assert (tmp_path / "m.py").read_text() == after
     assert {c.rule for c in res.changes} == {rule}
     if codemod in ("torch-load-weights-only", "pkg-resources-parse-version", "distutils-version",
-                   "py-fractions-gcd", "py-time-clock",
+                   "py-fractions-gcd", "py-time-clock", "np-fromstring-frombuffer",
                    "torch-version-parse", "torch-static-function", "torch-vector-norm",
                    "timm-optim-module", "torch-get-last-lr"):
         _run(after, tmp_path)

@@ -528,7 +528,16 @@ def yaml_loader(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     return _with_kw(node, "Loader", ctx.spell("yaml.FullLoader")), None
 
 
+def frombuffer(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``np.fromstring(data, dtype)`` (binary mode: no ``sep``) -> ``np.frombuffer(...)``; the
+    text mode calls stay (its array is read-only: the rule asks for review)."""
+    if not isinstance(node, cst.Call):
+        return None
+    return node.with_changes(func=ctx.spell("numpy.frombuffer")), None
+
+
 CALLS: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
+    "np-fromstring-frombuffer": frombuffer,
     "yaml-load-loader": yaml_loader,
     "torch-variable": variable, "torch-volatile-no-grad": volatile,
     "torch-reduction": reduction, "timm-drop-qk-scale": drop_qk_scale,
