@@ -724,4 +724,68 @@ def test_a_file_using_async_as_a_name_is_read_as_python_3_6_read_it():
         (5, "async"), (10, "async="), (11, "async=")]
     assert any(rid == "torch-data-index" and line == 13 for rid, line, _, _ in got)
     # a file that does not parse for another reason stays unparsed
-    assert python.parse(ASYNC_SRC + "print 'x'\n") is None
+    assert python.parse(ASYNC_SRC + "def f(:\n    pass\n") is None
+
+
+PY2_SRC = '''import torch
+from torch.autograd import Variable
+
+
+def train(model, loader, log):
+    print 'Loading data.'
+    for i, (x, y) in enumerate(loader):
+        out = model(Variable(x.cuda(async=True)))
+        loss = (out - y).sum()
+        print >>log, "loss", loss.data[0],
+        if loss.data[0] <> 0 and i % 100L == 0:
+            print "step %d: %f" % (i, loss.data[0])
+    try:
+        torch.save(model, 'm.pth')
+    except IOError, e:
+        raise RuntimeError, "cannot save: " + `e`
+    exec "mode = 0777"
+    s = ur'\\d+'  # print this
+    return "print me", s
+'''
+
+
+def test_a_python_2_file_is_read_as_python_2_read_it():
+    """The reference is Python 2.7's own parser (pyenv): every name and attribute of the
+    source at the same line and column (less the names the respelling adds or drops: the
+    ``print``/``exec`` words, the ``except`` target), so each rule finds what it would in a
+    Python 3 port; before, the first ``print`` statement hid the whole file."""
+    import ast
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    parsed = python.parse(PY2_SRC)
+    assert parsed is not None and parsed.py2
+    # names (parameters were names in Python 2) at line and column; attributes at their line
+    # (Python 3.8 moved the column of a parenthesized receiver to its parenthesis)
+    ours = sorted([n.id if isinstance(n, ast.Name) else n.arg, n.lineno, n.col_offset]
+                  for n in ast.walk(parsed.tree) if isinstance(n, (ast.Name, ast.arg))
+                  and getattr(n, "id", "") not in ("print", "exec"))
+    ours += sorted(["." + n.attr, n.lineno, -1] for n in ast.walk(parsed.tree)
+                   if isinstance(n, ast.Attribute))
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for py27 in sorted(pyenv.glob("versions/2.7.*/bin/python"))[-1:]:
+        script = ("import ast, json, sys\nt = ast.parse(sys.stdin.read())\n"
+                  "names = sorted([n.id, n.lineno, n.col_offset] for n in ast.walk(t) if "
+                  "isinstance(n, ast.Name) and n.id not in ('True', 'False', 'None'))\n"
+                  "attrs = sorted(['.' + n.attr, n.lineno, -1] for n in ast.walk(t) if "
+                  "isinstance(n, ast.Attribute))\nprint(json.dumps(names + attrs))\n")
+        ref = json.loads(subprocess.run([str(py27), "-c", script], input=PY2_SRC, text=True,
+                                        capture_output=True, check=True).stdout)
+        assert ours == [x for x in ref if x != ["e", 15, 20]]  # the except target: dropped
+    got = [(m.rule.id, m.line) for m in python.find("a.py", PY2_SRC)]
+    assert ("py2-syntax", 6) in got  # once, at the first Python 2 statement
+    assert {("torch-variable", 2), ("torch-variable", 8), ("py-async-keyword", 8),
+            ("torch-data-index", 10), ("torch-data-index", 11),
+            ("torch-data-index", 12)} <= set(got)
+    assert sum(rid == "py2-syntax" for rid, _ in got) == 1
+    # the strings and comments stay as written
+    strings = {n.value for n in ast.walk(parsed.tree) if isinstance(n, ast.Constant)
+               and isinstance(n.value, str)}
+    assert {"print me", "mode = 0777", "\\d+"} <= strings

@@ -177,13 +177,17 @@ def test_what_it_does_not_read_is_left_to_the_whole_parse(text):
     assert skeleton(text, [1]) is None
 
 
-def test_a_python_2_file_is_parsed_whole_so_it_stays_unparsed():
+def test_a_python_2_file_is_parsed_whole_so_it_stays_python_2():
     """A cut could drop the statement that makes a file Python 2: ``parse`` does not cut a
-    text that may be Python 2, and such a file stays None (``find_unparsed`` reads it)."""
+    text that may be Python 2; such a file is read whole through its respelling
+    (``oldsyntax``) and stays marked Python 2, so the py2 rule is found with the others."""
     src = "import torch\nprint 'hello'\nx = torch.load(p)\n"
-    assert skeleton(src, [1, 3]) is not None  # the cut alone would parse
-    assert python.parse(src, [1, 3]) is None
-    assert python.parse(src) is None
+    assert skeleton(src, [1, 3]) is not None  # the cut alone would parse, as Python 3
+    for lines in ([1, 3], None):
+        parsed = python.parse(src, lines)
+        assert parsed is not None and parsed.py2
+        found = {(m.rule.id, m.line) for m in python.matcher().find("a.py", parsed)}
+        assert {("py2-syntax", 2), ("torch-load-weights-only", 3)} <= found
 
 
 def test_the_kept_statements_are_the_source_text():

@@ -22,6 +22,7 @@ except ImportError:  # Python < 3.11
 
 from repro_core.kb.rules import Pattern, Rule
 from repro_core.kb.rules import rules as kb_rules
+from repro_core.match import oldsyntax
 from repro_core.match.skeleton import skeleton
 from repro_core.match.span import Lines, Match
 
@@ -44,10 +45,11 @@ class Parsed:
     dotted target map of its imports, and its absolute imports."""
 
     __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "guarded",
-                 "_lines")
+                 "py2", "_lines")
 
-    def __init__(self, text: str, tree: ast.AST, lines: Optional[List[int]] = None):
-        self.text, self.tree = text, tree
+    def __init__(self, text: str, tree: ast.AST, lines: Optional[List[int]] = None,
+                 py2: bool = False):
+        self.text, self.tree, self.py2 = text, tree, py2  # py2: its Python 2 statements respelled
         self.nodes = _flatten(tree) if lines is None else _flatten_lines(tree, lines)
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
         if STAR_HINT.search(text):
@@ -69,11 +71,11 @@ CUT_DENSITY = 0.3
 
 
 def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
-    """The parsed source, or None when it is not valid Python 3 (for this interpreter).
-    ``lines`` (sorted): only the statements spanning one of them are read (``nodes``), the
-    other ones left out whole (``Matcher.hot_lines`` says where rules may match), and only
-    they are parsed (``skeleton``), unless the text may be Python 2 (a file that does not
-    parse is read by ``find_unparsed``)."""
+    """The parsed source, or None when it is not valid Python 3 (for this interpreter), even
+    read as the Python it was written for (``oldsyntax``: Python 2 statements, ``async`` as
+    a name). ``lines`` (sorted): only the statements spanning one of them are read
+    (``nodes``), the other ones left out whole (``Matcher.hot_lines`` says where rules may
+    match), and only they are parsed (``skeleton``), unless the text may be Python 2."""
     if lines is not None and len(lines) < CUT_DENSITY * text.count("\n") and (
             "\0" not in text and not PY2.search(text)):
         cut = skeleton(text, lines)
@@ -86,47 +88,8 @@ def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
         return Parsed(text, ast.parse(text), lines)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
-    tree = _respelled_tree(text)
-    return None if tree is None else Parsed(text, tree, lines)
-
-
-# words reserved since Python 3.7 that older code used as names (torch 0.3's
-# ``x.cuda(async=True)``): ``async`` where it starts no ``async def/with/for``, ``await`` as a
-# keyword argument or parameter (elsewhere it may be the operator)
-_RESERVED_USES = {"async": re.compile(r"()\basync\b(?![ \t]+(?:def|with|for)\b)"),
-                  "await": re.compile(r"([(,]\s*)await(?=\s*=(?!=))")}
-
-
-def _respelled_tree(text: str) -> Optional[ast.AST]:
-    """The tree Python 3.6 read from a source that uses ``async``/``await`` as a name: each
-    such word respelled (same length, a name the text does not hold) for the parse, then
-    restored in the tree (names, attributes, keywords, parameters, strings); None when the
-    text has no such use or does not parse so either."""
-    fixed, back = text, {}
-    for word, uses in _RESERVED_USES.items():
-        alias = next((a for a in (word[:-1] + "_", "_" + word[1:]) if a not in text), "")
-        if word in text and alias:
-            fixed, n = uses.subn(lambda m, a=alias: m.group(1) + a, fixed)
-            if n:
-                back[alias] = word
-    if not back:
-        return None
-    try:
-        tree = ast.parse(fixed)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    for node in ast.walk(tree):
-        t = type(node)
-        field = "id" if t is ast.Name else "attr" if t is ast.Attribute else "arg" if t in (
-            ast.keyword, ast.arg) else "value" if t is ast.Constant and type(
-            node.value) is str else ""  # type: ignore[attr-defined]
-        value = getattr(node, field, None) if field else None
-        if value:
-            for alias, word in back.items():
-                value = value.replace(alias, word) if field == "value" else (
-                    word if value == alias else value)
-            setattr(node, field, value)
-    return tree
+    old = oldsyntax.tree(text)  # Python 2 statements, ``async`` as a name: read as then
+    return None if old is None else Parsed(text, old[0], lines, py2=old[1])
 
 
 _IMPORT_WORD = re.compile("import")  # a literal: found far faster than r"\bimport\b"
@@ -668,7 +631,10 @@ class Matcher:
     def find(self, path: str, src: Parsed) -> List[Match]:
         """Every match in a parsed source, in the order of the text."""
         hits = self._hits(src)
-        return self._matches(path, src, _unguarded(hits, src.guarded) if src.guarded else hits)
+        out = self._matches(path, src, _unguarded(hits, src.guarded) if src.guarded else hits)
+        if src.py2:  # a Python 2 source read through its respelling: the py2 rules too
+            out = sorted(out + self.find_unparsed(path, src.text), key=lambda m: m.start)
+        return out
 
     def find_unparsed(self, path: str, text: str) -> List[Match]:
         """The ``py2`` rules on a source that does not parse: at its first Python 2 statement."""

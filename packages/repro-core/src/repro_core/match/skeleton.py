@@ -60,13 +60,22 @@ def _mask(text: str) -> str:
     return _TOKEN.sub(_masked, text)
 
 
+def masked(text: str) -> Optional[str]:
+    """``text`` with its comments and literals masked (``_mask``); None where the masking
+    does not follow it (a 3.12 f-string nesting its own quotes)."""
+    try:
+        return _mask(text)
+    except _Malformed:
+        return None
+
+
 def code_is_ascii(text: str) -> bool:
     """Is every non-ASCII character of ``text`` in a comment or a string literal (its names,
     which Python reads NFKC-normalized, are then as a text search sees them)?"""
-    try:
-        return text.isascii() or _mask(text).isascii()
-    except _Malformed:
-        return False
+    if text.isascii():
+        return True
+    code = masked(text)
+    return code is not None and code.isascii()
 
 
 def _masked(m: "re.Match[str]") -> str:
