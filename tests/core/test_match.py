@@ -789,3 +789,27 @@ def test_a_python_2_file_is_read_as_python_2_read_it():
     strings = {n.value for n in ast.walk(parsed.tree) if isinstance(n, ast.Constant)
                and isinstance(n.value, str)}
     assert {"print me", "mode = 0777", "\\d+"} <= strings
+
+
+def test_a_call_given_the_keyword_its_patterns_exclude_sends_no_file_to_the_ast():
+    """``F.softmax(x, dim=1)`` cannot match a pattern that wants no ``dim=``: such a call does
+    not send the file to the ast; any call the test cannot read (the keyword after a nested
+    bracket, the name not called) still does. The reference is ``find`` on the parsed file:
+    whatever the text test skips, it finds nothing in."""
+    m = python.matcher()
+    head = "import numpy as np\nimport yaml\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+    skipped = ["y = F.softmax(x, dim=1)\n", "s = nn.Softmax(dim=-1)\n",
+               "a = np.fromstring('1 2', sep=' ')\n", "c = yaml.load(f, Loader=yaml.SafeLoader)\n",
+               "g = F.grid_sample(x, grid, align_corners=False)\n",
+               "y = F.log_softmax(\n    x,\n    dim=-1)\n"]
+    parsed = ["y = F.softmax(x)\n", "y = F.softmax(f(x), dim=1)\n", "act = F.softmax\n",
+              "y = F.softmax(x, dim=1)\nz = F.softmax(z)\n", "y = F.softmax(x, dim == 1)\n",
+              "a = np.fromstring(buf, dtype=np.uint8)\n"]
+    for body in skipped:
+        assert m.prefilter(head + body) is not None, body
+    for body in parsed:
+        assert m.prefilter(head + body) is None, body
+    for text in [head + b for b in skipped + parsed] + list(_hot_sources()):
+        if m.prefilter(text) is not None:
+            tree = python.parse(text)
+            assert tree is None or not m.find("a.py", tree), text

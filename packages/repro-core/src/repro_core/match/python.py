@@ -308,6 +308,7 @@ class Matcher:
         self._flowing: Set[str] = set()  # names of patterns whose values flow between statements
         self._use_cache: Dict[Tuple[str, str], Optional[Tuple[re.Pattern[str], Optional[
             re.Pattern[str]]]]] = {}
+        kw_sets: Dict[str, List[Set[str]]] = {}  # dotted name -> each pattern's no_keyword
         for r in self.rules:
             for p in r.patterns:
                 k = p.kind
@@ -359,6 +360,8 @@ class Matcher:
                         self.isinstances.setdefault(n, []).append(r)
                 elif k == "scheduler_first":
                     self.scheduler_first.append((r, p))
+                for n in (p.receiver_from or p.values) if not p.prefix else ():
+                    kw_sets.setdefault(n, []).append(set(p.no_keyword) if k == "call" else set())
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -370,6 +373,13 @@ class Matcher:
                             self._flowing.add(n)
                 else:
                     self._needles += [(r.id, a, tuple(requires(p))) for a in alts]
+        # dotted name -> keywords a call of it names so that no pattern of it can match
+        # (every pattern naming it is a call pattern with them in ``no_keyword``)
+        self._kw_excluded: Dict[str, Tuple[str, ...]] = {}
+        for n, sets in kw_sets.items():
+            common = set.intersection(*sets)
+            if common:
+                self._kw_excluded[n] = tuple(sorted(common))
         self.node_types = tuple(getattr(ast, n) for n in self.nodes if isinstance(
             getattr(ast, n, None), type))
         self.syntax_rule_ids = frozenset(r.id for rs in self.nodes.values() for r in rs)
@@ -572,9 +582,11 @@ class Matcher:
                 if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_."):
                     continue
                 acc = ""
-                for part in _SPACES.sub("", m.group(1)).split(".")[1:]:
+                parts = _SPACES.sub("", m.group(1)).split(".")[1:]
+                for i, part in enumerate(parts, 1):
                     acc += "." + part
-                    if acc in suffixes:
+                    if acc in suffixes and not (i == len(parts) and _keyword_given(
+                            text, m.end(), self._kw_excluded.get(target + acc, ()))):
                         return None
         return self._import_hits(text, imports, alias, decided) if decided else []
 
@@ -1153,6 +1165,13 @@ def _chains(name: str, suffixes: Iterable[str]) -> str:
     alts = (dot.join(map(re.escape, s.split(".")[1:])) for s in sorted(suffixes, key=len,
                                                                         reverse=True))
     return f"{name}{dot}(?:{'|'.join(alts)})\\b"
+
+
+def _keyword_given(text: str, pos: int, keywords: Sequence[str]) -> bool:
+    """Is the name ending at ``pos`` called with one of ``keywords`` (``F.softmax(x, dim=1)``)
+    before any nested bracket? Then no pattern that wants the call without them matches it."""
+    return bool(keywords) and re.match(r"\s*\([^()]*?\b(?:" + "|".join(keywords) + r")\s*=(?!=)",
+                                        text[pos:pos + 400]) is not None
 
 
 def _bare(text: str, m: "re.Match[str]") -> bool:
