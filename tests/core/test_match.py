@@ -797,7 +797,8 @@ def test_a_call_given_the_keyword_its_patterns_exclude_sends_no_file_to_the_ast(
     bracket, the name not called) still does. The reference is ``find`` on the parsed file:
     whatever the text test skips, it finds nothing in."""
     m = python.matcher()
-    head = "import numpy as np\nimport yaml\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+    head = ("import numpy as np\nimport yaml\nimport torch.nn as nn\n"
+            "import torch.nn.functional as F\n")
     skipped = ["y = F.softmax(x, dim=1)\n", "s = nn.Softmax(dim=-1)\n",
                "a = np.fromstring('1 2', sep=' ')\n", "c = yaml.load(f, Loader=yaml.SafeLoader)\n",
                "g = F.grid_sample(x, grid, align_corners=False)\n",
