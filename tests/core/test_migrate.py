@@ -38,6 +38,13 @@ CASES = {
                     "import numpy as np\nassert np.prod([2, 3]) == 6\n", True),
     "np-in1d-trapz": ("from numpy import trapz\nassert trapz([1, 1]) == 1\n",
                       "from numpy import trapezoid as trapz\nassert trapz([1, 1]) == 1\n", True),
+    # read and rewritten on its respelling (``async`` is reserved since Python 3.7)
+    "torch-async-non-blocking": (
+        "import torch\nx = torch.ones(2)\ny = torch.zeros(2).copy_(x, async=True)\n"
+        "z = x.cuda if False else x.to('cpu', async=False)\nassert y.sum() == 2 == z.sum()\n",
+        "import torch\nx = torch.ones(2)\ny = torch.zeros(2).copy_(x, non_blocking=True)\n"
+        "z = x.cuda if False else x.to('cpu', non_blocking=False)\nassert y.sum() == 2 == z.sum()\n",
+        True),
     "np-row-stack": ("import numpy as np\nassert np.row_stack([[1], [2]]).shape == (2, 1)\n",
                      "import numpy as np\nassert np.vstack([[1], [2]]).shape == (2, 1)\n", True),
     "scipy-private-modules": ("from scipy.ndimage.filters import gaussian_filter\n"

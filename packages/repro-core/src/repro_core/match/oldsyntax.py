@@ -64,8 +64,9 @@ _RESERVED_USES = {"async": re.compile(r"()\basync\b(?![ \t]+(?:def|with|for)\b)"
                   "await": re.compile(r"([(,]\s*)await(?=\s*=(?!=))")}
 
 
-def _respelled(text: str) -> Tuple[str, Dict[str, str]]:
-    """``text`` with each reserved word used as a name respelled, and respelling -> word."""
+def respelled(text: str) -> Tuple[str, Dict[str, str]]:
+    """``text`` with each reserved word used as a name respelled (same length), and
+    respelling -> word (empty: none). ``migrate`` rewrites the respelled text."""
     back: Dict[str, str] = {}
     for word, uses in _RESERVED_USES.items():
         alias = next((a for a in (word[:-1] + "_", "_" + word[1:]) if a not in text), "")
@@ -96,7 +97,7 @@ def tree(text: str) -> Optional[Tuple[ast.AST, bool]]:
     text ``ast.parse`` refused."""
     code = masked(text)
     edits = _py2_edits(code) if code is not None else []
-    fixed, back = _respelled(_apply(text, edits) if edits else text)
+    fixed, back = respelled(_apply(text, edits) if edits else text)
     if not edits and not back:
         return None
     try:

@@ -29,6 +29,7 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from repro_core.match import oldsyntax
 from repro_core.match.python import Parsed, _node_span
 from repro_core.match.span import Match
 
@@ -198,6 +199,7 @@ class Context:
         self.pending: List[str] = []  # asked for by the rewrite being decided
         self.params: List[Dict[str, str]] = []  # enclosing functions: parameter -> default
         self.note = ""  # what the rewrite being decided assumes (goes into its Change)
+        self.respelled: Dict[str, str] = {}  # a reserved word's respelling -> the word
 
     def ensure(self, module: str) -> None:
         if module not in self.imported and module not in self.need + self.pending:
@@ -536,7 +538,28 @@ def frombuffer(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
     return node.with_changes(func=ctx.spell("numpy.frombuffer")), None
 
 
+# tensor methods whose ``async=`` torch 0.4 renamed ``non_blocking=``
+_ASYNC_METHODS = ("cuda", "copy_", "to", "type", "cpu")
+
+
+def non_blocking(ctx: Context, m: Match, node: cst.CSTNode) -> Out:
+    """``x.cuda(async=True)`` (read on its respelling) -> ``x.cuda(non_blocking=True)``;
+    proven for the tensor methods that took ``async=``; none where the value is ``async``
+    itself (a parameter of that name: renamed by hand)."""
+    alias = next((a for a, w in ctx.respelled.items() if w == "async"), None)
+    if not isinstance(node, cst.Call) or alias is None:
+        return None
+    args = [a for a in node.args if a.keyword is not None and a.keyword.value == alias]
+    if not args or any(isinstance(a.value, cst.Name) and a.value.value == alias for a in args):
+        return None
+    new = node.with_changes(args=[a.with_changes(keyword=cst.Name("non_blocking"))
+                                  if a in args else a for a in node.args])
+    method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
+    return new, (True if method in _ASYNC_METHODS else None)
+
+
 CALLS: Dict[str, Callable[[Context, Match, cst.CSTNode], Out]] = {
+    "torch-async-non-blocking": non_blocking,
     "np-fromstring-frombuffer": frombuffer,
     "yaml-load-loader": yaml_loader,
     "torch-variable": variable, "torch-volatile-no-grad": volatile,
@@ -1368,7 +1391,14 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
     """The new text of one source and the outcome of every match that was rewritten or left
     for review. ``decide(match, proven)`` says whether a rewrite is applied. Raises
     ``libcst.ParserSyntaxError`` when libcst cannot parse the text."""
-    module = cst.parse_module(text)
+    back: Dict[str, str] = {}
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError:  # ``x.cuda(async=True)``: rewritten on its respelling
+        fixed, back = oldsyntax.respelled(text)
+        if parsed.py2 or not back:
+            raise
+        module = cst.parse_module(fixed)
     lines = parsed.lines
     index: Dict[Span, List[Match]] = {}
     seen: Set[Tuple[str, int, int]] = set()
@@ -1384,6 +1414,7 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
             key = (m.line, m.col, m.end_line, m.end_col)
         index.setdefault(key, []).append(m)
     ctx = Context(parsed, target)
+    ctx.respelled = back
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     mig = _Migrator(ctx, module, index, decide)
     new = wrapper.visit(mig)
@@ -1412,4 +1443,9 @@ def migrate_source(text: str, parsed: Parsed, matches: Sequence[Match], target: 
     for m in (m for ms in index.values() for m in ms):
         if id(m) not in mig.done:
             outcomes.append(Outcome(m, m.text, "", False, True, note="no automatic rewrite"))
-    return new.code, outcomes
+    code = new.code
+    for alias, word in back.items():  # what no codemod rewrote is spelled as it was
+        code = code.replace(alias, word)
+        for o in outcomes:
+            o.before, o.after = o.before.replace(alias, word), o.after.replace(alias, word)
+    return code, outcomes
