@@ -91,10 +91,10 @@ def _restore(tree: ast.AST, back: Dict[str, str]) -> None:
             setattr(node, field, value)
 
 
-def tree(text: str) -> Optional[Tuple[ast.AST, bool]]:
+def tree(text: str) -> Optional[Tuple[ast.AST, bool, bool]]:
     """(the tree of ``text`` read as its Python read it, whether Python 2 statements were
-    respelled); None when nothing here applies or the text does not parse so either. For a
-    text ``ast.parse`` refused."""
+    respelled, whether a reserved word was); None when nothing here applies or the text does
+    not parse so either. For a text ``ast.parse`` refused."""
     code = masked(text)
     edits = _py2_edits(code) if code is not None else []
     fixed, back = respelled(_apply(text, edits) if edits else text)
@@ -105,4 +105,4 @@ def tree(text: str) -> Optional[Tuple[ast.AST, bool]]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     _restore(got, back)
-    return got, bool(edits)
+    return got, bool(edits), bool(back)

@@ -45,11 +45,13 @@ class Parsed:
     dotted target map of its imports, and its absolute imports."""
 
     __slots__ = ("text", "tree", "nodes", "alias", "imports", "import_names", "guarded",
-                 "py2", "_lines")
+                 "py2", "reserved", "_lines")
 
     def __init__(self, text: str, tree: ast.AST, lines: Optional[List[int]] = None,
-                 py2: bool = False):
-        self.text, self.tree, self.py2 = text, tree, py2  # py2: its Python 2 statements respelled
+                 py2: bool = False, reserved: bool = False):
+        self.text, self.tree = text, tree
+        # read through ``oldsyntax``: its Python 2 statements, a reserved word used as a name
+        self.py2, self.reserved = py2, reserved
         self.nodes = _flatten(tree) if lines is None else _flatten_lines(tree, lines)
         self.alias, self.imports, self.import_names = _aliases(self.nodes)
         if STAR_HINT.search(text):
@@ -89,7 +91,7 @@ def parse(text: str, lines: Optional[List[int]] = None) -> Optional[Parsed]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     old = oldsyntax.tree(text)  # Python 2 statements, ``async`` as a name: read as then
-    return None if old is None else Parsed(text, old[0], lines, py2=old[1])
+    return None if old is None else Parsed(text, old[0], lines, py2=old[1], reserved=old[2])
 
 
 _IMPORT_WORD = re.compile("import")  # a literal: found far faster than r"\bimport\b"
@@ -389,8 +391,7 @@ class Matcher:
                                            + self.node_types
                                            + ((ast.ClassDef,) if self.subclasses else ())
                                            + (FUNCTION_NODES if self.transposed else ())
-                                           + (LOOP_NODES if self.scheduler_first else ())
-                                           + ((ast.arg,) if self.reserved else ()))
+                                           + (LOOP_NODES if self.scheduler_first else ()))
         self.wanted = self.wanted_no_version | frozenset(VERSION_NODES)
         self.prefix_tops = frozenset(n.partition(".")[0] for n in self.name_prefix)
         self._needle_cache: Dict[FrozenSet[str], Tuple[Needle, ...]] = {}
@@ -676,6 +677,10 @@ class Matcher:
         version_strings = self.version_strings and (
             "__version__" in src.text or not src.text.isascii())
         wanted = self.wanted if version_strings else self.wanted_no_version
+        # a keyword or parameter named by a reserved word is only in a respelled source
+        reserved = self.reserved if src.reserved else {}
+        if reserved:
+            wanted = wanted | {ast.arg}
         bases: Set[int] = set()  # Names that are the root of an attribute (parents come first)
         covered: Set[int] = set()  # version-string nodes already part of a reported compare
         transposed = {m: rs for m, rs in self.transposed.items() if m in src.text} if (
@@ -713,9 +718,9 @@ class Matcher:
                             at = next((k for k in node.keywords if k.arg in p.keyword),  # type: ignore
                                       node) if dynamic else node
                             hits.append((r, at, q))
-                if self.reserved:  # ``x.cuda(async=True)``, read as Python 3.6 read it
+                if reserved:  # ``x.cuda(async=True)``, read as Python 3.6 read it
                     for k in node.keywords:  # type: ignore[attr-defined]
-                        hits += [(r, node, f"{k.arg}=") for r in self.reserved.get(k.arg, ())]
+                        hits += [(r, node, f"{k.arg}=") for r in reserved.get(k.arg, ())]
                 func = node.func  # type: ignore[attr-defined]
                 if type(func) is Attribute and func.attr in self.methods:
                     for r, p, rx in self.methods[func.attr]:
@@ -753,7 +758,7 @@ class Matcher:
                     for r in self.import_calls.get(q, ()):  # the import of a call rule's name
                         hits.append((r, (node, i), q))
             elif t is ast.arg:  # a parameter named by a reserved word (``def f(async=False)``)
-                hits += [(r, node, node.arg) for r in self.reserved.get(node.arg, ())]  # type: ignore
+                hits += [(r, node, node.arg) for r in reserved.get(node.arg, ())]  # type: ignore
             elif t is ast.Assert and self.version_asserts:
                 mod = _version_assert(node, alias)  # type: ignore[arg-type]
                 for r in self.version_asserts.get(mod or "", ()):
