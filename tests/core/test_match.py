@@ -680,6 +680,20 @@ class Loader(object):
 '''
 
 
+def _old_python(version, script, src):
+    """The JSON ``script`` prints for ``src`` on stdin, run by pyenv's newest Python
+    ``version`` (its own parser, the reference); nothing where pyenv has none."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for exe in sorted(pyenv.glob(f"versions/{version}.*/bin/python"))[-1:]:
+        yield json.loads(subprocess.run([str(exe), "-c", script], input=src, text=True,
+                                        capture_output=True, check=True).stdout)
+
+
 def _names(tree):
     import ast
 
@@ -696,24 +710,15 @@ def test_a_file_using_async_as_a_name_is_read_as_python_3_6_read_it():
     the same names, attributes, keywords and parameters, in the same order; and the rules of
     the whole file are found (before, the file did not parse and nothing was)."""
     import ast
-    import json
-    import subprocess
-    from pathlib import Path
-
     parsed = python.parse(ASYNC_SRC)
     assert parsed is not None
-    import os
-
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    for py36 in sorted(pyenv.glob("versions/3.6.*/bin/python"))[-1:]:
-        script = ("import ast, json, sys\ntree = ast.parse(sys.stdin.read())\nout = []\n"
-                  "for n in ast.walk(tree):\n"
-                  "    for t, f in (('Name', 'id'), ('Attribute', 'attr'), ('keyword', 'arg'),"
-                  " ('arg', 'arg')):\n"
-                  "        if type(n).__name__ == t:\n            out.append((t, getattr(n, f)))\n"
-                  "print(json.dumps(out))\n")
-        ref = json.loads(subprocess.run([str(py36), "-c", script], input=ASYNC_SRC, text=True,
-                                        capture_output=True, check=True).stdout)
+    script = ("import ast, json, sys\ntree = ast.parse(sys.stdin.read())\nout = []\n"
+              "for n in ast.walk(tree):\n"
+              "    for t, f in (('Name', 'id'), ('Attribute', 'attr'), ('keyword', 'arg'),"
+              " ('arg', 'arg')):\n"
+              "        if type(n).__name__ == t:\n            out.append((t, getattr(n, f)))\n"
+              "print(json.dumps(out))\n")
+    for ref in _old_python("3.6", script, ASYNC_SRC):
         assert _names(parsed.tree) == [tuple(x) for x in ref]
     strings = [n.value for n in ast.walk(parsed.tree) if isinstance(n, ast.Constant)
                and isinstance(n.value, str)]
@@ -755,10 +760,6 @@ def test_a_python_2_file_is_read_as_python_2_read_it():
     ``print``/``exec`` words, the ``except`` target), so each rule finds what it would in a
     Python 3 port; before, the first ``print`` statement hid the whole file."""
     import ast
-    import json
-    import os
-    import subprocess
-    from pathlib import Path
 
     parsed = python.parse(PY2_SRC)
     assert parsed is not None and parsed.py2
@@ -769,15 +770,12 @@ def test_a_python_2_file_is_read_as_python_2_read_it():
                   and getattr(n, "id", "") not in ("print", "exec"))
     ours += sorted(["." + n.attr, n.lineno, -1] for n in ast.walk(parsed.tree)
                    if isinstance(n, ast.Attribute))
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    for py27 in sorted(pyenv.glob("versions/2.7.*/bin/python"))[-1:]:
-        script = ("import ast, json, sys\nt = ast.parse(sys.stdin.read())\n"
-                  "names = sorted([n.id, n.lineno, n.col_offset] for n in ast.walk(t) if "
-                  "isinstance(n, ast.Name) and n.id not in ('True', 'False', 'None'))\n"
-                  "attrs = sorted(['.' + n.attr, n.lineno, -1] for n in ast.walk(t) if "
-                  "isinstance(n, ast.Attribute))\nprint(json.dumps(names + attrs))\n")
-        ref = json.loads(subprocess.run([str(py27), "-c", script], input=PY2_SRC, text=True,
-                                        capture_output=True, check=True).stdout)
+    script = ("import ast, json, sys\nt = ast.parse(sys.stdin.read())\n"
+              "names = sorted([n.id, n.lineno, n.col_offset] for n in ast.walk(t) if "
+              "isinstance(n, ast.Name) and n.id not in ('True', 'False', 'None'))\n"
+              "attrs = sorted(['.' + n.attr, n.lineno, -1] for n in ast.walk(t) if "
+              "isinstance(n, ast.Attribute))\nprint(json.dumps(names + attrs))\n")
+    for ref in _old_python("2.7", script, PY2_SRC):
         assert ours == [x for x in ref if x != ["e", 15, 20]]  # the except target: dropped
     got = [(m.rule.id, m.line) for m in python.find("a.py", PY2_SRC)]
     assert ("py2-syntax", 6) in got  # once, at the first Python 2 statement
