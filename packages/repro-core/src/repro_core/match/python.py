@@ -362,8 +362,9 @@ class Matcher:
                         self.isinstances.setdefault(n, []).append(r)
                 elif k == "scheduler_first":
                     self.scheduler_first.append((r, p))
-                for n in (p.receiver_from or p.values) if not p.prefix else ():
-                    kw_sets.setdefault(n, []).append(set(p.no_keyword) if k == "call" else set())
+                for n in p.receiver_from or p.values:  # a prefix pattern: any call of it
+                    kw_sets.setdefault(n, []).append(
+                        set(p.no_keyword) if k == "call" and not p.prefix else set())
                 alts = needles(p)
                 if alts is None and k == "call" and p.prefix:
                     self.loose_prefixes += p.values  # a string prefix of the dotted name
@@ -1174,7 +1175,8 @@ def _chains(name: str, suffixes: Iterable[str]) -> str:
 
 def _keyword_given(text: str, pos: int, keywords: Sequence[str]) -> bool:
     """Is the name ending at ``pos`` called with one of ``keywords`` (``F.softmax(x, dim=1)``)
-    before any nested bracket? Then no pattern that wants the call without them matches it."""
+    before any nested parenthesis? Then no pattern that wants the call without them matches
+    it."""
     return bool(keywords) and re.match(r"\s*\([^()]*?\b(?:" + "|".join(keywords) + r")\s*=(?!=)",
                                         text[pos:pos + 400]) is not None
 
