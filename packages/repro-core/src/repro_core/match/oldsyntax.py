@@ -59,9 +59,11 @@ def _apply(text: str, edits: List[Edit]) -> str:
 
 # words reserved since Python 3.7 that older code used as names (torch 0.3's
 # ``x.cuda(async=True)``): ``async`` where it starts no ``async def/with/for``, ``await`` as a
-# keyword argument or parameter (elsewhere it may be the operator)
-_RESERVED_USES = {"async": re.compile(r"()\basync\b(?![ \t]+(?:def|with|for)\b)"),
-                  "await": re.compile(r"([(,]\s*)await(?=\s*=(?!=))")}
+# keyword argument or parameter (elsewhere it may be the operator). The one group is what
+# precedes the word. Also the text test of the ``reserved`` rules (``match.python.needles``).
+RESERVED_USES = {"async": r"()async(?<!\wasync)(?!\w)(?![ \t]+(?:def|with|for)\b)",
+                 "await": r"([(,]\s*)await(?=\s*=(?!=))"}
+_RESERVED_USES = {w: re.compile(rx) for w, rx in RESERVED_USES.items()}
 
 
 def respelled(text: str) -> Tuple[str, Dict[str, str]]:

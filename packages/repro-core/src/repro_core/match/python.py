@@ -247,8 +247,8 @@ def needles(p: Pattern) -> Optional[List[str]]:
                 for a in _alternatives(p.value)]
     if p.kind == "node":
         return [NODE_TEXT.get(p.value, "")]
-    if p.kind == "reserved":
-        return [rf"{re.escape(w)}\s*=(?!=)" for w in p.values]
+    if p.kind == "reserved":  # the uses ``oldsyntax`` respells (no other one is read)
+        return [oldsyntax.RESERVED_USES.get(w, "(?!)") for w in p.values]
     if p.kind == "py2":  # ``PY2`` finds them at the start of a line only (a needle that
         # starts with a literal is searched far faster than one that starts with ``^``)
         return [a + r"[ \t]*" + head for head, _ in PY2_FORMS for a in (r"\A", r"\n")]
